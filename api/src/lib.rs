@@ -1,0 +1,4 @@
+//! The Commonpot HTTP API: the only place that speaks HTTP.
+
+pub mod http;
+pub mod startup;

@@ -1,0 +1,371 @@
+//! Typed configuration, read once from the environment at start.
+//!
+//! Every variable is documented here and in the README's table. Required variables that are
+//! missing or malformed fail start-up with one line naming the variable (`ConfigError`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A secret that never prints itself (Debug and logs show `***`).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {var} {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Object storage: MinIO/S3 in production, a local S3-compatible server in development.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// `S3_ENDPOINT`: custom endpoint (MinIO, local server). Unset → AWS's default endpoint.
+    pub endpoint: Option<String>,
+    /// `S3_BUCKET` (default `commonpot`).
+    pub bucket: String,
+    /// `S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY`.
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// `S3_PUBLIC_ENDPOINT`: endpoint used in presigned URLs (defaults to `S3_ENDPOINT`).
+    pub public_endpoint: Option<String>,
+}
+
+/// Requests allowed per window for one caller class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u64,
+    pub window: Duration,
+}
+
+impl RateLimit {
+    pub const fn new(requests: u64, window_secs: u64) -> Self {
+        Self {
+            requests,
+            window: Duration::from_secs(window_secs),
+        }
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+    /// Format `REQUESTS/SECONDS`, e.g. `30/60`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (n, w) = s
+            .split_once('/')
+            .ok_or_else(|| "must look like REQUESTS/SECONDS, e.g. 30/60".to_string())?;
+        let requests = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad request count {n:?}"))?;
+        let secs: u64 = w.trim().parse().map_err(|_| format!("bad window {w:?}"))?;
+        if secs == 0 {
+            return Err("window must be at least one second".into());
+        }
+        Ok(Self {
+            requests,
+            window: Duration::from_secs(secs),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_ANONYMOUS` (default `30/60`): per client IP.
+    pub anonymous: RateLimit,
+    /// `RATE_LIMIT_AUTHENTICATED` (default `100/300`): per user, standard tier.
+    pub authenticated: RateLimit,
+    /// `RATE_LIMIT_PREMIUM` (default `500/300`): per user, premium tier. Admins are unlimited.
+    pub premium: RateLimit,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `BIND_ADDR` (default `0.0.0.0:8080`).
+    pub bind_addr: SocketAddr,
+    /// `PUBLIC_URL` (default `http://localhost:8080`): how users reach the api, for links.
+    pub public_url: String,
+    /// `DATABASE_URL` (required).
+    pub database_url: Secret,
+    /// `DATABASE_READ_URL`: read replica for list/detail reads; defaults to the primary.
+    pub database_read_url: Option<Secret>,
+    /// `DATABASE_MAX_CONNECTIONS` (default 20) per pool, per process.
+    pub database_max_connections: u32,
+    /// `REDIS_URL` (required).
+    pub redis_url: Secret,
+    /// `REDIS_KEY_PREFIX` (default `cp:`): every key and channel starts with it, so several
+    /// deployments (or tests) can share one Redis.
+    pub redis_prefix: String,
+    pub s3: S3Config,
+    /// `SMTP_URL`: e.g. `smtps://user:pass@smtp.example.com`. Unset → mail is written as files
+    /// under `MAIL_DIR` (default `.dev/mail`).
+    pub smtp_url: Option<Secret>,
+    pub mail_dir: String,
+    /// `MAIL_FROM` (default `Commonpot <no-reply@commonpot.local>`).
+    pub mail_from: String,
+    /// `JWT_SECRET` (required, at least 32 characters).
+    pub jwt_secret: Secret,
+    /// `SENTRY_DSN` (optional): errors are reported to Sentry when set.
+    pub sentry_dsn: Option<Secret>,
+    /// `LOG_FORMAT`: `pretty` (default in development) or `json` (default in production).
+    pub log_format: LogFormat,
+    /// `ADMIN_EMAIL` + `ADMIN_PASSWORD`: the first admin, created or promoted at api start.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    pub rate_limits: RateLimits,
+    /// `PAYMENTS_SANDBOX` (default true in development, false in production): deposits are
+    /// confirmed at once by the sandbox provider instead of waiting for a webhook.
+    pub payments_sandbox: bool,
+    /// `PAYMENTS_WEBHOOK_SECRET` (required in production): HMAC key of the payment provider.
+    pub payments_webhook_secret: Secret,
+    /// `CURRENCY` (default `USD`): the one currency wallets and campaigns use.
+    pub currency: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let environment = match env.get("APP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "APP_ENV",
+                    reason: format!("must be development or production, got {other:?}"),
+                });
+            }
+        };
+        let production = environment == Environment::Production;
+        let jwt_secret = env.required("JWT_SECRET")?;
+        if jwt_secret.len() < 32 {
+            return Err(ConfigError {
+                var: "JWT_SECRET",
+                reason: "must be at least 32 characters".into(),
+            });
+        }
+        let database_url = env.required("DATABASE_URL")?;
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                reason: "must be a postgres:// URL".into(),
+            });
+        }
+        let redis_url = env.required("REDIS_URL")?;
+        if !redis_url.starts_with("redis://") && !redis_url.starts_with("rediss://") {
+            return Err(ConfigError {
+                var: "REDIS_URL",
+                reason: "must be a redis:// URL".into(),
+            });
+        }
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None if production => LogFormat::Json,
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "LOG_FORMAT",
+                    reason: format!("must be pretty or json, got {other:?}"),
+                });
+            }
+        };
+        let payments_sandbox = env.parse("PAYMENTS_SANDBOX", !production)?;
+        let payments_webhook_secret = match env.get("PAYMENTS_WEBHOOK_SECRET") {
+            Some(s) => s,
+            None if production => return Err(env.missing("PAYMENTS_WEBHOOK_SECRET")),
+            None => "dev-payments-webhook-secret".into(),
+        };
+        let s3_endpoint = env.get("S3_ENDPOINT");
+        Ok(Self {
+            environment,
+            bind_addr: env.parse("BIND_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
+            public_url: env.or("PUBLIC_URL", "http://localhost:8080"),
+            database_url: Secret::new(database_url),
+            database_read_url: env.get("DATABASE_READ_URL").map(Secret::new),
+            database_max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 20)?,
+            redis_url: Secret::new(redis_url),
+            redis_prefix: env.or("REDIS_KEY_PREFIX", "cp:"),
+            s3: S3Config {
+                public_endpoint: env
+                    .get("S3_PUBLIC_ENDPOINT")
+                    .or_else(|| s3_endpoint.clone()),
+                endpoint: s3_endpoint,
+                bucket: env.or("S3_BUCKET", "commonpot"),
+                region: env.or("S3_REGION", "us-east-1"),
+                access_key_id: env.required("S3_ACCESS_KEY_ID")?,
+                secret_access_key: Secret::new(env.required("S3_SECRET_ACCESS_KEY")?),
+            },
+            smtp_url: env.get("SMTP_URL").map(Secret::new),
+            mail_dir: env.or("MAIL_DIR", ".dev/mail"),
+            mail_from: env.or("MAIL_FROM", "Commonpot <no-reply@commonpot.local>"),
+            jwt_secret: Secret::new(jwt_secret),
+            sentry_dsn: env.get("SENTRY_DSN").map(Secret::new),
+            log_format,
+            admin_email: env.get("ADMIN_EMAIL"),
+            admin_password: env.get("ADMIN_PASSWORD").map(Secret::new),
+            rate_limits: RateLimits {
+                anonymous: env.parse("RATE_LIMIT_ANONYMOUS", RateLimit::new(30, 60))?,
+                authenticated: env.parse("RATE_LIMIT_AUTHENTICATED", RateLimit::new(100, 300))?,
+                premium: env.parse("RATE_LIMIT_PREMIUM", RateLimit::new(500, 300))?,
+            },
+            payments_sandbox,
+            payments_webhook_secret: Secret::new(payments_webhook_secret),
+            currency: env.or("CURRENCY", "USD"),
+        })
+    }
+}
+
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    /// Empty values count as unset, so `FOO=` in an env file does not surprise anyone.
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+    fn or(&self, var: &str, default: &str) -> String {
+        self.get(var).unwrap_or_else(|| default.to_string())
+    }
+    fn missing(&self, var: &'static str) -> ConfigError {
+        ConfigError {
+            var,
+            reason: "is required but not set".into(),
+        }
+    }
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or_else(|| self.missing(var))
+    }
+    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e| ConfigError {
+                var,
+                reason: format!("is malformed ({raw:?}): {e}"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("DATABASE_URL", "postgres://localhost/x".to_string()),
+            ("REDIS_URL", "redis://127.0.0.1/".to_string()),
+            ("JWT_SECRET", "x".repeat(40)),
+            ("S3_ACCESS_KEY_ID", "k".to_string()),
+            ("S3_SECRET_ACCESS_KEY", "s".to_string()),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn a_complete_environment_loads_with_documented_defaults() {
+        let cfg = load(&base()).expect("loads");
+        assert_eq!(cfg.environment, Environment::Development);
+        assert_eq!(cfg.bind_addr.port(), 8080);
+        assert_eq!(cfg.rate_limits.anonymous.requests, 30);
+        assert_eq!(cfg.rate_limits.premium.window, Duration::from_secs(300));
+        assert!(cfg.payments_sandbox);
+        assert!(cfg.database_read_url.is_none());
+    }
+
+    #[test]
+    fn each_missing_required_variable_is_named() {
+        for var in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "S3_ACCESS_KEY_ID",
+            "S3_SECRET_ACCESS_KEY",
+        ] {
+            let mut vars = base();
+            vars.remove(var);
+            let err = load(&vars).expect_err("must fail");
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_rejected_with_the_variable_name() {
+        for (var, value) in [
+            ("JWT_SECRET", "short"),
+            ("DATABASE_URL", "mysql://x"),
+            ("BIND_ADDR", "not-an-address"),
+            ("RATE_LIMIT_PREMIUM", "lots"),
+            ("LOG_FORMAT", "xml"),
+            ("DATABASE_MAX_CONNECTIONS", "-3"),
+        ] {
+            let mut vars = base();
+            vars.insert(var, value.to_string());
+            assert_eq!(load(&vars).expect_err(var).var, var);
+        }
+    }
+
+    #[test]
+    fn production_requires_a_webhook_secret_and_disables_the_sandbox() {
+        let mut vars = base();
+        vars.insert("APP_ENV", "production".into());
+        assert_eq!(
+            load(&vars).expect_err("fails").var,
+            "PAYMENTS_WEBHOOK_SECRET"
+        );
+        vars.insert("PAYMENTS_WEBHOOK_SECRET", "whsec".into());
+        let cfg = load(&vars).expect("loads");
+        assert!(!cfg.payments_sandbox);
+        assert_eq!(cfg.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let cfg = load(&base()).expect("loads");
+        assert!(!format!("{cfg:?}").contains(&"x".repeat(40)));
+    }
+}

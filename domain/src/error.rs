@@ -1,0 +1,91 @@
+//! The domain's one error type. Each variant knows its kind; the api maps kinds to HTTP statuses
+//! and stable `code`s. Internal causes (SQL, Redis, S3) are logged by the api, never sent.
+
+use std::borrow::Cow;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field failed validation (422, code `validation_failed`, `details.field`).
+    #[error("{message}")]
+    Validation {
+        field: &'static str,
+        message: Cow<'static, str>,
+    },
+    /// A business rule refused a well-formed request (422), e.g. `insufficient_funds`.
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
+    /// The thing does not exist or the caller may not know it does (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (409), e.g. `email_taken`.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
+    /// Missing or bad credentials (401). The message never says which part was wrong.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Authenticated but not allowed (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Too many requests (429); retry after the given seconds.
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after_secs: u64 },
+    /// A dependency needed for this request is down (503).
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("redis error: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn validation(field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+    pub fn rule(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Rule {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::Internal(message.to_string())
+    }
+
+    /// The name of the violated constraint, when this is a constraint violation.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Database(sqlx::Error::Database(db)) => db.constraint(),
+            _ => None,
+        }
+    }
+
+    /// Maps a named constraint violation to `to`, leaving every other error unchanged, so
+    /// uniqueness is enforced by the database instead of a check-then-insert race.
+    pub fn on_constraint(self, name: &str, to: impl FnOnce() -> Error) -> Error {
+        if self.constraint() == Some(name) {
+            to()
+        } else {
+            self
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Connections to the outside world: PostgreSQL, Redis, object storage and mail.
+//! Nothing here knows about campaigns or loans.
+
+pub mod db;
+pub mod kv;
+pub mod mail;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,11 @@
+//! Commonpot's domain: one module per bounded context (accounts, campaigns, money, loans, jobs),
+//! each holding its model, service and repository, plus the infrastructure they share.
+//! The api, worker and scheduler binaries are thin shells around this crate.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod infra;
+
+pub use app::App;
+pub use error::{Error, Result};
