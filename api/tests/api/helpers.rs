@@ -235,9 +235,11 @@ impl PrivateRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server on PATH");
+        // Built before waiting so that Drop kills the child if it never comes up.
+        let redis = Self { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, port };
+                return redis;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
