@@ -29,6 +29,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("migrations applied");
         return Ok(());
     }
+    if let (Some(email), Some(password)) = (&app.config.admin_email, &app.config.admin_password) {
+        app.accounts()
+            .ensure_admin(email, password.expose())
+            .await?;
+        tracing::info!(%email, "bootstrap admin ready");
+    }
     if let Err(e) = app.storage.ensure_bucket().await {
         // The api still serves; /health/ready reports storage as down until it is reachable.
         tracing::warn!(error = %e, "object storage not ready");

@@ -5,7 +5,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
 
-use crate::http::{self, middleware};
+use crate::http::{self, middleware, security};
 
 const TITLE: &str = "Commonpot API";
 
@@ -29,6 +29,7 @@ pub fn endpoint(app: App) -> impl poem::Endpoint {
         .nest("/", service)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        .around(security::identify)
         .data(app)
         .around(middleware::observe)
 }

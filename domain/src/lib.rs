@@ -2,10 +2,12 @@
 //! each holding its model, service and repository, plus the infrastructure they share.
 //! The api, worker and scheduler binaries are thin shells around this crate.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod error;
 pub mod infra;
+pub mod jobs;
 
 pub use app::App;
 pub use error::{Error, Result};

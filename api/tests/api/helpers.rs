@@ -257,3 +257,85 @@ impl Drop for PrivateRedis {
         let _ = self.child.wait();
     }
 }
+
+/// A signed-in user as the tests see it.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Registers a fresh user through the api.
+    pub async fn register(&self) -> TestUser {
+        let email = format!("u{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "correct horse battery".to_string();
+        let resp = self
+            .post_json(
+                "/api/auth/register",
+                None,
+                &serde_json::json!({"email": email, "password": password, "firstName": "Test", "lastName": "User"}),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 201, "register failed");
+        let body: serde_json::Value = resp.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("id"),
+            email,
+            password,
+            access_token: body["accessToken"].as_str().expect("token").to_string(),
+            refresh_token: body["refreshToken"].as_str().expect("refresh").to_string(),
+        }
+    }
+
+    /// Registers a user and makes them an admin directly in the database, then signs in again
+    /// so the token carries the role.
+    pub async fn register_admin(&self) -> TestUser {
+        let mut user = self.register().await;
+        sqlx::query("update users set role = 'admin' where id = $1")
+            .bind(user.id)
+            .execute(&self.app.db.write)
+            .await
+            .expect("promote");
+        let resp = self
+            .post_json(
+                "/api/auth/login",
+                None,
+                &serde_json::json!({"email": user.email, "password": user.password}),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let body: serde_json::Value = resp.json().await.expect("json");
+        user.access_token = body["accessToken"].as_str().expect("token").to_string();
+        user.refresh_token = body["refreshToken"].as_str().expect("refresh").to_string();
+        user
+    }
+}

@@ -1,0 +1,106 @@
+//! `/api/api-keys`: keys for integrations, sent as `X-API-Key` and acting as their owner.
+
+use chrono::{DateTime, Utc};
+use domain::App;
+use domain::accounts::repo::ApiKeyRow;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::security::Auth;
+
+#[derive(Object)]
+pub struct CreateApiKeyRequest {
+    pub name: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ApiKeyDto {
+    pub id: Uuid,
+    pub name: String,
+    /// Public part of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyRow> for ApiKeyDto {
+    fn from(k: ApiKeyRow) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    /// The full key. Shown once: only its hash is stored.
+    pub key: String,
+}
+
+#[derive(ApiResponse)]
+pub enum KeyCreated {
+    #[oai(status = 201)]
+    Created(Json<CreatedApiKey>),
+}
+
+#[derive(ApiResponse)]
+pub enum KeyRevoked {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+pub struct ApiKeysApi;
+
+#[OpenApi(prefix_path = "/api/api-keys", tag = "ApiTags::ApiKeys")]
+impl ApiKeysApi {
+    /// Create a key. The response holds the only copy of the full key.
+    #[oai(path = "/", method = "post")]
+    async fn create(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: Json<CreateApiKeyRequest>,
+    ) -> ApiResult<KeyCreated> {
+        let new = app
+            .accounts()
+            .create_api_key(auth.principal(), &body.name)
+            .await?;
+        Ok(KeyCreated::Created(Json(CreatedApiKey {
+            id: new.record.id,
+            name: new.record.name,
+            prefix: new.record.prefix,
+            key: new.key,
+        })))
+    }
+
+    /// The caller's keys, without secrets.
+    #[oai(path = "/", method = "get")]
+    async fn list(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<Vec<ApiKeyDto>>> {
+        let keys = app.accounts().list_api_keys(auth.principal()).await?;
+        Ok(Json(keys.into_iter().map(Into::into).collect()))
+    }
+
+    /// Revoke one of the caller's keys; it stops working at once.
+    #[oai(path = "/:id", method = "delete")]
+    async fn revoke(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<KeyRevoked> {
+        app.accounts()
+            .revoke_api_key(auth.principal(), id.0)
+            .await?;
+        Ok(KeyRevoked::NoContent)
+    }
+}

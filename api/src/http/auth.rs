@@ -1,0 +1,141 @@
+//! `/api/auth/*`: registration, login, token refresh (with rotation) and logout.
+
+use domain::App;
+use domain::accounts::{AuthSuccess, Registration, TokenPair};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::security::Auth;
+use super::users::UserDto;
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[derive(Object)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TokensDto {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AuthResponse {
+    pub user: UserDto,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+impl From<TokenPair> for TokensDto {
+    fn from(t: TokenPair) -> Self {
+        Self {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+impl From<AuthSuccess> for AuthResponse {
+    fn from(a: AuthSuccess) -> Self {
+        Self {
+            user: a.user.into(),
+            access_token: a.tokens.access_token,
+            refresh_token: a.tokens.refresh_token,
+            expires_in: a.tokens.expires_in,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Registered {
+    /// Account created and signed in.
+    #[oai(status = 201)]
+    Created(Json<AuthResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum LoggedOut {
+    /// The session's tokens no longer work.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/api/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Create an account. Passwords need at least 10 characters; emails are unique regardless
+    /// of case.
+    #[oai(path = "/register", method = "post")]
+    async fn register(
+        &self,
+        app: Data<&App>,
+        body: Json<RegisterRequest>,
+    ) -> ApiResult<Registered> {
+        let body = body.0;
+        let auth = app
+            .accounts()
+            .register(Registration {
+                email: body.email,
+                password: body.password,
+                first_name: body.first_name,
+                last_name: body.last_name,
+            })
+            .await?;
+        Ok(Registered::Created(Json(auth.into())))
+    }
+
+    /// Sign in. Unknown email and wrong password give the same 401.
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        app: Data<&App>,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Json<AuthResponse>> {
+        let auth = app.accounts().login(&body.email, &body.password).await?;
+        Ok(Json(auth.into()))
+    }
+
+    /// Exchange a refresh token for a new pair. Each refresh token works once; presenting a
+    /// used one ends the whole session.
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(
+        &self,
+        app: Data<&App>,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Json<TokensDto>> {
+        let pair = app.accounts().refresh(&body.refresh_token).await?;
+        Ok(Json(pair.into()))
+    }
+
+    /// End the current session at once, on every api instance.
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(&self, app: Data<&App>, auth: Auth) -> ApiResult<LoggedOut> {
+        app.accounts().logout(auth.principal()).await?;
+        Ok(LoggedOut::NoContent)
+    }
+}

@@ -1,0 +1,10 @@
+//! Accounts and authentication: users, passwords, sessions, access tokens, API keys, roles
+//! and tiers.
+
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod sessions;
+
+pub use model::{Email, Password, PersonName, Principal, Role, Tier, User};
+pub use service::{AccountService, AuthSuccess, Registration, TokenPair};

@@ -1,0 +1,324 @@
+//! SQL for users and API keys. Functions borrow a connection or pool; callers own transactions.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgExecutor};
+use uuid::Uuid;
+
+use super::model::{Role, Tier, User};
+use crate::error::{Error, Result};
+
+#[derive(FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: String,
+    pub tier: String,
+    pub is_active: bool,
+    pub email_notifications: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(User {
+            id: r.id,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            role: Role::parse(&r.role)?,
+            tier: Tier::parse(&r.tier)?,
+            is_active: r.is_active,
+            email_notifications: r.email_notifications,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, first_name, last_name, role, tier, is_active, email_notifications, created_at";
+
+pub async fn insert_user(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    email: &str,
+    password_hash: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<User> {
+    let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into users (id, email, password_hash, first_name, last_name)
+         values ($1, $2, $3, $4, $5) returning {USER_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(email)
+    .bind(password_hash)
+    .bind(first_name)
+    .bind(last_name)
+    .fetch_one(db)
+    .await?;
+    row.try_into()
+}
+
+/// The user and their password hash, by case-insensitive email.
+pub async fn find_with_hash_by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> Result<Option<(User, String)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: String,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS}, password_hash from users where lower(email) = lower($1)"
+    )))
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| Ok((r.user.try_into()?, r.password_hash)))
+        .transpose()
+}
+
+pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub async fn password_hash(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select password_hash from users where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub struct ProfileChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_notifications: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+pub async fn update_profile(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    change: ProfileChange,
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update users set
+            first_name = coalesce($2, first_name),
+            last_name = coalesce($3, last_name),
+            email_notifications = coalesce($4, email_notifications),
+            password_hash = coalesce($5, password_hash),
+            updated_at = now()
+         where id = $1 returning {USER_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(change.first_name)
+    .bind(change.last_name)
+    .bind(change.email_notifications)
+    .bind(change.password_hash)
+    .fetch_optional(db)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub struct AdminChange {
+    pub is_active: Option<bool>,
+    pub role: Option<Role>,
+    pub tier: Option<Tier>,
+}
+
+pub async fn admin_update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    change: AdminChange,
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update users set
+            is_active = coalesce($2, is_active),
+            role = coalesce($3, role),
+            tier = coalesce($4, tier),
+            updated_at = now()
+         where id = $1 returning {USER_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(change.is_active)
+    .bind(change.role.map(Role::as_str))
+    .bind(change.tier.map(Tier::as_str))
+    .fetch_optional(db)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// Creates the bootstrap admin, or promotes (and re-activates) an existing account.
+pub async fn upsert_admin(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    email: &str,
+    password_hash: &str,
+) -> Result<()> {
+    sqlx::query(
+        "insert into users (id, email, password_hash, first_name, last_name, role)
+         values ($1, $2, $3, 'Platform', 'Admin', 'admin')
+         on conflict (lower(email)) do update set role = 'admin', is_active = true, updated_at = now()",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(password_hash)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One page of users, optionally filtered by a substring of email or name.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    q: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<User>, i64)> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        total: i64,
+    }
+    let pattern = q.map(|q| format!("%{}%", q.replace('%', "\\%").replace('_', "\\_")));
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS}, count(*) over () as total from users
+         where $1::text is null or email ilike $1 or (first_name || ' ' || last_name) ilike $1
+         order by created_at desc, id desc limit $2 offset $3"
+    )))
+    .bind(pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total = rows.first().map(|r| r.total).unwrap_or(0);
+    let users = rows
+        .into_iter()
+        .map(|r| User::try_from(r.user))
+        .collect::<Result<_>>()?;
+    Ok((users, total))
+}
+
+pub async fn is_active(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("select is_active from users where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_api_key(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    user_id: Uuid,
+    name: &str,
+    prefix: &str,
+    key_hash: &[u8],
+) -> Result<ApiKeyRow> {
+    Ok(sqlx::query_as(
+        "insert into api_keys (id, user_id, name, prefix, key_hash) values ($1, $2, $3, $4, $5)
+         returning id, name, prefix, created_at, last_used_at, revoked_at",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(name)
+    .bind(prefix)
+    .bind(key_hash)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn list_api_keys(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<ApiKeyRow>> {
+    Ok(sqlx::query_as(
+        "select id, name, prefix, created_at, last_used_at, revoked_at from api_keys
+         where user_id = $1 order by created_at desc",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Revokes the caller's own key; false when there is no such (unrevoked) key of theirs.
+pub async fn revoke_api_key(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<bool> {
+    let done = sqlx::query(
+        "update api_keys set revoked_at = now()
+         where id = $1 and user_id = $2 and revoked_at is null",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct KeyOwner {
+    pub key_id: Uuid,
+    pub key_hash: Vec<u8>,
+    pub user: User,
+}
+
+/// An unrevoked key by its public prefix, with its owner.
+pub async fn find_api_key(db: impl PgExecutor<'_>, prefix: &str) -> Result<Option<KeyOwner>> {
+    #[derive(FromRow)]
+    struct Row {
+        key_id: Uuid,
+        key_hash: Vec<u8>,
+        #[sqlx(flatten)]
+        user: UserRow,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select k.id as key_id, k.key_hash, u.id, u.email, u.first_name, u.last_name, u.role,
+                u.tier, u.is_active, u.email_notifications, u.created_at
+         from api_keys k join users u on u.id = k.user_id
+         where k.prefix = $1 and k.revoked_at is null",
+    )
+    .bind(prefix)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(KeyOwner {
+            key_id: r.key_id,
+            key_hash: r.key_hash,
+            user: r.user.try_into()?,
+        })
+    })
+    .transpose()
+}
+
+/// Records use, at most once a minute per key, so busy keys do not write on every request.
+pub async fn touch_api_key(db: impl PgExecutor<'_>, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "update api_keys set last_used_at = now()
+         where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

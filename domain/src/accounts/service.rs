@@ -1,0 +1,417 @@
+//! Account rules: registration, login, token refresh and logout, profile changes, API keys
+//! and admin moderation of users.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
+use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
+use super::sessions::{ACCESS_TTL, Rotation, Sessions};
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+pub struct AuthSuccess {
+    pub user: User,
+    pub tokens: TokenPair,
+}
+
+#[derive(Default)]
+pub struct ProfileUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_notifications: Option<bool>,
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+pub struct UserChange {
+    pub is_active: Option<bool>,
+    pub role: Option<String>,
+    pub tier: Option<String>,
+}
+
+/// A new API key; `key` is shown to the owner once and stored only as a hash.
+pub struct NewApiKey {
+    pub record: ApiKeyRow,
+    pub key: String,
+}
+
+pub struct AccountService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn accounts(&self) -> AccountService<'_> {
+        AccountService { app: self }
+    }
+}
+
+const KEY_PREFIX: &str = "cp_";
+const KEY_ID_LEN: usize = 12;
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(Error::internal)
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok())
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+/// A real hash to verify against when the email is unknown, so both failures take as long.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"not-a-real-password")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn key_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+impl AccountService<'_> {
+    fn sessions(&self) -> Sessions<'_> {
+        Sessions::new(&self.app.kv, self.app.config.jwt_secret.expose().as_bytes())
+    }
+
+    async fn start_session(&self, user: &User) -> Result<TokenPair> {
+        let sessions = self.sessions();
+        let (sid, refresh_token) = sessions.create(user.id).await?;
+        Ok(TokenPair {
+            access_token: sessions.issue_access(user.id, user.role, user.tier, &sid)?,
+            refresh_token,
+            expires_in: ACCESS_TTL.as_secs(),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn register(&self, input: Registration) -> Result<AuthSuccess> {
+        let email = Email::parse(&input.email)?;
+        let password = Password::parse(&input.password, "password")?;
+        let first = PersonName::parse(&input.first_name, "firstName")?;
+        let last = PersonName::parse(&input.last_name, "lastName")?;
+        let hash = hash_password(password.expose().to_string()).await?;
+        let mut tx = self.app.db.write.begin().await?;
+        let user = repo::insert_user(
+            &mut *tx,
+            Uuid::now_v7(),
+            email.as_str(),
+            &hash,
+            &first.into_inner(),
+            &last.into_inner(),
+        )
+        .await
+        .map_err(|e| {
+            e.on_constraint("users_email_key", || {
+                Error::conflict("email_taken", "an account with this email already exists")
+            })
+        })?;
+        outbox::record(&mut tx, &Event::UserRegistered { user_id: user.id }).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user.id, "user_registered");
+        let tokens = self.start_session(&user).await?;
+        Ok(AuthSuccess { user, tokens })
+    }
+
+    /// Unknown email and wrong password give the same error, in about the same time.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, email: &str, password: &str) -> Result<AuthSuccess> {
+        let invalid = Error::Unauthorized("invalid email or password");
+        let found = repo::find_with_hash_by_email(&self.app.db.read, email.trim()).await?;
+        let (user, hash) = match found {
+            Some(found) => found,
+            None => {
+                verify_password(password.to_string(), dummy_hash().to_string()).await?;
+                return Err(invalid);
+            }
+        };
+        if !verify_password(password.to_string(), hash).await? || !user.is_active {
+            return Err(invalid);
+        }
+        let tokens = self.start_session(&user).await?;
+        Ok(AuthSuccess { user, tokens })
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let sessions = self.sessions();
+        match sessions.rotate(refresh_token).await? {
+            Rotation::Rotated {
+                user_id,
+                refresh_token,
+            } => {
+                let sid = refresh_token
+                    .split_once('.')
+                    .map(|(sid, _)| sid.to_string())
+                    .unwrap_or_default();
+                let user = repo::find_by_id(&self.app.db.read, user_id).await?;
+                let Some(user) = user.filter(|u| u.is_active) else {
+                    sessions.revoke(&sid).await?;
+                    return Err(Error::Unauthorized("account is not active"));
+                };
+                Ok(TokenPair {
+                    access_token: sessions.issue_access(user.id, user.role, user.tier, &sid)?,
+                    refresh_token,
+                    expires_in: ACCESS_TTL.as_secs(),
+                })
+            }
+            Rotation::Reused => {
+                tracing::warn!("refresh token reuse detected; session revoked");
+                Err(Error::Unauthorized(
+                    "refresh token already used; session revoked",
+                ))
+            }
+            Rotation::Unknown => Err(Error::Unauthorized("invalid refresh token")),
+        }
+    }
+
+    pub async fn logout(&self, principal: &Principal) -> Result<()> {
+        match &principal.session_id {
+            Some(sid) => self.sessions().revoke(sid).await,
+            None => Err(Error::rule(
+                "not_a_session",
+                "API keys have no session; revoke the key instead",
+            )),
+        }
+    }
+
+    /// Resolves a bearer access token. When Redis cannot answer, falls back to the token's
+    /// signature and expiry plus the account's state in PostgreSQL, so donations keep working
+    /// during a Redis outage (logout then lags by at most the token's 15 minutes).
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal> {
+        let sessions = self.sessions();
+        let claims = sessions.verify_access(token)?;
+        match sessions.is_live(&claims.sid).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Error::Unauthorized("session has ended")),
+            Err(e) => {
+                tracing::warn!(error = %e, "session store unavailable; checking account in PostgreSQL");
+                if !repo::is_active(&self.app.db.read, claims.sub).await? {
+                    return Err(Error::Unauthorized("account is not active"));
+                }
+            }
+        }
+        Ok(Principal {
+            user_id: claims.sub,
+            role: claims.role,
+            tier: claims.tier,
+            session_id: Some(claims.sid),
+        })
+    }
+
+    /// Resolves an `X-API-Key`: looked up by its public prefix, checked against its hash.
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal> {
+        let invalid = Error::Unauthorized("invalid API key");
+        let rest = key.strip_prefix(KEY_PREFIX).ok_or(invalid)?;
+        let (prefix, secret) = rest
+            .split_at_checked(KEY_ID_LEN)
+            .and_then(|(p, s)| s.strip_prefix('_').map(|s| (p, s)))
+            .ok_or(Error::Unauthorized("invalid API key"))?;
+        let owner = repo::find_api_key(&self.app.db.read, prefix)
+            .await?
+            .ok_or(Error::Unauthorized("invalid API key"))?;
+        // Digests of a 256-bit random secret: comparing them leaks nothing useful.
+        if owner.key_hash != key_hash(secret) || !owner.user.is_active {
+            return Err(Error::Unauthorized("invalid API key"));
+        }
+        repo::touch_api_key(&self.app.db.write, owner.key_id).await?;
+        Ok(Principal {
+            user_id: owner.user.id,
+            role: owner.user.role,
+            tier: owner.user.tier,
+            session_id: None,
+        })
+    }
+
+    pub async fn me(&self, principal: &Principal) -> Result<User> {
+        repo::find_by_id(&self.app.db.read, principal.user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    /// Any user's public profile (used by other contexts, e.g. for notifications).
+    pub async fn find(&self, user_id: Uuid) -> Result<User> {
+        repo::find_by_id(&self.app.db.read, user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
+    pub async fn update_me(&self, principal: &Principal, update: ProfileUpdate) -> Result<User> {
+        let first_name = update
+            .first_name
+            .map(|n| PersonName::parse(&n, "firstName").map(PersonName::into_inner))
+            .transpose()?;
+        let last_name = update
+            .last_name
+            .map(|n| PersonName::parse(&n, "lastName").map(PersonName::into_inner))
+            .transpose()?;
+        let password_hash = match update.new_password {
+            None => None,
+            Some(new) => {
+                let new = Password::parse(&new, "newPassword")?;
+                let current = update.current_password.ok_or_else(|| {
+                    Error::validation(
+                        "currentPassword",
+                        "current password is required to change it",
+                    )
+                })?;
+                let stored = repo::password_hash(&self.app.db.read, principal.user_id)
+                    .await?
+                    .ok_or(Error::NotFound("user"))?;
+                if !verify_password(current, stored).await? {
+                    return Err(Error::validation(
+                        "currentPassword",
+                        "current password is wrong",
+                    ));
+                }
+                Some(hash_password(new.expose().to_string()).await?)
+            }
+        };
+        let changed_password = password_hash.is_some();
+        let user = repo::update_profile(
+            &self.app.db.write,
+            principal.user_id,
+            ProfileChange {
+                first_name,
+                last_name,
+                email_notifications: update.email_notifications,
+                password_hash,
+            },
+        )
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+        if changed_password {
+            // Other sessions may belong to whoever knew the old password.
+            self.sessions().revoke_all(user.id).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn create_api_key(&self, principal: &Principal, name: &str) -> Result<NewApiKey> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::validation(
+                "name",
+                "name must be 1 to 100 characters",
+            ));
+        }
+        let mut id_bytes = [0u8; KEY_ID_LEN / 2];
+        let mut secret_bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut id_bytes);
+        rand::rng().fill_bytes(&mut secret_bytes);
+        let prefix = hex::encode(id_bytes);
+        let secret = hex::encode(secret_bytes);
+        let record = repo::insert_api_key(
+            &self.app.db.write,
+            Uuid::now_v7(),
+            principal.user_id,
+            name,
+            &prefix,
+            &key_hash(&secret),
+        )
+        .await?;
+        Ok(NewApiKey {
+            key: format!("{KEY_PREFIX}{prefix}_{secret}"),
+            record,
+        })
+    }
+
+    pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyRow>> {
+        repo::list_api_keys(&self.app.db.read, principal.user_id).await
+    }
+
+    pub async fn revoke_api_key(&self, principal: &Principal, id: Uuid) -> Result<()> {
+        if repo::revoke_api_key(&self.app.db.write, principal.user_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("API key"))
+        }
+    }
+
+    pub async fn admin_list_users(
+        &self,
+        principal: &Principal,
+        q: Option<&str>,
+        page: i64,
+        limit: i64,
+    ) -> Result<(Vec<User>, i64)> {
+        principal.require_admin()?;
+        repo::list(
+            &self.app.db.read,
+            q.filter(|q| !q.trim().is_empty()),
+            limit,
+            (page - 1) * limit,
+        )
+        .await
+    }
+
+    /// Changes take effect at once: the user's sessions end, so new tokens carry the new state.
+    #[tracing::instrument(skip_all, fields(admin = %principal.user_id, user_id = %id))]
+    pub async fn admin_update_user(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        change: UserChange,
+    ) -> Result<User> {
+        principal.require_admin()?;
+        let change = AdminChange {
+            is_active: change.is_active,
+            role: change.role.as_deref().map(Role::parse).transpose()?,
+            tier: change.tier.as_deref().map(Tier::parse).transpose()?,
+        };
+        let user = repo::admin_update(&self.app.db.write, id, change)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        self.sessions().revoke_all(id).await?;
+        tracing::info!(
+            is_active = user.is_active,
+            role = user.role.as_str(),
+            "user_moderated"
+        );
+        Ok(user)
+    }
+
+    /// Creates or promotes the bootstrap admin from `ADMIN_EMAIL` / `ADMIN_PASSWORD`.
+    pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<()> {
+        let email = Email::parse(email)?;
+        let password = Password::parse(password, "ADMIN_PASSWORD")?;
+        let hash = hash_password(password.expose().to_string()).await?;
+        repo::upsert_admin(&self.app.db.write, Uuid::now_v7(), email.as_str(), &hash).await
+    }
+}

@@ -1,0 +1,196 @@
+//! Sessions in Redis (24 h) and short-lived JWT access tokens (15 min) bound to them.
+//!
+//! Every access token names its session; a request is accepted only while the session exists,
+//! so logout, deactivation and role changes take effect at once on every api instance.
+//! Refresh tokens rotate: each can be used once, and presenting a used one revokes the whole
+//! session (someone else has a copy).
+
+use std::time::Duration;
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::model::{Role, Tier};
+use crate::error::{Error, Result};
+use crate::infra::kv::Kv;
+
+pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+pub const SESSION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub sid: String,
+    pub role: Role,
+    pub tier: Tier,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct Sessions<'a> {
+    kv: &'a Kv,
+    secret: &'a [u8],
+}
+
+/// What presenting a refresh token found.
+pub enum Rotation {
+    Rotated {
+        user_id: Uuid,
+        refresh_token: String,
+    },
+    /// The token was valid once but has been used: the session is now revoked.
+    Reused,
+    Unknown,
+}
+
+// Compare-and-swap of the session's refresh hash; a mismatch deletes the session.
+const ROTATE: &str = r"
+local cur = redis.call('HGET', KEYS[1], 'refresh')
+if not cur then return -1 end
+if cur == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'refresh', ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+";
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+impl<'a> Sessions<'a> {
+    pub fn new(kv: &'a Kv, secret: &'a [u8]) -> Self {
+        Self { kv, secret }
+    }
+
+    fn session_key(&self, sid: &str) -> String {
+        self.kv.key(format!("session:{sid}"))
+    }
+
+    fn user_key(&self, user_id: Uuid) -> String {
+        self.kv.key(format!("user_sessions:{user_id}"))
+    }
+
+    pub fn issue_access(&self, user_id: Uuid, role: Role, tier: Tier, sid: &str) -> Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            sid: sid.to_string(),
+            role,
+            tier,
+            iat: now,
+            exp: now + ACCESS_TTL.as_secs() as i64,
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.secret),
+        )
+        .map_err(Error::internal)
+    }
+
+    /// Checks signature (HS256 only, so `alg=none` and key-confusion tricks fail) and expiry.
+    pub fn verify_access(&self, token: &str) -> Result<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(self.secret), &validation)
+            .map(|data| data.claims)
+            .map_err(|_| Error::Unauthorized("invalid or expired access token"))
+    }
+
+    /// Starts a session; returns its id and the first refresh token (`sid.secret`).
+    pub async fn create(&self, user_id: Uuid) -> Result<(String, String)> {
+        let sid = Uuid::new_v4().simple().to_string();
+        let secret = random_token();
+        let ttl = SESSION_TTL.as_secs();
+        let mut conn = self.kv.conn();
+        redis::pipe()
+            .atomic()
+            .hset_multiple(
+                self.session_key(&sid),
+                &[("user", user_id.to_string()), ("refresh", hash(&secret))],
+            )
+            .expire(self.session_key(&sid), ttl as i64)
+            .sadd(self.user_key(user_id), &sid)
+            .expire(self.user_key(user_id), ttl as i64)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        Ok((sid.clone(), format!("{sid}.{secret}")))
+    }
+
+    pub async fn rotate(&self, refresh_token: &str) -> Result<Rotation> {
+        let Some((sid, secret)) = refresh_token.split_once('.') else {
+            return Ok(Rotation::Unknown);
+        };
+        let new_secret = random_token();
+        let mut conn = self.kv.conn();
+        let key = self.session_key(sid);
+        let outcome: i64 = redis::Script::new(ROTATE)
+            .key(&key)
+            .arg(hash(secret))
+            .arg(hash(&new_secret))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        match outcome {
+            1 => {
+                let user: Option<String> = conn
+                    .hget(&key, "user")
+                    .await
+                    .map_err(|_| Error::Unavailable("session store"))?;
+                let user_id = user
+                    .and_then(|u| Uuid::parse_str(&u).ok())
+                    .ok_or(Error::Unauthorized("session expired"))?;
+                Ok(Rotation::Rotated {
+                    user_id,
+                    refresh_token: format!("{sid}.{new_secret}"),
+                })
+            }
+            0 => Ok(Rotation::Reused),
+            _ => Ok(Rotation::Unknown),
+        }
+    }
+
+    /// Whether the session is still live. Errors mean Redis could not answer.
+    pub async fn is_live(&self, sid: &str) -> redis::RedisResult<bool> {
+        let mut conn = self.kv.conn();
+        conn.exists(self.session_key(sid)).await
+    }
+
+    pub async fn revoke(&self, sid: &str) -> Result<()> {
+        let mut conn = self.kv.conn();
+        conn.del::<_, ()>(self.session_key(sid))
+            .await
+            .map_err(|_| Error::Unavailable("session store"))
+    }
+
+    /// Ends every session of the user, e.g. after deactivation or a role change.
+    pub async fn revoke_all(&self, user_id: Uuid) -> Result<()> {
+        let mut conn = self.kv.conn();
+        let sids: Vec<String> = conn
+            .smembers(self.user_key(user_id))
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        let mut pipe = redis::pipe();
+        for sid in &sids {
+            pipe.del(self.session_key(sid));
+        }
+        pipe.del(self.user_key(user_id));
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))
+    }
+}
