@@ -146,6 +146,12 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub rate_limits: RateLimits,
+    /// `TRUST_PROXY` (default false): set to true only when the api is reachable solely through
+    /// one reverse proxy (deploy/nginx.conf) that appends the client address to
+    /// `X-Forwarded-For`; the anonymous rate limit then keys on that last entry instead of the
+    /// TCP peer (which would be the proxy). Left false, the header is ignored, so clients cannot
+    /// spoof it.
+    pub trust_proxy: bool,
     /// `PAYMENTS_SANDBOX` (default true in development, false in production): deposits are
     /// confirmed at once by the sandbox provider instead of waiting for a webhook.
     pub payments_sandbox: bool,
@@ -246,6 +252,7 @@ impl Config {
                 authenticated: env.parse("RATE_LIMIT_AUTHENTICATED", RateLimit::new(100, 300))?,
                 premium: env.parse("RATE_LIMIT_PREMIUM", RateLimit::new(500, 300))?,
             },
+            trust_proxy: env.parse("TRUST_PROXY", false)?,
             payments_sandbox,
             payments_webhook_secret: Secret::new(payments_webhook_secret),
             currency: env.or("CURRENCY", "USD"),
@@ -314,6 +321,7 @@ mod tests {
         assert_eq!(cfg.rate_limits.premium.window, Duration::from_secs(300));
         assert!(cfg.payments_sandbox);
         assert!(cfg.database_read_url.is_none());
+        assert!(!cfg.trust_proxy);
     }
 
     #[test]
@@ -342,6 +350,7 @@ mod tests {
             ("RATE_LIMIT_PREMIUM", "lots"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_MAX_CONNECTIONS", "-3"),
+            ("TRUST_PROXY", "yes please"),
         ] {
             let mut vars = base();
             vars.insert(var, value.to_string());

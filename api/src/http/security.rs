@@ -1,10 +1,13 @@
-//! Authentication: the `identify` middleware resolves the caller once per request (bearer token
-//! or `X-API-Key`) and applies rate limits; the security schemes below then only read the
-//! result, and document which routes need credentials.
+//! Authentication and rate limits: the `identify` middleware resolves the caller once per
+//! request (bearer token or `X-API-Key`) and counts the request against the caller's limit; the
+//! security schemes below then only read the result, and document which routes need
+//! credentials.
 
 use domain::App;
 use domain::accounts::Principal;
-use poem::{Endpoint, Request, Response};
+use domain::accounts::rate_limit::{Caller, Quota, Verdict};
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 
@@ -14,8 +17,13 @@ use super::error::ApiError;
 #[derive(Clone)]
 struct AuthFailure(&'static str);
 
-/// Resolves the caller from `Authorization: Bearer …` or `X-API-Key`, then counts the request
-/// against the caller's rate limit.
+/// `/api/…` routes that are not rate limited: the payment provider's webhook comes from a few
+/// addresses, is authenticated by its signature, and throttling it would delay deposits.
+const UNLIMITED: &[&str] = &["/api/payments/webhook"];
+
+/// Resolves the caller from `Authorization: Bearer …` or `X-API-Key`, then, for `/api/…`
+/// routes, counts the request against the caller's rate limit and reports the standing in
+/// `RateLimit-*` headers (429 once over the limit).
 pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let Some(app) = req.data::<App>().cloned() else {
         return Err(poem::Error::from_string(
@@ -38,17 +46,91 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
         (None, Some(key)) => Some(app.accounts().authenticate_api_key(&key).await),
         (None, None) => None,
     };
-    match resolved {
-        Some(Ok(principal)) => {
-            req.extensions_mut().insert(principal);
-        }
+    let principal = match resolved {
+        Some(Ok(principal)) => Some(principal),
         Some(Err(domain::Error::Unauthorized(why))) => {
             req.extensions_mut().insert(AuthFailure(why));
+            None
         }
         Some(Err(other)) => return Err(ApiError::from(other).into()),
-        None => {}
+        None => None,
+    };
+
+    let path = req.uri().path();
+    let limited = (path == "/api" || path.starts_with("/api/")) && !UNLIMITED.contains(&path);
+    let verdict = if limited {
+        let ip = client_ip(&req, app.config.trust_proxy);
+        let caller = match &principal {
+            Some(p) => Caller::User(p),
+            // Callers with bad credentials count as anonymous, which also slows token guessing.
+            None => Caller::Anonymous { ip: &ip },
+        };
+        app.rate_limiter().hit(caller).await
+    } else {
+        Verdict::Unlimited
+    };
+    let quota = match verdict {
+        Verdict::Counted(quota) => Some(quota),
+        Verdict::Unlimited | Verdict::Unchecked => None,
+    };
+    if let Some(q) = quota.filter(|q| q.exceeded) {
+        let error = ApiError::from(domain::Error::RateLimited {
+            retry_after_secs: q.reset_secs,
+        });
+        return Ok(with_quota(error.into_response(), q));
     }
-    next.call(req).await.map(poem::IntoResponse::into_response)
+
+    if let Some(p) = principal {
+        req.extensions_mut().insert(p);
+    }
+    let resp = match next.call(req).await {
+        Ok(resp) => resp.into_response(),
+        // Shaped here rather than by the outer middleware so the headers survive errors too.
+        Err(err) if quota.is_some() => shape_error(err),
+        Err(err) => return Err(err),
+    };
+    Ok(match quota {
+        Some(q) => with_quota(resp, q),
+        None => resp,
+    })
+}
+
+/// The client's address: the TCP peer, or, behind our one trusted proxy, the last
+/// `X-Forwarded-For` entry (the one that proxy appended; earlier entries are whatever the
+/// client chose to send).
+fn client_ip(req: &Request, trust_proxy: bool) -> String {
+    let forwarded = trust_proxy
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    match forwarded {
+        Some(ip) => ip.to_string(),
+        None => req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string()),
+    }
+}
+
+fn with_quota(mut resp: Response, q: Quota) -> Response {
+    let headers = resp.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(q.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(q.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(q.reset_secs));
+    resp
+}
+
+/// The JSON error shape for errors raised by the routes (same as the outer middleware).
+fn shape_error(err: poem::Error) -> Response {
+    if err.is::<ApiError>() {
+        err.into_response()
+    } else {
+        ApiError::from_poem(&err).into_response()
+    }
 }
 
 fn principal_of(req: &Request) -> poem::Result<Principal> {

@@ -136,6 +136,10 @@ pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
             format!("{}/commonpot-mail-{id}", std::env::temp_dir().display()),
         ),
         ("DATABASE_MAX_CONNECTIONS".into(), "10".into()),
+        // Every test client is 127.0.0.1; tests about limits set their own.
+        ("RATE_LIMIT_ANONYMOUS".into(), "100000/60".into()),
+        ("RATE_LIMIT_AUTHENTICATED".into(), "100000/60".into()),
+        ("RATE_LIMIT_PREMIUM".into(), "100000/60".into()),
     ]);
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());

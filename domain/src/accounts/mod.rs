@@ -2,6 +2,7 @@
 //! and tiers.
 
 pub mod model;
+pub mod rate_limit;
 pub mod repo;
 pub mod service;
 pub mod sessions;

@@ -213,16 +213,6 @@ pub async fn list(
     Ok((users, total))
 }
 
-pub async fn is_active(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool> {
-    Ok(
-        sqlx::query_scalar("select is_active from users where id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?
-            .unwrap_or(false),
-    )
-}
-
 #[derive(Debug, Clone, FromRow)]
 pub struct ApiKeyRow {
     pub id: Uuid,

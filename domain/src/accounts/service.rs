@@ -211,27 +211,36 @@ impl AccountService<'_> {
     }
 
     /// Resolves a bearer access token. When Redis cannot answer, falls back to the token's
-    /// signature and expiry plus the account's state in PostgreSQL, so donations keep working
-    /// during a Redis outage (logout then lags by at most the token's 15 minutes).
+    /// signature and expiry plus the account as PostgreSQL has it (active flag, role, tier), so
+    /// donations keep working during a Redis outage; only logout then lags, by at most the
+    /// token's 15 minutes.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal> {
         let sessions = self.sessions();
         let claims = sessions.verify_access(token)?;
         match sessions.is_live(&claims.sid).await {
-            Ok(true) => {}
-            Ok(false) => return Err(Error::Unauthorized("session has ended")),
+            Ok(true) => Ok(Principal {
+                user_id: claims.sub,
+                role: claims.role,
+                tier: claims.tier,
+                session_id: Some(claims.sid),
+            }),
+            Ok(false) => Err(Error::Unauthorized("session has ended")),
             Err(e) => {
                 tracing::warn!(error = %e, "session store unavailable; checking account in PostgreSQL");
-                if !repo::is_active(&self.app.db.read, claims.sub).await? {
-                    return Err(Error::Unauthorized("account is not active"));
-                }
+                // A role or tier change made during the outage could not end the sessions, so
+                // the claims may be stale: trust the database instead.
+                let user = repo::find_by_id(&self.app.db.read, claims.sub)
+                    .await?
+                    .filter(|u| u.is_active)
+                    .ok_or(Error::Unauthorized("account is not active"))?;
+                Ok(Principal {
+                    user_id: user.id,
+                    role: user.role,
+                    tier: user.tier,
+                    session_id: Some(claims.sid),
+                })
             }
         }
-        Ok(Principal {
-            user_id: claims.sub,
-            role: claims.role,
-            tier: claims.tier,
-            session_id: Some(claims.sid),
-        })
     }
 
     /// Resolves an `X-API-Key`: looked up by its public prefix, checked against its hash.
@@ -395,6 +404,15 @@ impl AccountService<'_> {
             role: change.role.as_deref().map(Role::parse).transpose()?,
             tier: change.tier.as_deref().map(Tier::parse).transpose()?,
         };
+        // Otherwise the last admin could lock everyone out of moderation.
+        if id == principal.user_id
+            && (change.is_active == Some(false) || change.role == Some(Role::User))
+        {
+            return Err(Error::rule(
+                "cannot_moderate_self",
+                "admins cannot deactivate or demote themselves",
+            ));
+        }
         let user = repo::admin_update(&self.app.db.write, id, change)
             .await?
             .ok_or(Error::NotFound("user"))?;

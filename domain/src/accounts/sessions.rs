@@ -84,7 +84,18 @@ impl<'a> Sessions<'a> {
     }
 
     pub fn issue_access(&self, user_id: Uuid, role: Role, tier: Tier, sid: &str) -> Result<String> {
-        let now = chrono::Utc::now().timestamp();
+        self.issue_access_at(user_id, role, tier, sid, chrono::Utc::now().timestamp())
+    }
+
+    /// An access token as if issued at `now` (Unix seconds); lets tests make expired tokens.
+    pub fn issue_access_at(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        tier: Tier,
+        sid: &str,
+        now: i64,
+    ) -> Result<String> {
         let claims = Claims {
             sub: user_id,
             sid: sid.to_string(),

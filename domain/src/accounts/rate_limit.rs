@@ -1,0 +1,141 @@
+//! Request limits per caller class, counted in Redis so that every api instance shares one
+//! counter per caller.
+//!
+//! Fixed windows: the first request of a window creates the counter with the window as its TTL;
+//! one atomic script increments it and returns the count and the time left. When Redis cannot
+//! answer, requests are let through (fail open) so that an outage of the limiter never stops
+//! donations or repayments.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use super::model::{Principal, Tier};
+use crate::app::App;
+use crate::config::RateLimit;
+
+/// How long the limiter may wait for Redis before letting the request through.
+const STORE_TIMEOUT: Duration = Duration::from_millis(250);
+
+// INCR, and set the window's expiry when the counter is new (or somehow lost its TTL, which
+// would otherwise block the caller forever). Returns {count, milliseconds left}.
+static HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+",
+    )
+});
+
+/// Who is counted.
+pub enum Caller<'a> {
+    /// No (valid) credentials: counted per client IP.
+    Anonymous {
+        ip: &'a str,
+    },
+    User(&'a Principal),
+}
+
+/// The caller's standing in the current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u64,
+    pub remaining: u64,
+    /// Seconds until the window resets (at least 1).
+    pub reset_secs: u64,
+    /// This request is over the limit.
+    pub exceeded: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Admins are not limited.
+    Unlimited,
+    /// The counter store did not answer; the request is allowed (already logged).
+    Unchecked,
+    Counted(Quota),
+}
+
+pub struct RateLimiter<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn rate_limiter(&self) -> RateLimiter<'_> {
+        RateLimiter { app: self }
+    }
+}
+
+impl RateLimiter<'_> {
+    /// Counts one request by `caller` and says whether it is within the limit.
+    pub async fn hit(&self, caller: Caller<'_>) -> Verdict {
+        let limits = &self.app.config.rate_limits;
+        let (name, limit) = match caller {
+            Caller::Anonymous { ip } => (format!("rl:ip:{ip}"), limits.anonymous),
+            Caller::User(p) if p.is_admin() => return Verdict::Unlimited,
+            // The tier is part of the key so that a tier change starts a fresh window.
+            Caller::User(p) => match p.tier {
+                Tier::Standard => (
+                    format!("rl:user:{}:standard", p.user_id),
+                    limits.authenticated,
+                ),
+                Tier::Premium => (format!("rl:user:{}:premium", p.user_id), limits.premium),
+            },
+        };
+        match tokio::time::timeout(STORE_TIMEOUT, self.count(&name, limit)).await {
+            Ok(Ok((count, ttl_ms))) => Verdict::Counted(quota(limit, count, ttl_ms)),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "rate limiter unavailable; request allowed");
+                Verdict::Unchecked
+            }
+            Err(_) => {
+                tracing::warn!("rate limiter timed out; request allowed");
+                Verdict::Unchecked
+            }
+        }
+    }
+
+    async fn count(&self, name: &str, limit: RateLimit) -> redis::RedisResult<(u64, u64)> {
+        let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+        let mut conn = self.app.kv.conn();
+        HIT.key(self.app.kv.key(name))
+            .arg(window_ms)
+            .invoke_async(&mut conn)
+            .await
+    }
+}
+
+fn quota(limit: RateLimit, count: u64, ttl_ms: u64) -> Quota {
+    Quota {
+        limit: limit.requests,
+        remaining: limit.requests.saturating_sub(count),
+        reset_secs: ttl_ms.div_ceil(1000).max(1),
+        exceeded: count > limit.requests,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_allowed_request_leaves_zero_remaining() {
+        let q = quota(RateLimit::new(3, 60), 3, 59_001);
+        assert_eq!(q.remaining, 0);
+        assert!(!q.exceeded);
+        assert_eq!(q.reset_secs, 60);
+    }
+
+    #[test]
+    fn requests_past_the_limit_are_exceeded_and_reset_is_at_least_a_second() {
+        let q = quota(RateLimit::new(3, 60), 5, 10);
+        assert_eq!(q.remaining, 0);
+        assert!(q.exceeded);
+        assert_eq!(q.reset_secs, 1);
+    }
+}
