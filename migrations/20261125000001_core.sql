@@ -74,7 +74,9 @@ create table campaign_stats_shards (
     campaign_id     uuid not null references campaigns (id) on delete cascade,
     shard           smallint not null check (shard between 0 and 15),
     raised_amount   bigint not null default 0 check (raised_amount >= 0),
-    donors_count    integer not null default 0 check (donors_count >= 0),
+    -- A donor is counted on the shard of their first standing gift and may be uncounted on
+    -- another, so only the sum over shards is meaningful (and never negative).
+    donors_count    integer not null default 0,
     donations_count integer not null default 0 check (donations_count >= 0),
     primary key (campaign_id, shard)
 );
@@ -173,14 +175,18 @@ create table payment_events (
     received_at timestamptz not null default now()
 );
 
+-- Money leaving a campaign's account to its creator: withdrawals (keep_it_all) and the release
+-- of an all_or_nothing campaign that met its goal.
 create table withdrawals (
     id          uuid primary key,
+    kind        text not null default 'withdrawal' check (kind in ('withdrawal', 'release')),
     campaign_id uuid not null references campaigns (id),
     user_id     uuid not null references users (id),
     amount      bigint not null check (amount > 0),
     ledger_txn  uuid not null,
     created_at  timestamptz not null default now()
 );
+create index withdrawals_campaign on withdrawals (campaign_id);
 
 -- Every write that moves money carries an Idempotency-Key. The first request's response is
 -- stored in the same transaction as its effect; retries get it back and move nothing.

@@ -11,6 +11,7 @@ pub struct App {
     pub db: Db,
     pub kv: Kv,
     pub storage: Storage,
+    pub cache_stats: std::sync::Arc<crate::campaigns::cache::CacheStats>,
 }
 
 /// Which dependency a readiness check found down.
@@ -41,6 +42,7 @@ impl App {
             db,
             kv,
             storage,
+            cache_stats: Default::default(),
         })
     }
 

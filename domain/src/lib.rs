@@ -4,10 +4,12 @@
 
 pub mod accounts;
 pub mod app;
+pub mod campaigns;
 pub mod config;
 pub mod error;
 pub mod infra;
 pub mod jobs;
+pub mod money;
 
 pub use app::App;
 pub use error::{Error, Result};

@@ -3,9 +3,12 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod campaigns;
 pub mod error;
 pub mod health;
+pub mod json;
 pub mod middleware;
+pub mod money;
 pub mod pagination;
 pub mod security;
 pub mod users;
@@ -22,6 +25,12 @@ pub enum ApiTags {
     Users,
     /// Keys for integrations
     ApiKeys,
+    /// Campaigns, their images, donations pages, ledger and live totals
+    Campaigns,
+    /// Wallet, deposits and the payment provider webhook
+    Wallet,
+    /// Donations, refunds and the audit
+    Donations,
 }
 
 /// Every route group, composed into one spec.
@@ -30,6 +39,8 @@ pub type Apis = (
     auth::AuthApi,
     users::UsersApi,
     api_keys::ApiKeysApi,
+    campaigns::CampaignsApi,
+    money::MoneyApi,
 );
 
 pub fn apis() -> Apis {
@@ -38,6 +49,8 @@ pub fn apis() -> Apis {
         auth::AuthApi,
         users::UsersApi,
         api_keys::ApiKeysApi,
+        campaigns::CampaignsApi,
+        money::MoneyApi,
     )
 }
 
@@ -49,4 +62,11 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
+    ("get", "/api/campaigns"),
+    ("get", "/api/campaigns/{id}"),
+    ("get", "/api/campaigns/{id}/donations"),
+    ("get", "/api/campaigns/{id}/ledger"),
+    ("get", "/api/campaigns/{id}/events"),
+    // Authenticated by the provider's HMAC signature instead of a user credential.
+    ("post", "/api/payments/webhook"),
 ];

@@ -190,3 +190,9 @@ impl Auth {
         Ok(p)
     }
 }
+
+/// The caller on public routes, if they sent valid credentials (drafts are visible to their
+/// creator, for example).
+pub fn viewer(req: &Request) -> Option<&Principal> {
+    req.extensions().get::<Principal>()
+}

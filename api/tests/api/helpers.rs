@@ -12,6 +12,7 @@ use domain::App;
 use domain::config::Config;
 use sqlx::{Connection, Executor, PgConnection};
 
+#[derive(Clone)]
 pub struct TestApp {
     pub address: String,
     pub app: App,

@@ -5,3 +5,4 @@ mod auth;
 mod auth_smoke;
 mod foundation;
 mod helpers;
+mod money;

@@ -4,15 +4,22 @@
 //! Commands time out quickly: callers on the money path treat Redis as optional and must not
 //! hang when it is down.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// After a failed command, optional Redis work (cache, pub/sub) is skipped for this long, so an
+/// outage costs one timeout instead of one per request.
+const BACKOFF_MS: i64 = 2_000;
 
 #[derive(Clone)]
 pub struct Kv {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    down_until_ms: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Kv {
@@ -34,7 +41,22 @@ impl Kv {
             client,
             conn,
             prefix: prefix.to_string(),
+            down_until_ms: Arc::new(AtomicI64::new(0)),
         })
+    }
+
+    /// False shortly after a failure: callers with a fallback should use it instead.
+    pub fn available(&self) -> bool {
+        chrono::Utc::now().timestamp_millis() >= self.down_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed command (see [`Kv::available`]).
+    pub fn mark_down(&self, error: &redis::RedisError) {
+        tracing::warn!(%error, "redis unavailable; using fallbacks");
+        self.down_until_ms.store(
+            chrono::Utc::now().timestamp_millis() + BACKOFF_MS,
+            Ordering::Relaxed,
+        );
     }
 
     /// A connection handle; cheap to clone, multiplexed.

@@ -1,0 +1,483 @@
+//! `/api/campaigns`: create, edit, publish, cancel, list and search, images, public donation
+//! and ledger pages, live totals (server-sent events) and withdrawals.
+
+use chrono::{DateTime, Utc};
+use domain::App;
+use domain::campaigns::service::{CreateCampaign, ListParams, UpdateCampaign};
+use domain::campaigns::{Campaign, CampaignStats, CampaignView};
+use futures::StreamExt;
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::json::JsonBody;
+use super::money::{Created, LedgerLineDto, WithdrawalDto, created, idempotency_key};
+use super::pagination::{PageParams, Paged};
+use super::security::{Auth, viewer};
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCampaignRequest {
+    pub title: String,
+    pub description: String,
+    /// Minor units (cents).
+    pub goal_amount: i64,
+    /// Must be the platform currency.
+    pub currency: String,
+    pub category: String,
+    /// `keep_it_all` or `all_or_nothing` (needs a deadline).
+    pub funding_model: String,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCampaignRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    /// Draft only.
+    pub goal_amount: Option<i64>,
+    /// Draft only.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ImageDto {
+    pub id: Uuid,
+    pub content_type: String,
+    /// Presigned GET URL, valid for an hour.
+    pub url: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CampaignDto {
+    pub id: Uuid,
+    pub creator_id: Uuid,
+    pub creator_name: String,
+    pub title: String,
+    pub description: String,
+    pub goal_amount: i64,
+    pub currency: String,
+    pub category: String,
+    pub funding_model: String,
+    pub status: String,
+    pub deadline: Option<DateTime<Utc>>,
+    /// For closed all_or_nothing campaigns: `released` or `refunded`.
+    pub settlement: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub raised_amount: i64,
+    pub total_donors: i64,
+    pub donations_count: i64,
+    pub progress_percentage: f64,
+    pub images: Vec<ImageDto>,
+}
+
+impl CampaignDto {
+    fn new(c: Campaign, s: CampaignStats, images: Vec<ImageDto>) -> Self {
+        Self {
+            progress_percentage: s.progress_percentage(c.goal_amount),
+            id: c.id,
+            creator_id: c.creator_id,
+            creator_name: c.creator_name,
+            title: c.title,
+            description: c.description,
+            goal_amount: c.goal_amount,
+            currency: c.currency,
+            category: c.category,
+            funding_model: c.funding_model.as_str().into(),
+            status: c.status.as_str().into(),
+            deadline: c.deadline,
+            settlement: c.settlement,
+            published_at: c.published_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            raised_amount: s.raised_amount,
+            total_donors: s.total_donors,
+            donations_count: s.donations_count,
+            images,
+        }
+    }
+}
+
+impl From<CampaignView> for CampaignDto {
+    fn from(v: CampaignView) -> Self {
+        let images = v
+            .images
+            .into_iter()
+            .map(|(i, url)| ImageDto {
+                id: i.id,
+                content_type: i.content_type,
+                url,
+            })
+            .collect();
+        Self::new(v.campaign, v.stats, images)
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CampaignPage {
+    pub items: Vec<CampaignDto>,
+    pub page: i64,
+    pub limit: i64,
+    pub total: i64,
+    /// Keyset cursor for the next page (newest and ending_soon sorts).
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LiveStats {
+    pub raised_amount: i64,
+    pub total_donors: i64,
+    pub donations_count: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PublicDonationDto {
+    pub id: Uuid,
+    pub amount: i64,
+    /// Absent for anonymous donors.
+    pub donor_name: Option<String>,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawRequest {
+    /// Minor units.
+    pub amount: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CancelResult {
+    pub campaign: CampaignDto,
+    /// Donations refunded (all_or_nothing campaigns refund every standing donation).
+    pub refunded_donations: u32,
+}
+
+#[derive(Multipart)]
+pub struct ImageUpload {
+    /// PNG, JPEG, GIF or WebP, at most 5 MiB.
+    pub file: Upload,
+}
+
+#[derive(ApiResponse)]
+pub enum CampaignCreated {
+    #[oai(status = 201)]
+    Created(Json<CampaignDto>),
+}
+
+#[derive(ApiResponse)]
+pub enum ImageCreated {
+    #[oai(status = 201)]
+    Created(Json<ImageDto>),
+}
+
+pub struct CampaignsApi;
+
+#[OpenApi(prefix_path = "/api", tag = "ApiTags::Campaigns")]
+impl CampaignsApi {
+    /// Start a campaign (as a draft; publish it to take donations).
+    #[oai(path = "/campaigns", method = "post")]
+    async fn create(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<CreateCampaignRequest>,
+    ) -> ApiResult<CampaignCreated> {
+        let b = body.0;
+        let view = app
+            .campaigns()
+            .create(
+                auth.principal(),
+                CreateCampaign {
+                    title: b.title,
+                    description: b.description,
+                    goal_amount: b.goal_amount,
+                    currency: b.currency,
+                    category: b.category,
+                    funding_model: b.funding_model,
+                    deadline: b.deadline,
+                },
+            )
+            .await?;
+        Ok(CampaignCreated::Created(Json(view.into())))
+    }
+
+    /// List campaigns (drafts excluded). Filters: status, category, creator; full-text `q`;
+    /// sort `newest` (default), `most_raised`, `ending_soon`. Page with `page`/`limit`, or
+    /// follow `nextCursor` for deep paging.
+    #[oai(path = "/campaigns", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        app: Data<&App>,
+        req: &Request,
+        status: Query<Option<String>>,
+        category: Query<Option<String>>,
+        creator: Query<Option<Uuid>>,
+        q: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<CampaignPage>> {
+        let params = PageParams::parse(page.0, limit.0)?;
+        let result = app
+            .campaigns()
+            .list(
+                viewer(req),
+                ListParams {
+                    status: status.0,
+                    category: category.0,
+                    creator_id: creator.0,
+                    q: q.0,
+                    sort: sort.0,
+                    page: params.page,
+                    limit: params.limit,
+                    cursor: cursor.0,
+                },
+            )
+            .await?;
+        Ok(Json(CampaignPage {
+            items: result
+                .items
+                .into_iter()
+                .map(|(c, s)| CampaignDto::new(c, s, Vec::new()))
+                .collect(),
+            page: params.page,
+            limit: params.limit,
+            total: result.total,
+            next_cursor: result.next_cursor,
+        }))
+    }
+
+    /// One campaign with its creator's name, live stats and images.
+    #[oai(path = "/campaigns/:id", method = "get")]
+    async fn get(
+        &self,
+        app: Data<&App>,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<CampaignDto>> {
+        Ok(Json(app.campaigns().get(viewer(req), id.0).await?.into()))
+    }
+
+    /// Edit (creator or admin). Goal and deadline change only while a draft.
+    #[oai(path = "/campaigns/:id", method = "patch")]
+    async fn update(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<UpdateCampaignRequest>,
+    ) -> ApiResult<Json<CampaignDto>> {
+        let b = body.0;
+        let view = app
+            .campaigns()
+            .update(
+                auth.principal(),
+                id.0,
+                UpdateCampaign {
+                    title: b.title,
+                    description: b.description,
+                    category: b.category,
+                    goal_amount: b.goal_amount,
+                    deadline: b.deadline,
+                },
+            )
+            .await?;
+        Ok(Json(view.into()))
+    }
+
+    /// draft → active.
+    #[oai(path = "/campaigns/:id/publish", method = "post")]
+    async fn publish(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<CampaignDto>> {
+        Ok(Json(
+            app.campaigns()
+                .publish(auth.principal(), id.0)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Cancel (creator or admin). All-or-nothing campaigns refund every donor.
+    #[oai(path = "/campaigns/:id/cancel", method = "post")]
+    async fn cancel(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<CancelResult>> {
+        let refunded = app.money().cancel_campaign(auth.principal(), id.0).await?;
+        let view = app.campaigns().get(Some(auth.principal()), id.0).await?;
+        Ok(Json(CancelResult {
+            campaign: view.into(),
+            refunded_donations: refunded,
+        }))
+    }
+
+    /// Add an image (multipart field `file`), stored in object storage.
+    #[oai(path = "/campaigns/:id/images", method = "post")]
+    async fn add_image(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        upload: ImageUpload,
+    ) -> ApiResult<ImageCreated> {
+        let bytes = upload.file.into_vec().await.map_err(|e| {
+            domain::Error::validation("file", format!("could not read the upload: {e}"))
+        })?;
+        let (image, url) = app
+            .campaigns()
+            .add_image(auth.principal(), id.0, bytes)
+            .await?;
+        Ok(ImageCreated::Created(Json(ImageDto {
+            id: image.id,
+            content_type: image.content_type,
+            url,
+        })))
+    }
+
+    /// Donations to the campaign, newest first; anonymous donors are not named.
+    #[oai(path = "/campaigns/:id/donations", method = "get")]
+    async fn donations(
+        &self,
+        app: Data<&App>,
+        id: Path<Uuid>,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<PublicDonationDto>>> {
+        let p = PageParams::parse(page.0, limit.0)?;
+        let (items, total) = app
+            .money()
+            .campaign_donations(id.0, p.limit, p.offset())
+            .await?;
+        let items = items
+            .into_iter()
+            .map(|d| PublicDonationDto {
+                id: d.id,
+                amount: d.amount,
+                donor_name: d.donor_name,
+                message: d.message,
+                created_at: d.created_at,
+            })
+            .collect();
+        Ok(Json(Paged::new(items, p, total)))
+    }
+
+    /// The campaign account's ledger lines, newest first: every cent in and out.
+    #[oai(path = "/campaigns/:id/ledger", method = "get")]
+    async fn ledger(
+        &self,
+        app: Data<&App>,
+        id: Path<Uuid>,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<LedgerLineDto>>> {
+        let p = PageParams::parse(page.0, limit.0)?;
+        let (lines, total) = app
+            .money()
+            .campaign_ledger(id.0, p.limit, p.offset())
+            .await?;
+        Ok(Json(Paged::new(
+            lines.into_iter().map(Into::into).collect(),
+            p,
+            total,
+        )))
+    }
+
+    /// Server-sent events with the campaign's totals: the current ones first, then each change.
+    #[oai(path = "/campaigns/:id/events", method = "get")]
+    async fn events(
+        &self,
+        app: Data<&App>,
+        id: Path<Uuid>,
+    ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, LiveStats>>> {
+        let stream = app.campaigns().live_stats(id.0).await?;
+        let stream = stream
+            .map(|s| LiveStats {
+                raised_amount: s.raised_amount,
+                total_donors: s.total_donors,
+                donations_count: s.donations_count,
+            })
+            .boxed();
+        Ok(EventStream::new(stream).keep_alive(std::time::Duration::from_secs(15)))
+    }
+
+    /// Creator of a keep_it_all campaign moves raised funds to their wallet. Requires an
+    /// `Idempotency-Key` header.
+    #[oai(path = "/campaigns/:id/withdrawals", method = "post")]
+    async fn withdraw(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: JsonBody<WithdrawRequest>,
+    ) -> ApiResult<Created<WithdrawalDto>> {
+        let key = idempotency_key(key.0)?;
+        let result = app
+            .money()
+            .withdraw(auth.principal(), id.0, body.0.amount, &key)
+            .await?;
+        Ok(created(result, WithdrawalDto::from))
+    }
+
+    /// Admin: suspend an active campaign (donations and withdrawals stop).
+    #[oai(path = "/admin/campaigns/:id/suspend", method = "post")]
+    async fn suspend(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<CampaignDto>> {
+        Ok(Json(
+            app.campaigns()
+                .suspend(auth.principal(), id.0)
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Admin: reinstate a suspended campaign.
+    #[oai(path = "/admin/campaigns/:id/reinstate", method = "post")]
+    async fn reinstate(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<CampaignDto>> {
+        Ok(Json(
+            app.campaigns()
+                .reinstate(auth.principal(), id.0)
+                .await?
+                .into(),
+        ))
+    }
+}

@@ -1,0 +1,96 @@
+//! Redis cache for campaign pages (15 min TTL). Keys carry a generation number that every
+//! campaign change bumps, so a reader that raced with a change can only write a key nobody
+//! reads any more. Money figures are never cached: they are summed live from the stats shards,
+//! so nobody sees a stale total after a donation. Redis down → every read is a miss.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::infra::kv::Kv;
+
+pub const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+}
+
+impl CacheStats {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+pub struct PageCache<'a> {
+    pub kv: &'a Kv,
+    pub stats: &'a CacheStats,
+}
+
+impl PageCache<'_> {
+    fn gen_key(&self) -> String {
+        self.kv.key("campaigns:gen")
+    }
+
+    /// The current generation, or `None` when Redis is unavailable.
+    pub async fn generation(&self) -> Option<u64> {
+        if !self.kv.available() {
+            return None;
+        }
+        let mut conn = self.kv.conn();
+        match conn.get::<_, Option<u64>>(self.gen_key()).await {
+            Ok(g) => Some(g.unwrap_or(0)),
+            Err(e) => {
+                self.kv.mark_down(&e);
+                None
+            }
+        }
+    }
+
+    pub fn key(&self, generation: u64, name: &str) -> String {
+        self.kv.key(format!("campaigns:g{generation}:{name}"))
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let mut conn = self.kv.conn();
+        let hit = match conn.get::<_, Option<String>>(key).await {
+            Ok(v) => v.and_then(|s| serde_json::from_str(&s).ok()),
+            Err(e) => {
+                self.kv.mark_down(&e);
+                None
+            }
+        };
+        let counter = if hit.is_some() {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit
+    }
+
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) {
+        let Ok(json) = serde_json::to_string(value) else {
+            return;
+        };
+        let mut conn = self.kv.conn();
+        if let Err(e) = conn.set_ex::<_, _, ()>(key, json, PAGE_TTL.as_secs()).await {
+            self.kv.mark_down(&e);
+        }
+    }
+
+    /// Invalidates every cached campaign page. Failure is logged, not raised: the write it
+    /// follows has committed, and the TTL bounds the staleness.
+    pub async fn invalidate(&self) {
+        let mut conn = self.kv.conn();
+        if let Err(e) = conn.incr::<_, _, ()>(self.gen_key(), 1).await {
+            self.kv.mark_down(&e);
+        }
+    }
+}

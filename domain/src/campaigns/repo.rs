@@ -1,0 +1,435 @@
+//! SQL for campaigns, their stats shards and images.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, PgExecutor, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::model::{Campaign, CampaignImage, CampaignStats, CampaignStatus, FundingModel};
+use crate::error::{Error, Result};
+
+/// Number of stats rows per campaign; concurrent donations pick one at random.
+pub const STAT_SHARDS: i16 = 16;
+
+#[derive(FromRow)]
+struct CampaignRow {
+    id: Uuid,
+    creator_id: Uuid,
+    creator_name: String,
+    title: String,
+    description: String,
+    goal_amount: i64,
+    currency: String,
+    category: String,
+    funding_model: String,
+    status: String,
+    deadline: Option<DateTime<Utc>>,
+    settlement: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CampaignRow> for Campaign {
+    type Error = Error;
+    fn try_from(r: CampaignRow) -> Result<Self> {
+        Ok(Campaign {
+            id: r.id,
+            creator_id: r.creator_id,
+            creator_name: r.creator_name,
+            title: r.title,
+            description: r.description,
+            goal_amount: r.goal_amount,
+            currency: r.currency,
+            category: r.category,
+            funding_model: FundingModel::parse(&r.funding_model)?,
+            status: CampaignStatus::parse(&r.status)?,
+            deadline: r.deadline,
+            settlement: r.settlement,
+            published_at: r.published_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+// The creator's public name comes from the same query (no N+1).
+const SELECT: &str =
+    "select c.id, c.creator_id, u.first_name || ' ' || u.last_name as creator_name,
+        c.title, c.description, c.goal_amount, c.currency, c.category, c.funding_model, c.status,
+        c.deadline, c.settlement, c.published_at, c.created_at, c.updated_at
+    from campaigns c join users u on u.id = c.creator_id";
+
+pub struct NewCampaign<'a> {
+    pub id: Uuid,
+    pub creator_id: Uuid,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub goal_amount: i64,
+    pub currency: &'a str,
+    pub category: &'a str,
+    pub funding_model: FundingModel,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(conn: &mut PgConnection, c: NewCampaign<'_>) -> Result<()> {
+    sqlx::query(
+        "insert into campaigns (id, creator_id, title, description, goal_amount, currency,
+            category, funding_model, deadline)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(c.id)
+    .bind(c.creator_id)
+    .bind(c.title)
+    .bind(c.description)
+    .bind(c.goal_amount)
+    .bind(c.currency)
+    .bind(c.category)
+    .bind(c.funding_model.as_str())
+    .bind(c.deadline)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Campaign>> {
+    let row: Option<CampaignRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where c.id = $1")))
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    row.map(Campaign::try_from).transpose()
+}
+
+/// Locks the campaign against concurrent status changes and payouts (not against donations,
+/// which only take a key-share lock).
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Campaign>> {
+    let row: Option<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where c.id = $1 for no key update of c"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(Campaign::try_from).transpose()
+}
+
+/// What a donation needs to know, under a key-share lock: many donations hold it at once, but
+/// a settlement or cancellation (which locks the row for update) waits for them.
+pub async fn donation_gate(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(CampaignStatus, Option<DateTime<Utc>>)>> {
+    let row: Option<(String, Option<DateTime<Utc>>)> =
+        sqlx::query_as("select status, deadline from campaigns where id = $1 for key share")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    row.map(|(s, d)| Ok((CampaignStatus::parse(&s)?, d)))
+        .transpose()
+}
+
+/// Takes the lock that waits for in-flight donations (see [`donation_gate`]).
+pub async fn lock_exclusive(conn: &mut PgConnection, id: Uuid) -> Result<()> {
+    sqlx::query("select 1 from campaigns where id = $1 for update")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct Patch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub goal_amount: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+pub async fn update(conn: &mut PgConnection, id: Uuid, p: Patch) -> Result<()> {
+    sqlx::query(
+        "update campaigns set title = coalesce($2, title), description = coalesce($3, description),
+            category = coalesce($4, category), goal_amount = coalesce($5, goal_amount),
+            deadline = coalesce($6, deadline), updated_at = now()
+         where id = $1",
+    )
+    .bind(id)
+    .bind(p.title)
+    .bind(p.description)
+    .bind(p.category)
+    .bind(p.goal_amount)
+    .bind(p.deadline)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: CampaignStatus,
+    settlement: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "update campaigns set status = $2, updated_at = now(),
+            published_at = case when $2 = 'active' and published_at is null then now() else published_at end,
+            settlement = coalesce($3, settlement),
+            settled_at = case when $3 is null then settled_at else now() end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(settlement)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Live stats (sum over shards) of the given campaigns; missing ones have none yet.
+pub async fn stats_for(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, CampaignStats>> {
+    let rows: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(
+        "select campaign_id, sum(raised_amount)::bigint, sum(donors_count)::bigint,
+                sum(donations_count)::bigint
+         from campaign_stats_shards where campaign_id = any($1) group by campaign_id",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, raised, donors, count)| {
+            (
+                id,
+                CampaignStats {
+                    raised_amount: raised,
+                    total_donors: donors,
+                    donations_count: count,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Adds (or with negative values removes) one gift on one shard, keeping the donor count exact:
+/// a donor counts while they have at least one standing gift.
+pub async fn apply_gift(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    donor_id: Uuid,
+    shard: i16,
+    amount: i64,
+    gifts: i32,
+) -> Result<()> {
+    // Removal updates in place: an upsert would check the CHECK on the proposed -1 row first.
+    let standing: i32 = if gifts > 0 {
+        sqlx::query_scalar(
+            "insert into campaign_donors (campaign_id, donor_id, standing_donations)
+             values ($1, $2, $3)
+             on conflict (campaign_id, donor_id)
+             do update set standing_donations = campaign_donors.standing_donations + excluded.standing_donations
+             returning standing_donations",
+        )
+        .bind(campaign_id)
+        .bind(donor_id)
+        .bind(gifts)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_scalar(
+            "update campaign_donors set standing_donations = standing_donations + $3
+             where campaign_id = $1 and donor_id = $2 returning standing_donations",
+        )
+        .bind(campaign_id)
+        .bind(donor_id)
+        .bind(gifts)
+        .fetch_one(&mut *conn)
+        .await?
+    };
+    let donors_delta = match (gifts, standing) {
+        (1, 1) => 1,
+        (-1, 0) => -1,
+        _ => 0,
+    };
+    let sql = if gifts > 0 {
+        "insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
+         values ($1, $2, $3, $4, $5)
+         on conflict (campaign_id, shard) do update set
+            raised_amount = campaign_stats_shards.raised_amount + excluded.raised_amount,
+            donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
+            donations_count = campaign_stats_shards.donations_count + excluded.donations_count"
+    } else {
+        // A removal always hits the shard its gift was added to, which therefore exists.
+        "update campaign_stats_shards set raised_amount = raised_amount + $3,
+            donors_count = donors_count + $4, donations_count = donations_count + $5
+         where campaign_id = $1 and shard = $2"
+    };
+    sqlx::query(sql)
+        .bind(campaign_id)
+        .bind(shard)
+        .bind(amount)
+        .bind(donors_delta)
+        .bind(gifts)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Newest,
+    MostRaised,
+    EndingSoon,
+}
+
+/// Keyset position: the last row's sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+pub struct ListQuery {
+    pub status: Option<CampaignStatus>,
+    pub category: Option<String>,
+    pub creator_id: Option<Uuid>,
+    pub q: Option<String>,
+    pub sort: Sort,
+    pub limit: i64,
+    pub offset: i64,
+    pub cursor: Option<Cursor>,
+    /// Drafts are listed only for their own creator.
+    pub viewer: Option<Uuid>,
+}
+
+fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ListQuery) {
+    b.push(" where 1 = 1");
+    match q.status {
+        Some(s) => {
+            b.push(" and c.status = ").push_bind(s.as_str());
+        }
+        None => {
+            b.push(" and c.status <> 'draft'");
+        }
+    }
+    if q.status == Some(CampaignStatus::Draft) {
+        b.push(" and c.creator_id = ").push_bind(q.viewer);
+    }
+    if let Some(cat) = &q.category {
+        b.push(" and c.category = ").push_bind(cat.clone());
+    }
+    if let Some(creator) = q.creator_id {
+        b.push(" and c.creator_id = ").push_bind(creator);
+    }
+    if let Some(text) = &q.q {
+        b.push(" and c.search @@ websearch_to_tsquery('english', ")
+            .push_bind(text.clone())
+            .push(")");
+    }
+}
+
+/// One page and the total of the filtered set.
+pub async fn list(db: impl PgExecutor<'_> + Copy, q: &ListQuery) -> Result<(Vec<Campaign>, i64)> {
+    let mut b = QueryBuilder::<Postgres>::new(SELECT);
+    if q.sort == Sort::MostRaised {
+        b.push(
+            " left join (select campaign_id, sum(raised_amount) as raised from campaign_stats_shards
+               group by campaign_id) s on s.campaign_id = c.id",
+        );
+    }
+    push_filters(&mut b, q);
+    if let Some(cur) = &q.cursor {
+        match q.sort {
+            Sort::Newest => {
+                b.push(" and (c.created_at, c.id) < (")
+                    .push_bind(cur.at)
+                    .push(", ")
+                    .push_bind(cur.id)
+                    .push(")");
+            }
+            Sort::EndingSoon => {
+                b.push(" and (c.deadline, c.id) > (")
+                    .push_bind(cur.at)
+                    .push(", ")
+                    .push_bind(cur.id)
+                    .push(")");
+            }
+            Sort::MostRaised => {}
+        }
+    }
+    if q.sort == Sort::EndingSoon {
+        b.push(" and c.deadline is not null");
+    }
+    b.push(match q.sort {
+        Sort::Newest => " order by c.created_at desc, c.id desc",
+        Sort::MostRaised => " order by coalesce(s.raised, 0) desc, c.id desc",
+        Sort::EndingSoon => " order by c.deadline asc, c.id asc",
+    });
+    b.push(" limit ").push_bind(q.limit);
+    if q.cursor.is_none() {
+        b.push(" offset ").push_bind(q.offset);
+    }
+    let rows: Vec<CampaignRow> = b.build_query_as().fetch_all(db).await?;
+
+    let mut count = QueryBuilder::<Postgres>::new("select count(*) from campaigns c");
+    push_filters(&mut count, q);
+    if q.sort == Sort::EndingSoon {
+        count.push(" and c.deadline is not null");
+    }
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let items = rows
+        .into_iter()
+        .map(Campaign::try_from)
+        .collect::<Result<_>>()?;
+    Ok((items, total))
+}
+
+/// Active campaigns whose deadline has passed, oldest first.
+pub async fn due_for_closing(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select id from campaigns where status = 'active' and deadline <= $1 order by deadline, id",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn insert_image(
+    db: impl PgExecutor<'_>,
+    campaign_id: Uuid,
+    image: &CampaignImage,
+    size: i32,
+) -> Result<()> {
+    sqlx::query(
+        "insert into campaign_images (id, campaign_id, object_key, content_type, size_bytes)
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(image.id)
+    .bind(campaign_id)
+    .bind(&image.object_key)
+    .bind(&image.content_type)
+    .bind(size)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn images(db: impl PgExecutor<'_>, campaign_id: Uuid) -> Result<Vec<CampaignImage>> {
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select id, object_key, content_type from campaign_images
+         where campaign_id = $1 order by created_at, id",
+    )
+    .bind(campaign_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, object_key, content_type)| CampaignImage {
+            id,
+            object_key,
+            content_type,
+        })
+        .collect())
+}

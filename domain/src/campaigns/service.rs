@@ -1,0 +1,590 @@
+//! Campaign rules: who may create, edit and move a campaign through its status flow, what a
+//! reader may see, and images.
+
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use futures::future;
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::cache::PageCache;
+use super::model::{
+    self, Campaign, CampaignImage, CampaignStats, CampaignStatus, CampaignView, FundingModel,
+};
+use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+pub struct CreateCampaign {
+    pub title: String,
+    pub description: String,
+    pub goal_amount: i64,
+    pub currency: String,
+    pub category: String,
+    pub funding_model: String,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct UpdateCampaign {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub goal_amount: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+pub struct ListParams {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub creator_id: Option<Uuid>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub page: i64,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListPage {
+    pub items: Vec<(Campaign, CampaignStats)>,
+    pub total: i64,
+    /// Pass back as `cursor` for the next page (keyset paging; newest and ending_soon sorts).
+    pub next_cursor: Option<String>,
+}
+
+/// The Redis pub/sub channel carrying a campaign's live totals.
+pub fn events_channel(kv: &crate::infra::kv::Kv, campaign_id: Uuid) -> String {
+    kv.key(format!("campaign:{campaign_id}:events"))
+}
+
+/// Images up to 5 MiB, of these types (checked by content, not by the declared type).
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+const IMAGE_URL_TTL: Duration = Duration::from_secs(3600);
+
+pub struct CampaignService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn campaigns(&self) -> CampaignService<'_> {
+        CampaignService { app: self }
+    }
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        c.at.timestamp_micros(),
+        c.id
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Result<Cursor> {
+    let bad = || Error::validation("cursor", "cursor is not valid");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    Ok(Cursor {
+        at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+        id: Uuid::parse_str(id).map_err(|_| bad())?,
+    })
+}
+
+/// Recognises PNG, JPEG, GIF and WebP by their magic bytes.
+fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(("image/gif", "gif"))
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("image/webp", "webp"))
+    } else {
+        None
+    }
+}
+
+impl CampaignService<'_> {
+    fn cache(&self) -> PageCache<'_> {
+        PageCache {
+            kv: &self.app.kv,
+            stats: &self.app.cache_stats,
+        }
+    }
+
+    /// Loads for a change by `principal`: only the creator or an admin may change a campaign.
+    fn ensure_owner(principal: &Principal, campaign: &Campaign) -> Result<()> {
+        if campaign.creator_id == principal.user_id || principal.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(
+                "only the campaign's creator or an admin may do this",
+            ))
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(creator_id = %principal.user_id))]
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        input: CreateCampaign,
+    ) -> Result<CampaignView> {
+        let now = Utc::now();
+        let title = model::parse_title(&input.title)?;
+        let description = model::parse_description(&input.description)?;
+        let goal = model::parse_goal(input.goal_amount)?;
+        let category = model::parse_category(&input.category)?;
+        let funding_model = FundingModel::parse(&input.funding_model)?;
+        let currency = input.currency.trim().to_uppercase();
+        if currency != self.app.config.currency {
+            return Err(Error::validation(
+                "currency",
+                format!("currency must be {}", self.app.config.currency),
+            ));
+        }
+        let deadline = input
+            .deadline
+            .map(|d| model::parse_deadline(d, now))
+            .transpose()?;
+        if funding_model == FundingModel::AllOrNothing && deadline.is_none() {
+            return Err(Error::validation(
+                "deadline",
+                "all_or_nothing campaigns need a deadline",
+            ));
+        }
+        let id = Uuid::now_v7();
+        let mut tx = self.app.db.write.begin().await?;
+        repo::insert(
+            &mut tx,
+            NewCampaign {
+                id,
+                creator_id: principal.user_id,
+                title: &title,
+                description: &description,
+                goal_amount: goal,
+                currency: &currency,
+                category: &category,
+                funding_model,
+                deadline,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(campaign_id = %id, goal_amount = goal, "campaign_created");
+        self.view(id).await
+    }
+
+    /// The campaign with live stats; drafts only for their creator and admins.
+    pub async fn get(&self, viewer: Option<&Principal>, id: Uuid) -> Result<CampaignView> {
+        let cache = self.cache();
+        let generation = cache.generation().await;
+        let key = generation.map(|g| cache.key(g, &format!("detail:{id}")));
+        let cached: Option<Campaign> = match &key {
+            Some(k) => cache.get(k).await,
+            None => None,
+        };
+        let campaign = match cached {
+            Some(c) => c,
+            None => {
+                let c = repo::find(&self.app.db.read, id)
+                    .await?
+                    .ok_or(Error::NotFound("campaign"))?;
+                if let (Some(k), true) = (&key, c.status.is_public()) {
+                    cache.put(k, &c).await;
+                }
+                c
+            }
+        };
+        let visible = campaign.status.is_public()
+            || viewer.is_some_and(|p| p.user_id == campaign.creator_id || p.is_admin());
+        if !visible {
+            return Err(Error::NotFound("campaign"));
+        }
+        self.with_stats_and_images(campaign).await
+    }
+
+    async fn view(&self, id: Uuid) -> Result<CampaignView> {
+        let campaign = repo::find(&self.app.db.write, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        self.with_stats_and_images(campaign).await
+    }
+
+    async fn with_stats_and_images(&self, campaign: Campaign) -> Result<CampaignView> {
+        let db = &self.app.db.read;
+        let ids = [campaign.id];
+        let (stats, images) =
+            tokio::try_join!(repo::stats_for(db, &ids), repo::images(db, campaign.id))?;
+        let mut signed = Vec::with_capacity(images.len());
+        for image in images {
+            let url = self
+                .app
+                .storage
+                .presigned_get(&image.object_key, IMAGE_URL_TTL)
+                .await?;
+            signed.push((image, url));
+        }
+        Ok(CampaignView {
+            stats: stats.get(&campaign.id).copied().unwrap_or_default(),
+            campaign,
+            images: signed,
+        })
+    }
+
+    /// Live stats of one campaign.
+    pub async fn stats(&self, id: Uuid) -> Result<CampaignStats> {
+        Ok(repo::stats_for(&self.app.db.read, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default())
+    }
+
+    pub async fn list(&self, viewer: Option<&Principal>, p: ListParams) -> Result<ListPage> {
+        let sort = match p.sort.as_deref() {
+            None | Some("newest") => Sort::Newest,
+            Some("most_raised") => Sort::MostRaised,
+            Some("ending_soon") => Sort::EndingSoon,
+            Some(_) => {
+                return Err(Error::validation(
+                    "sort",
+                    "sort must be newest, most_raised or ending_soon",
+                ));
+            }
+        };
+        let cursor = p.cursor.as_deref().map(decode_cursor).transpose()?;
+        if cursor.is_some() && sort == Sort::MostRaised {
+            return Err(Error::validation(
+                "cursor",
+                "cursor paging is available for the newest and ending_soon sorts",
+            ));
+        }
+        let status = p.status.as_deref().map(CampaignStatus::parse).transpose()?;
+        let category = p
+            .category
+            .as_deref()
+            .map(model::parse_category)
+            .transpose()?;
+        let q = p.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+        if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(Error::validation("q", "q must be at most 200 characters"));
+        }
+        let query = ListQuery {
+            status,
+            category,
+            creator_id: p.creator_id,
+            q,
+            sort,
+            limit: p.limit,
+            offset: (p.page - 1) * p.limit,
+            cursor,
+            viewer: viewer.map(|v| v.user_id),
+        };
+        // Drafts are personal; only public listings are shared through the cache.
+        let cacheable = status != Some(CampaignStatus::Draft);
+        let cache = self.cache();
+        let key = match (cacheable, cache.generation().await) {
+            (true, Some(g)) => Some(cache.key(
+                g,
+                &format!(
+                    "list:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}:{:?}",
+                    query.status,
+                    query.category,
+                    query.creator_id,
+                    query.q,
+                    sort,
+                    query.limit,
+                    query.offset,
+                    p.cursor
+                ),
+            )),
+            _ => None,
+        };
+        let cached: Option<(Vec<Campaign>, i64)> = match &key {
+            Some(k) => cache.get(k).await,
+            None => None,
+        };
+        let (campaigns, total) = match cached {
+            Some(hit) => hit,
+            None => {
+                let fresh = repo::list(&self.app.db.read, &query).await?;
+                if let Some(k) = &key {
+                    cache.put(k, &fresh).await;
+                }
+                fresh
+            }
+        };
+        let next_cursor = match (sort, campaigns.last()) {
+            (Sort::MostRaised, _) | (_, None) => None,
+            _ if (campaigns.len() as i64) < p.limit => None,
+            (Sort::Newest, Some(last)) => Some(encode_cursor(&Cursor {
+                at: last.created_at,
+                id: last.id,
+            })),
+            (Sort::EndingSoon, Some(last)) => last
+                .deadline
+                .map(|at| encode_cursor(&Cursor { at, id: last.id })),
+        };
+        let ids: Vec<Uuid> = campaigns.iter().map(|c| c.id).collect();
+        let stats = repo::stats_for(&self.app.db.read, &ids).await?;
+        let items = campaigns
+            .into_iter()
+            .map(|c| {
+                let s = stats.get(&c.id).copied().unwrap_or_default();
+                (c, s)
+            })
+            .collect();
+        Ok(ListPage {
+            items,
+            total,
+            next_cursor,
+        })
+    }
+
+    /// Edits by the creator or an admin. Money terms (goal, deadline) change only in draft.
+    #[tracing::instrument(skip_all, fields(campaign_id = %id))]
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        input: UpdateCampaign,
+    ) -> Result<CampaignView> {
+        let mut tx = self.app.db.write.begin().await?;
+        let campaign = repo::lock(&mut tx, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        Self::ensure_owner(principal, &campaign)?;
+        if matches!(
+            campaign.status,
+            CampaignStatus::Completed | CampaignStatus::Cancelled
+        ) {
+            return Err(Error::conflict(
+                "campaign_closed",
+                "a closed campaign cannot be edited",
+            ));
+        }
+        let terms_change = input.goal_amount.is_some() || input.deadline.is_some();
+        if terms_change && campaign.status != CampaignStatus::Draft {
+            return Err(Error::conflict(
+                "campaign_published",
+                "goal and deadline can only change while the campaign is a draft",
+            ));
+        }
+        let patch = Patch {
+            title: input.title.as_deref().map(model::parse_title).transpose()?,
+            description: input
+                .description
+                .as_deref()
+                .map(model::parse_description)
+                .transpose()?,
+            category: input
+                .category
+                .as_deref()
+                .map(model::parse_category)
+                .transpose()?,
+            goal_amount: input.goal_amount.map(model::parse_goal).transpose()?,
+            deadline: input
+                .deadline
+                .map(|d| model::parse_deadline(d, Utc::now()))
+                .transpose()?,
+        };
+        repo::update(&mut tx, id, patch).await?;
+        outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
+        tx.commit().await?;
+        self.cache().invalidate().await;
+        self.view(id).await
+    }
+
+    /// draft → active, by the creator or an admin.
+    pub async fn publish(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+        self.transition(principal, id, CampaignStatus::Active, |c| {
+            if c.status != CampaignStatus::Draft {
+                return Err(Error::conflict(
+                    "invalid_transition",
+                    "only a draft can be published",
+                ));
+            }
+            if c.deadline.is_some_and(|d| d <= Utc::now()) {
+                return Err(Error::conflict(
+                    "deadline_passed",
+                    "the deadline has already passed",
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// active → suspended, admins only.
+    pub async fn suspend(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+        principal.require_admin()?;
+        self.transition(principal, id, CampaignStatus::Suspended, |c| {
+            if c.status != CampaignStatus::Active {
+                return Err(Error::conflict(
+                    "invalid_transition",
+                    "only an active campaign can be suspended",
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// suspended → active, admins only.
+    pub async fn reinstate(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+        principal.require_admin()?;
+        self.transition(principal, id, CampaignStatus::Active, |c| {
+            if c.status != CampaignStatus::Suspended {
+                return Err(Error::conflict(
+                    "invalid_transition",
+                    "only a suspended campaign can be reinstated",
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn transition(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        to: CampaignStatus,
+        allowed: impl FnOnce(&Campaign) -> Result<()>,
+    ) -> Result<CampaignView> {
+        let mut tx = self.app.db.write.begin().await?;
+        let campaign = repo::lock(&mut tx, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        Self::ensure_owner(principal, &campaign)?;
+        allowed(&campaign)?;
+        if to != CampaignStatus::Active {
+            // Wait for in-flight donations so none lands after the change.
+            repo::lock_exclusive(&mut tx, id).await?;
+        }
+        repo::set_status(&mut tx, id, to, None).await?;
+        outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
+        tx.commit().await?;
+        tracing::info!(campaign_id = %id, from = campaign.status.as_str(), to = to.as_str(), "campaign_status_changed");
+        self.cache().invalidate().await;
+        self.view(id).await
+    }
+
+    /// The campaign's totals now, then every change as it happens (through Redis pub/sub, so
+    /// donations taken by any api instance arrive).
+    pub async fn live_stats(&self, id: Uuid) -> Result<BoxStream<'static, CampaignStats>> {
+        self.get(None, id).await?;
+        let mut pubsub = self
+            .app
+            .kv
+            .client()
+            .get_async_pubsub()
+            .await
+            .map_err(|_| Error::Unavailable("live updates"))?;
+        pubsub
+            .subscribe(events_channel(&self.app.kv, id))
+            .await
+            .map_err(|_| Error::Unavailable("live updates"))?;
+        // Subscribed before reading the snapshot, so no change falls between the two.
+        let initial = self.stats(id).await?;
+        let updates = pubsub.into_on_message().filter_map(|msg| {
+            future::ready(
+                msg.get_payload::<String>()
+                    .ok()
+                    .and_then(|s| serde_json::from_str::<CampaignStats>(&s).ok()),
+            )
+        });
+        Ok(stream::once(future::ready(initial)).chain(updates).boxed())
+    }
+
+    /// Invalidates cached pages after a change made elsewhere (e.g. a settlement).
+    pub async fn invalidate_pages(&self) {
+        self.cache().invalidate().await;
+    }
+
+    /// Stores an image in object storage; the type is sniffed from the bytes.
+    #[tracing::instrument(skip_all, fields(campaign_id = %id, bytes = bytes.len()))]
+    pub async fn add_image(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        bytes: Vec<u8>,
+    ) -> Result<(CampaignImage, String)> {
+        let campaign = repo::find(&self.app.db.read, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        Self::ensure_owner(principal, &campaign)?;
+        if bytes.is_empty() {
+            return Err(Error::validation("file", "the file is empty"));
+        }
+        if bytes.len() > MAX_IMAGE_BYTES {
+            return Err(Error::validation("file", "images must be at most 5 MiB"));
+        }
+        let (content_type, ext) = sniff_image(&bytes)
+            .ok_or_else(|| Error::validation("file", "images must be PNG, JPEG, GIF or WebP"))?;
+        let image = CampaignImage {
+            id: Uuid::now_v7(),
+            object_key: String::new(),
+            content_type: content_type.to_string(),
+        };
+        let image = CampaignImage {
+            object_key: format!("campaigns/{id}/images/{}.{ext}", image.id),
+            ..image
+        };
+        let size = bytes.len() as i32;
+        self.app
+            .storage
+            .put(&image.object_key, content_type, bytes)
+            .await?;
+        repo::insert_image(&self.app.db.write, id, &image, size).await?;
+        let url = self
+            .app
+            .storage
+            .presigned_get(&image.object_key, IMAGE_URL_TTL)
+            .await?;
+        Ok((image, url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_a_validation_error() {
+        let c = Cursor {
+            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("ts"),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&c)).ok(), Some(c));
+        assert!(matches!(
+            decode_cursor("???"),
+            Err(Error::Validation {
+                field: "cursor",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn images_are_recognised_by_content() {
+        assert_eq!(
+            sniff_image(b"\x89PNG\r\n\x1a\nrest").map(|t| t.0),
+            Some("image/png")
+        );
+        assert_eq!(
+            sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]).map(|t| t.0),
+            Some("image/jpeg")
+        );
+        assert_eq!(sniff_image(b"<svg></svg>"), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! The audit: checks that balances and campaign stats equal what the ledger and the donations
+//! say, and that every ledger transaction balances. Read-only; reports drift, fixes nothing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgExecutor;
+
+use crate::app::App;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Drift {
+    /// What disagrees: `unbalanced_transaction`, `wallet_balance`, `campaign_stats`,
+    /// `campaign_account`.
+    pub kind: String,
+    /// Which transaction, wallet or campaign.
+    pub subject: String,
+    pub expected: i64,
+    pub actual: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub checked_at: DateTime<Utc>,
+    pub ledger_lines: i64,
+    pub drift: Vec<Drift>,
+}
+
+async fn drift(db: impl PgExecutor<'_>, kind: &str, sql: &'static str) -> Result<Vec<Drift>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(sql).fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(subject, expected, actual)| Drift {
+            kind: kind.to_string(),
+            subject,
+            expected,
+            actual,
+        })
+        .collect())
+}
+
+// Each query returns (subject, expected, actual) for every disagreement.
+const UNBALANCED: &str = "select txn_id::text, 0::bigint, sum(amount)::bigint from ledger_entries
+    group by txn_id having sum(amount) <> 0";
+
+const WALLETS: &str = "with l as (
+        select substr(account, 8)::uuid as user_id, sum(amount)::bigint as balance
+        from ledger_entries where account like 'wallet:%' group by 1)
+    select coalesce(w.user_id, l.user_id)::text, coalesce(l.balance, 0), coalesce(w.balance, 0)
+    from wallets w full join l on l.user_id = w.user_id
+    where coalesce(w.balance, 0) <> coalesce(l.balance, 0)";
+
+// Stats shards must equal the standing donations: amount, count and distinct donors.
+const STATS: &str = "with d as (
+        select campaign_id, sum(amount)::bigint as raised, count(*)::bigint as n,
+               count(distinct donor_id)::bigint as donors
+        from donations where status = 'completed' group by 1),
+    s as (
+        select campaign_id, sum(raised_amount)::bigint as raised, sum(donations_count)::bigint as n,
+               sum(donors_count)::bigint as donors
+        from campaign_stats_shards group by 1)
+    select coalesce(d.campaign_id, s.campaign_id)::text || ':' || x.what, x.expected, x.actual
+    from d full join s on s.campaign_id = d.campaign_id
+    cross join lateral (values
+        ('raised', coalesce(d.raised, 0), coalesce(s.raised, 0)),
+        ('donations', coalesce(d.n, 0), coalesce(s.n, 0)),
+        ('donors', coalesce(d.donors, 0), coalesce(s.donors, 0))) as x(what, expected, actual)
+    where x.expected <> x.actual";
+
+// A campaign's account holds its standing donations minus what was paid out to the creator.
+const CAMPAIGN_ACCOUNTS: &str = "with l as (
+        select substr(account, 10)::uuid as campaign_id, sum(amount)::bigint as balance
+        from ledger_entries where account like 'campaign:%' group by 1),
+    d as (select campaign_id, sum(amount)::bigint as raised from donations
+          where status = 'completed' group by 1),
+    w as (select campaign_id, sum(amount)::bigint as paid from withdrawals group by 1),
+    ids as (select campaign_id from l union select campaign_id from d union select campaign_id from w)
+    select ids.campaign_id::text, coalesce(d.raised, 0) - coalesce(w.paid, 0), coalesce(l.balance, 0)
+    from ids left join l using (campaign_id) left join d using (campaign_id) left join w using (campaign_id)
+    where coalesce(d.raised, 0) - coalesce(w.paid, 0) <> coalesce(l.balance, 0)";
+
+impl App {
+    /// Runs every check against the primary (replicas may lag).
+    #[tracing::instrument(skip_all)]
+    pub async fn audit(&self) -> Result<AuditReport> {
+        let db = &self.db.write;
+        let mut all = drift(db, "unbalanced_transaction", UNBALANCED).await?;
+        all.extend(drift(db, "wallet_balance", WALLETS).await?);
+        all.extend(drift(db, "campaign_stats", STATS).await?);
+        all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
+        let ledger_lines = sqlx::query_scalar("select count(*) from ledger_entries")
+            .fetch_one(db)
+            .await?;
+        if !all.is_empty() {
+            tracing::error!(drift = all.len(), "ledger audit found drift");
+        }
+        Ok(AuditReport {
+            ok: all.is_empty(),
+            checked_at: Utc::now(),
+            ledger_lines,
+            drift: all,
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! The double-entry ledger: every money movement is a set of lines under one transaction id
+//! that sums to zero. A deferred trigger re-checks the sum at commit.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A ledger account. Positive amounts increase its balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// A user's spendable money.
+    Wallet(Uuid),
+    /// Money given to a campaign and not yet paid out or refunded.
+    Campaign(Uuid),
+    /// A loan's escrow: lenders' money before disbursement, repayments before distribution.
+    Loan(Uuid),
+    /// The world outside: deposits come from it (so its balance is negative).
+    ExternalPayments,
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Account::Wallet(id) => write!(f, "wallet:{id}"),
+            Account::Campaign(id) => write!(f, "campaign:{id}"),
+            Account::Loan(id) => write!(f, "loan:{id}"),
+            Account::ExternalPayments => f.write_str("external:payments"),
+        }
+    }
+}
+
+/// A balanced set of lines, checked before anything is written.
+pub struct Posting {
+    kind: &'static str,
+    lines: Vec<(Account, i64)>,
+}
+
+impl Posting {
+    /// A transfer of `amount` (> 0) from one account to another.
+    pub fn transfer(kind: &'static str, from: Account, to: Account, amount: i64) -> Result<Self> {
+        Self::new(kind, vec![(from, -amount), (to, amount)])
+    }
+
+    pub fn new(kind: &'static str, lines: Vec<(Account, i64)>) -> Result<Self> {
+        let lines: Vec<_> = lines.into_iter().filter(|(_, a)| *a != 0).collect();
+        if lines.len() < 2 {
+            return Err(Error::internal(
+                "a posting needs at least two non-zero lines",
+            ));
+        }
+        let sum = lines
+            .iter()
+            .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a))
+            .ok_or_else(|| Error::internal("posting overflows"))?;
+        if sum != 0 {
+            return Err(Error::internal(format!(
+                "posting {kind} is unbalanced by {sum}"
+            )));
+        }
+        Ok(Self { kind, lines })
+    }
+
+    /// Writes the lines under a new transaction id, in the caller's database transaction.
+    pub async fn write(self, conn: &mut PgConnection) -> Result<Uuid> {
+        let txn_id = Uuid::now_v7();
+        let accounts: Vec<String> = self.lines.iter().map(|(a, _)| a.to_string()).collect();
+        let amounts: Vec<i64> = self.lines.iter().map(|(_, a)| *a).collect();
+        sqlx::query(
+            "insert into ledger_entries (txn_id, account, amount, kind)
+             select $1, account, amount, $4 from unnest($2::text[], $3::bigint[]) as t(account, amount)",
+        )
+        .bind(txn_id)
+        .bind(&accounts)
+        .bind(&amounts)
+        .bind(self.kind)
+        .execute(conn)
+        .await?;
+        Ok(txn_id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
+pub struct LedgerLine {
+    pub id: i64,
+    pub txn_id: Uuid,
+    pub account: String,
+    pub amount: i64,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Lines of one account, newest first, after the `before` id (keyset) if given.
+pub async fn lines_of(
+    db: impl PgExecutor<'_>,
+    account: Account,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<LedgerLine>> {
+    Ok(sqlx::query_as(
+        "select id, txn_id, account, amount, kind, created_at from ledger_entries
+         where account = $1 and ($2::bigint is null or id < $2)
+         order by id desc limit $3",
+    )
+    .bind(account.to_string())
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn count_of(db: impl PgExecutor<'_>, account: Account) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("select count(*) from ledger_entries where account = $1")
+            .bind(account.to_string())
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// The account's balance according to the ledger.
+pub async fn balance_of(db: impl PgExecutor<'_>, account: Account) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select coalesce(sum(amount), 0)::bigint from ledger_entries where account = $1",
+    )
+    .bind(account.to_string())
+    .fetch_one(db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unbalanced_posting_is_refused_before_anything_is_written() {
+        let a = Account::Wallet(Uuid::nil());
+        assert!(Posting::new("x", vec![(a, 5), (Account::ExternalPayments, -4)]).is_err());
+        assert!(Posting::new("x", vec![(a, 5)]).is_err());
+        assert!(Posting::new("x", vec![(a, 5), (Account::ExternalPayments, -5)]).is_ok());
+    }
+
+    #[test]
+    fn overflowing_lines_are_refused() {
+        let a = Account::Wallet(Uuid::nil());
+        let lines = vec![
+            (a, i64::MAX),
+            (a, i64::MAX),
+            (Account::ExternalPayments, -1),
+        ];
+        assert!(Posting::new("x", lines).is_err());
+    }
+
+    #[test]
+    fn accounts_have_stable_names() {
+        let id = Uuid::nil();
+        assert_eq!(Account::Campaign(id).to_string(), format!("campaign:{id}"));
+        assert_eq!(Account::ExternalPayments.to_string(), "external:payments");
+    }
+}

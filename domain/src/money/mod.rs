@@ -1,0 +1,14 @@
+//! Money: wallets, deposits, donations, refunds, withdrawals, settlement of all-or-nothing
+//! campaigns, the ledger and its audit. Every movement is double-entry, in one database
+//! transaction, behind an idempotency key.
+
+pub mod audit;
+pub mod idempotency;
+pub mod ledger;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod wallets;
+
+pub use model::{Deposit, Donation, PublicDonation, Withdrawal};
+pub use service::{Closing, Donate, Idempotent, MoneyService, WebhookOutcome};

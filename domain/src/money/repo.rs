@@ -1,0 +1,217 @@
+//! SQL for donations, deposits, withdrawals and payment events.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::model::{Deposit, Donation, PublicDonation, Withdrawal};
+use crate::error::Result;
+
+const DONATION_COLUMNS: &str =
+    "id, campaign_id, donor_id, amount, anonymous, message, status, created_at, refunded_at";
+
+pub struct NewDonation<'a> {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub donor_id: Uuid,
+    pub amount: i64,
+    pub anonymous: bool,
+    pub message: Option<&'a str>,
+    pub ledger_txn: Uuid,
+    pub shard: i16,
+}
+
+pub async fn insert_donation(conn: &mut PgConnection, d: NewDonation<'_>) -> Result<Donation> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {DONATION_COLUMNS}"
+    )))
+    .bind(d.id)
+    .bind(d.campaign_id)
+    .bind(d.donor_id)
+    .bind(d.amount)
+    .bind(d.anonymous)
+    .bind(d.message)
+    .bind(d.ledger_txn)
+    .bind(d.shard)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Locks a donation for a refund; returns it with its stats shard.
+pub async fn lock_donation(conn: &mut PgConnection, id: Uuid) -> Result<Option<(Donation, i16)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        donation: Donation,
+        shard: i16,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {DONATION_COLUMNS}, shard from donations where id = $1 for update"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.donation, r.shard)))
+}
+
+/// Standing donations of a campaign, locked, for refunding them all.
+pub async fn lock_standing_donations(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+) -> Result<Vec<(Donation, i16)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        donation: Donation,
+        shard: i16,
+    }
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {DONATION_COLUMNS}, shard from donations
+         where campaign_id = $1 and status = 'completed' order by created_at, id for update"
+    )))
+    .bind(campaign_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.donation, r.shard)).collect())
+}
+
+pub async fn mark_refunded(conn: &mut PgConnection, id: Uuid) -> Result<Donation> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update donations set status = 'refunded', refunded_at = now() where id = $1
+         returning {DONATION_COLUMNS}"
+    )))
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn public_donations(
+    db: impl PgExecutor<'_> + Copy,
+    campaign_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<PublicDonation>, i64)> {
+    let items = sqlx::query_as(
+        "select d.id, d.amount,
+                case when d.anonymous then null else u.first_name || ' ' || left(u.last_name, 1) || '.' end as donor_name,
+                d.message, d.created_at
+         from donations d join users u on u.id = d.donor_id
+         where d.campaign_id = $1 and d.status = 'completed'
+         order by d.created_at desc, d.id desc limit $2 offset $3",
+    )
+    .bind(campaign_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(
+        "select count(*) from donations where campaign_id = $1 and status = 'completed'",
+    )
+    .bind(campaign_id)
+    .fetch_one(db)
+    .await?;
+    Ok((items, total))
+}
+
+pub async fn donations_of(
+    db: impl PgExecutor<'_> + Copy,
+    donor_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Donation>, i64)> {
+    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {DONATION_COLUMNS} from donations where donor_id = $1
+         order by created_at desc, id desc limit $2 offset $3"
+    )))
+    .bind(donor_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar("select count(*) from donations where donor_id = $1")
+        .bind(donor_id)
+        .fetch_one(db)
+        .await?;
+    Ok((items, total))
+}
+
+const DEPOSIT_COLUMNS: &str = "id, user_id, amount, provider, status, created_at, confirmed_at";
+
+pub async fn insert_deposit(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    amount: i64,
+    provider: &str,
+) -> Result<Deposit> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into deposits (id, user_id, amount, provider) values ($1, $2, $3, $4)
+         returning {DEPOSIT_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(user_id)
+    .bind(amount)
+    .bind(provider)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn lock_deposit(conn: &mut PgConnection, id: Uuid) -> Result<Option<Deposit>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {DEPOSIT_COLUMNS} from deposits where id = $1 for update"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn set_deposit_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+    ledger_txn: Option<Uuid>,
+) -> Result<Deposit> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update deposits set status = $2, ledger_txn = $3,
+            confirmed_at = case when $2 = 'confirmed' then now() else confirmed_at end
+         where id = $1 returning {DEPOSIT_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(status)
+    .bind(ledger_txn)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records a provider event id; false if it was seen before (a replay).
+pub async fn record_payment_event(conn: &mut PgConnection, event_id: &str) -> Result<bool> {
+    let done =
+        sqlx::query("insert into payment_events (event_id) values ($1) on conflict do nothing")
+            .bind(event_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_withdrawal(
+    conn: &mut PgConnection,
+    kind: &str,
+    campaign_id: Uuid,
+    user_id: Uuid,
+    amount: i64,
+    ledger_txn: Uuid,
+) -> Result<Withdrawal> {
+    Ok(sqlx::query_as(
+        "insert into withdrawals (id, kind, campaign_id, user_id, amount, ledger_txn)
+         values ($1, $2, $3, $4, $5, $6)
+         returning id, campaign_id, amount, kind, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(kind)
+    .bind(campaign_id)
+    .bind(user_id)
+    .bind(amount)
+    .bind(ledger_txn)
+    .fetch_one(conn)
+    .await?)
+}

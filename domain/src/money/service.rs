@@ -1,0 +1,747 @@
+//! Money rules. Each method that moves money runs in one database transaction: the idempotency
+//! claim, the balance checks, the ledger lines, the balances and stats, and the outbox event
+//! commit together or not at all.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::idempotency::{self, Claim};
+use super::ledger::{self, Account, LedgerLine, Posting};
+use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
+use super::{repo, wallets};
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::campaigns::repo::{self as campaigns_repo, STAT_SHARDS};
+use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+pub struct MoneyService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn money(&self) -> MoneyService<'_> {
+        MoneyService { app: self }
+    }
+}
+
+/// The result of an idempotent write: fresh, or the stored result of an earlier identical call.
+#[derive(Debug)]
+pub struct Idempotent<T> {
+    pub value: T,
+    pub replayed: bool,
+}
+
+#[derive(Serialize)]
+struct DonationRequest<'a> {
+    campaign_id: Uuid,
+    amount: i64,
+    anonymous: bool,
+    message: Option<&'a str>,
+}
+
+pub struct Donate {
+    pub amount: i64,
+    pub anonymous: bool,
+    pub message: Option<String>,
+}
+
+/// What closing a campaign at its deadline did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    pub completed: u32,
+    pub released: u32,
+    pub refunded_campaigns: u32,
+    pub refunded_donations: u32,
+}
+
+/// A claimed idempotency key and the transaction the work runs in.
+struct Work {
+    tx: Transaction<'static, Postgres>,
+    user_id: Uuid,
+    key: String,
+}
+
+impl Work {
+    async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
+        idempotency::complete(&mut self.tx, self.user_id, &self.key, 201, &value).await?;
+        self.tx.commit().await?;
+        Ok(Idempotent {
+            value,
+            replayed: false,
+        })
+    }
+}
+
+enum Started<T> {
+    Fresh(Work),
+    Replayed(Idempotent<T>),
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Provider webhook timestamps older (or newer) than this are rejected as replays.
+pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
+
+#[derive(Deserialize)]
+struct WebhookEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: WebhookData,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookData {
+    deposit_id: Uuid,
+    amount: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Applied(Deposit),
+    /// The event id was processed before; nothing changed.
+    Duplicate,
+}
+
+fn webhook_mac(secret: &str, timestamp: i64, body: &[u8]) -> Result<HmacSha256> {
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).map_err(Error::internal)?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(mac)
+}
+
+/// Signs a webhook body the way the payment provider does (`t=…,v1=…`), for the provider
+/// integration's tests and local tools.
+pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result<String> {
+    let mac = webhook_mac(secret, timestamp, body)?;
+    Ok(format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}
+
+impl MoneyService<'_> {
+    async fn start<T: serde::de::DeserializeOwned>(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        scope: &str,
+        request: &impl Serialize,
+    ) -> Result<Started<T>> {
+        let fingerprint = idempotency::fingerprint(scope, request)?;
+        let mut tx = self.app.db.write.begin().await?;
+        match idempotency::claim::<T>(&mut tx, user_id, key, &fingerprint).await? {
+            Claim::Replay(value) => Ok(Started::Replayed(Idempotent {
+                value,
+                replayed: true,
+            })),
+            Claim::New => Ok(Started::Fresh(Work {
+                tx,
+                user_id,
+                key: key.to_string(),
+            })),
+        }
+    }
+
+    pub async fn wallet_balance(&self, principal: &Principal) -> Result<i64> {
+        wallets::balance(&self.app.db.read, principal.user_id).await
+    }
+
+    pub async fn wallet_transactions(
+        &self,
+        principal: &Principal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<LedgerLine>, i64)> {
+        self.account_lines(Account::Wallet(principal.user_id), limit, offset)
+            .await
+    }
+
+    async fn account_lines(
+        &self,
+        account: Account,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<LedgerLine>, i64)> {
+        let db = &self.app.db.read;
+        let lines = sqlx::query_as(
+            "select id, txn_id, account, amount, kind, created_at from ledger_entries
+             where account = $1 order by id desc limit $2 offset $3",
+        )
+        .bind(account.to_string())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
+        Ok((lines, ledger::count_of(db, account).await?))
+    }
+
+    /// The public ledger of a campaign's account.
+    pub async fn campaign_ledger(
+        &self,
+        campaign_id: Uuid,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<LedgerLine>, i64)> {
+        self.public_campaign(campaign_id).await?;
+        self.account_lines(Account::Campaign(campaign_id), limit, offset)
+            .await
+    }
+
+    pub async fn campaign_donations(
+        &self,
+        campaign_id: Uuid,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<PublicDonation>, i64)> {
+        self.public_campaign(campaign_id).await?;
+        repo::public_donations(&self.app.db.read, campaign_id, limit, offset).await
+    }
+
+    async fn public_campaign(&self, id: Uuid) -> Result<Campaign> {
+        campaigns_repo::find(&self.app.db.read, id)
+            .await?
+            .filter(|c| c.status.is_public())
+            .ok_or(Error::NotFound("campaign"))
+    }
+
+    pub async fn my_donations(
+        &self,
+        principal: &Principal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Donation>, i64)> {
+        repo::donations_of(&self.app.db.read, principal.user_id, limit, offset).await
+    }
+
+    /// Starts a deposit with the payment provider. The sandbox provider confirms at once; a
+    /// real one confirms later through the signed webhook.
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, amount))]
+    pub async fn deposit(
+        &self,
+        principal: &Principal,
+        amount: i64,
+        key: &str,
+    ) -> Result<Idempotent<Deposit>> {
+        let amount = model::parse_amount("amount", amount, model::MIN_DEPOSIT, model::MAX_DEPOSIT)?;
+        let mut work = match self
+            .start(principal.user_id, key, "deposit", &amount)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let provider = if self.app.config.payments_sandbox {
+            "sandbox"
+        } else {
+            "external"
+        };
+        let mut deposit = repo::insert_deposit(
+            &mut work.tx,
+            Uuid::now_v7(),
+            principal.user_id,
+            amount,
+            provider,
+        )
+        .await?;
+        if self.app.config.payments_sandbox {
+            deposit = confirm_deposit(&mut work.tx, &deposit).await?;
+        }
+        work.finish(deposit).await
+    }
+
+    /// Applies a payment provider event after checking its signature and timestamp. Bad
+    /// signatures, stale timestamps and replays change nothing.
+    #[tracing::instrument(skip_all)]
+    pub async fn payment_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<WebhookOutcome> {
+        let invalid = || Error::Unauthorized("invalid webhook signature");
+        let header = signature.ok_or_else(invalid)?;
+        let mut timestamp = None;
+        let mut provided = None;
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
+                Some(("v1", v)) => provided = hex::decode(v).ok(),
+                _ => {}
+            }
+        }
+        let (timestamp, provided) = timestamp.zip(provided).ok_or_else(invalid)?;
+        if (now.timestamp() - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
+            return Err(Error::Unauthorized(
+                "webhook timestamp outside the tolerance window",
+            ));
+        }
+        let secret = self.app.config.payments_webhook_secret.expose();
+        webhook_mac(secret, timestamp, body)?
+            .verify_slice(&provided)
+            .map_err(|_| invalid())?;
+
+        let event: WebhookEvent = serde_json::from_slice(body)
+            .map_err(|e| Error::validation("body", format!("malformed event: {e}")))?;
+        let mut tx = self.app.db.write.begin().await?;
+        if !repo::record_payment_event(&mut tx, &event.id).await? {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let deposit = repo::lock_deposit(&mut tx, event.data.deposit_id)
+            .await?
+            .ok_or(Error::NotFound("deposit"))?;
+        if deposit.amount != event.data.amount {
+            return Err(Error::rule(
+                "amount_mismatch",
+                "event amount differs from the deposit",
+            ));
+        }
+        if deposit.status != "pending" {
+            return Err(Error::conflict(
+                "deposit_settled",
+                "the deposit is already settled",
+            ));
+        }
+        let deposit = match event.kind.as_str() {
+            "deposit.succeeded" => confirm_deposit(&mut tx, &deposit).await?,
+            "deposit.failed" => {
+                repo::set_deposit_status(&mut tx, deposit.id, "failed", None).await?
+            }
+            _ => {
+                return Err(Error::validation(
+                    "type",
+                    "type must be deposit.succeeded or deposit.failed",
+                ));
+            }
+        };
+        tx.commit().await?;
+        Ok(WebhookOutcome::Applied(deposit))
+    }
+
+    /// Gives `amount` from the donor's wallet to an active campaign.
+    #[tracing::instrument(skip_all, fields(donor_id = %principal.user_id, campaign_id = %campaign_id))]
+    pub async fn donate(
+        &self,
+        principal: &Principal,
+        campaign_id: Uuid,
+        input: Donate,
+        key: &str,
+    ) -> Result<Idempotent<Donation>> {
+        let amount = model::parse_amount(
+            "amount",
+            input.amount,
+            model::MIN_DONATION,
+            model::MAX_DONATION,
+        )?;
+        let message = input
+            .message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        if message.is_some_and(|m| m.chars().count() > 500) {
+            return Err(Error::validation(
+                "message",
+                "message must be at most 500 characters",
+            ));
+        }
+        let request = DonationRequest {
+            campaign_id,
+            amount,
+            anonymous: input.anonymous,
+            message,
+        };
+        let mut work = match self
+            .start(principal.user_id, key, "donation", &request)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let tx = &mut work.tx;
+        let (status, deadline) = campaigns_repo::donation_gate(tx, campaign_id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if status != CampaignStatus::Active || deadline.is_some_and(|d| d <= Utc::now()) {
+            return Err(Error::conflict(
+                "campaign_not_accepting",
+                "this campaign is not accepting donations",
+            ));
+        }
+        if !wallets::debit(tx, principal.user_id, amount).await? {
+            return Err(Error::rule(
+                "insufficient_funds",
+                "your wallet balance is too low for this donation",
+            ));
+        }
+        let txn = Posting::transfer(
+            "donation",
+            Account::Wallet(principal.user_id),
+            Account::Campaign(campaign_id),
+            amount,
+        )?
+        .write(tx)
+        .await?;
+        let shard = rand::rng().random_range(0..STAT_SHARDS);
+        let donation = repo::insert_donation(
+            tx,
+            repo::NewDonation {
+                id: Uuid::now_v7(),
+                campaign_id,
+                donor_id: principal.user_id,
+                amount,
+                anonymous: input.anonymous,
+                message,
+                ledger_txn: txn,
+                shard,
+            },
+        )
+        .await?;
+        campaigns_repo::apply_gift(tx, campaign_id, principal.user_id, shard, amount, 1).await?;
+        outbox::record(
+            tx,
+            &Event::DonationCreated {
+                donation_id: donation.id,
+                campaign_id,
+                donor_id: principal.user_id,
+                amount,
+            },
+        )
+        .await?;
+        let done = work.finish(donation).await?;
+        tracing::info!(donation_id = %done.value.id, amount, "donation_created");
+        self.publish_stats(campaign_id);
+        Ok(done)
+    }
+
+    /// Pushes the campaign's fresh totals to live viewers (server-sent events), off the
+    /// request path: a slow or absent Redis must not slow donations.
+    fn publish_stats(&self, campaign_id: Uuid) {
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            if !app.kv.available() {
+                return;
+            }
+            let Ok(stats) = app.campaigns().stats(campaign_id).await else {
+                return;
+            };
+            let Ok(payload) = serde_json::to_string(&stats) else {
+                return;
+            };
+            let mut conn = app.kv.conn();
+            let channel = crate::campaigns::service::events_channel(&app.kv, campaign_id);
+            if let Err(e) = redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async::<i64>(&mut conn)
+                .await
+            {
+                app.kv.mark_down(&e);
+            }
+        });
+    }
+
+    /// Admin refund: reverses the gift's ledger lines, restores the wallet and fixes the
+    /// stats. Once only.
+    #[tracing::instrument(skip_all, fields(admin = %principal.user_id, donation_id = %donation_id))]
+    pub async fn refund(
+        &self,
+        principal: &Principal,
+        donation_id: Uuid,
+        key: &str,
+    ) -> Result<Idempotent<Donation>> {
+        principal.require_admin()?;
+        let mut work = match self
+            .start(principal.user_id, key, "refund", &donation_id)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let (donation, shard) = repo::lock_donation(&mut work.tx, donation_id)
+            .await?
+            .ok_or(Error::NotFound("donation"))?;
+        if donation.status != "completed" {
+            return Err(Error::conflict(
+                "already_refunded",
+                "this donation was already refunded",
+            ));
+        }
+        campaigns_repo::lock(&mut work.tx, donation.campaign_id).await?;
+        let held =
+            ledger::balance_of(&mut *work.tx, Account::Campaign(donation.campaign_id)).await?;
+        if held < donation.amount {
+            return Err(Error::conflict(
+                "campaign_funds_paid_out",
+                "the campaign has paid out these funds; it cannot refund this donation",
+            ));
+        }
+        let refunded = refund_in_tx(&mut work.tx, &donation, shard).await?;
+        let done = work.finish(refunded).await?;
+        self.publish_stats(done.value.campaign_id);
+        Ok(done)
+    }
+
+    /// Creator of a keep_it_all campaign moves raised funds to their wallet.
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, campaign_id = %campaign_id, amount))]
+    pub async fn withdraw(
+        &self,
+        principal: &Principal,
+        campaign_id: Uuid,
+        amount: i64,
+        key: &str,
+    ) -> Result<Idempotent<Withdrawal>> {
+        if amount <= 0 {
+            return Err(Error::validation("amount", "amount must be positive"));
+        }
+        let request = (campaign_id, amount);
+        let mut work = match self
+            .start(principal.user_id, key, "withdrawal", &request)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let campaign = campaigns_repo::lock(&mut work.tx, campaign_id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if campaign.creator_id != principal.user_id {
+            return Err(Error::Forbidden(
+                "only the campaign's creator may withdraw its funds",
+            ));
+        }
+        if campaign.funding_model != FundingModel::KeepItAll {
+            return Err(Error::conflict(
+                "funds_held",
+                "all_or_nothing funds are released automatically at the deadline if the goal is met",
+            ));
+        }
+        if campaign.status == CampaignStatus::Suspended {
+            return Err(Error::conflict(
+                "campaign_suspended",
+                "a suspended campaign's funds are frozen",
+            ));
+        }
+        let held = ledger::balance_of(&mut *work.tx, Account::Campaign(campaign_id)).await?;
+        if amount > held {
+            return Err(Error::rule(
+                "insufficient_funds",
+                format!("the campaign holds {held}"),
+            ));
+        }
+        let withdrawal = pay_out(&mut work.tx, "withdrawal", &campaign, amount).await?;
+        work.finish(withdrawal).await
+    }
+
+    /// Cancels a campaign (creator or admin). All-or-nothing campaigns refund every standing
+    /// donation; keep-it-all campaigns stop taking donations and keep what was given.
+    #[tracing::instrument(skip_all, fields(by = %principal.user_id, campaign_id = %campaign_id))]
+    pub async fn cancel_campaign(&self, principal: &Principal, campaign_id: Uuid) -> Result<u32> {
+        let mut tx = self.app.db.write.begin().await?;
+        let campaign = campaigns_repo::lock(&mut tx, campaign_id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if campaign.creator_id != principal.user_id && !principal.is_admin() {
+            return Err(Error::Forbidden(
+                "only the campaign's creator or an admin may do this",
+            ));
+        }
+        if matches!(
+            campaign.status,
+            CampaignStatus::Completed | CampaignStatus::Cancelled
+        ) {
+            return Err(Error::conflict(
+                "invalid_transition",
+                "the campaign is already closed",
+            ));
+        }
+        campaigns_repo::lock_exclusive(&mut tx, campaign_id).await?;
+        let (settlement, refunded) = if campaign.funding_model == FundingModel::AllOrNothing {
+            (Some("refunded"), refund_all(&mut tx, campaign_id).await?)
+        } else {
+            (None, 0)
+        };
+        campaigns_repo::set_status(&mut tx, campaign_id, CampaignStatus::Cancelled, settlement)
+            .await?;
+        outbox::record(&mut tx, &Event::CampaignChanged { campaign_id }).await?;
+        tx.commit().await?;
+        self.app.campaigns().invalidate_pages().await;
+        self.publish_stats(campaign_id);
+        Ok(refunded)
+    }
+
+    /// Closes every active campaign whose deadline has passed: keep-it-all ones complete;
+    /// all-or-nothing ones release funds to the creator if the goal was met, and refund every
+    /// donor otherwise. Safe to run repeatedly and concurrently (each campaign is re-checked
+    /// under its lock).
+    #[tracing::instrument(skip_all)]
+    pub async fn close_due_campaigns(&self, now: DateTime<Utc>) -> Result<Closing> {
+        let mut summary = Closing::default();
+        for id in campaigns_repo::due_for_closing(&self.app.db.write, now).await? {
+            let mut tx = self.app.db.write.begin().await?;
+            campaigns_repo::lock_exclusive(&mut tx, id).await?;
+            let Some(campaign) = campaigns_repo::lock(&mut tx, id).await? else {
+                continue;
+            };
+            if campaign.status != CampaignStatus::Active
+                || campaign.deadline.is_none_or(|d| d > now)
+            {
+                continue;
+            }
+            match campaign.funding_model {
+                FundingModel::KeepItAll => {
+                    campaigns_repo::set_status(&mut tx, id, CampaignStatus::Completed, None)
+                        .await?;
+                    summary.completed += 1;
+                }
+                FundingModel::AllOrNothing => {
+                    let raised = campaigns_repo::stats_for(&mut *tx, &[id])
+                        .await?
+                        .get(&id)
+                        .map(|s| s.raised_amount)
+                        .unwrap_or(0);
+                    if raised >= campaign.goal_amount {
+                        let held = ledger::balance_of(&mut *tx, Account::Campaign(id)).await?;
+                        if held > 0 {
+                            pay_out(&mut tx, "release", &campaign, held).await?;
+                        }
+                        campaigns_repo::set_status(
+                            &mut tx,
+                            id,
+                            CampaignStatus::Completed,
+                            Some("released"),
+                        )
+                        .await?;
+                        summary.released += 1;
+                    } else {
+                        summary.refunded_donations += refund_all(&mut tx, id).await?;
+                        campaigns_repo::set_status(
+                            &mut tx,
+                            id,
+                            CampaignStatus::Cancelled,
+                            Some("refunded"),
+                        )
+                        .await?;
+                        summary.refunded_campaigns += 1;
+                    }
+                }
+            }
+            outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
+            tx.commit().await?;
+            tracing::info!(campaign_id = %id, "campaign_closed");
+        }
+        if summary != Closing::default() {
+            self.app.campaigns().invalidate_pages().await;
+        }
+        Ok(summary)
+    }
+}
+
+async fn confirm_deposit(conn: &mut PgConnection, deposit: &Deposit) -> Result<Deposit> {
+    let txn = Posting::transfer(
+        "deposit",
+        Account::ExternalPayments,
+        Account::Wallet(deposit.user_id),
+        deposit.amount,
+    )?
+    .write(conn)
+    .await?;
+    wallets::credit(conn, deposit.user_id, deposit.amount).await?;
+    outbox::record(
+        conn,
+        &Event::DepositConfirmed {
+            deposit_id: deposit.id,
+            user_id: deposit.user_id,
+            amount: deposit.amount,
+        },
+    )
+    .await?;
+    repo::set_deposit_status(conn, deposit.id, "confirmed", Some(txn)).await
+}
+
+async fn refund_in_tx(
+    conn: &mut PgConnection,
+    donation: &Donation,
+    shard: i16,
+) -> Result<Donation> {
+    Posting::transfer(
+        "refund",
+        Account::Campaign(donation.campaign_id),
+        Account::Wallet(donation.donor_id),
+        donation.amount,
+    )?
+    .write(conn)
+    .await?;
+    wallets::credit(conn, donation.donor_id, donation.amount).await?;
+    campaigns_repo::apply_gift(
+        conn,
+        donation.campaign_id,
+        donation.donor_id,
+        shard,
+        -donation.amount,
+        -1,
+    )
+    .await?;
+    let refunded = repo::mark_refunded(conn, donation.id).await?;
+    outbox::record(
+        conn,
+        &Event::DonationRefunded {
+            donation_id: donation.id,
+            campaign_id: donation.campaign_id,
+            donor_id: donation.donor_id,
+            amount: donation.amount,
+        },
+    )
+    .await?;
+    Ok(refunded)
+}
+
+async fn refund_all(conn: &mut PgConnection, campaign_id: Uuid) -> Result<u32> {
+    let standing = repo::lock_standing_donations(conn, campaign_id).await?;
+    let n = standing.len() as u32;
+    for (donation, shard) in standing {
+        refund_in_tx(conn, &donation, shard).await?;
+    }
+    Ok(n)
+}
+
+async fn pay_out(
+    conn: &mut PgConnection,
+    kind: &'static str,
+    campaign: &Campaign,
+    amount: i64,
+) -> Result<Withdrawal> {
+    let txn = Posting::transfer(
+        kind,
+        Account::Campaign(campaign.id),
+        Account::Wallet(campaign.creator_id),
+        amount,
+    )?
+    .write(conn)
+    .await?;
+    wallets::credit(conn, campaign.creator_id, amount).await?;
+    repo::insert_withdrawal(conn, kind, campaign.id, campaign.creator_id, amount, txn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_signatures_cover_timestamp_and_body() {
+        let sign = |secret, t, body| sign_payment_webhook(secret, t, body).expect("signs");
+        let a = sign("s", 100, b"{}");
+        assert_ne!(a, sign("s", 101, b"{}"));
+        assert_ne!(a, sign("s", 100, b"{ }"));
+        assert_ne!(a, sign("t", 100, b"{}"));
+        assert!(a.starts_with("t=100,v1="));
+    }
+}
