@@ -61,15 +61,16 @@ pub struct Closing {
     pub refunded_donations: u32,
 }
 
-/// A claimed idempotency key and the transaction the work runs in.
-struct Work {
-    tx: Transaction<'static, Postgres>,
+/// A claimed idempotency key and the transaction the work runs in (other money-moving
+/// contexts, such as loans, use it too).
+pub(crate) struct Work {
+    pub(crate) tx: Transaction<'static, Postgres>,
     user_id: Uuid,
     key: String,
 }
 
 impl Work {
-    async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
+    pub(crate) async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
         idempotency::complete(&mut self.tx, self.user_id, &self.key, 201, &value).await?;
         self.tx.commit().await?;
         Ok(Idempotent {
@@ -79,7 +80,7 @@ impl Work {
     }
 }
 
-enum Started<T> {
+pub(crate) enum Started<T> {
     Fresh(Work),
     Replayed(Idempotent<T>),
 }
@@ -130,7 +131,9 @@ pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result
 }
 
 impl MoneyService<'_> {
-    async fn start<T: serde::de::DeserializeOwned>(
+    /// Begins an idempotent money write: the stored result if `key` was used for the same
+    /// request before, otherwise a transaction holding the claim.
+    pub(crate) async fn start<T: serde::de::DeserializeOwned>(
         &self,
         user_id: Uuid,
         key: &str,
@@ -713,7 +716,7 @@ async fn refund_all(conn: &mut PgConnection, campaign_id: Uuid) -> Result<u32> {
     Ok(n)
 }
 
-async fn pay_out(
+pub(crate) async fn pay_out(
     conn: &mut PgConnection,
     kind: &'static str,
     campaign: &Campaign,
