@@ -6,13 +6,17 @@ use domain::accounts::repo::ApiKeyRow;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiResult;
+use super::json::JsonBody;
 use super::security::Auth;
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct CreateApiKeyRequest {
     pub name: String,
 }
@@ -74,7 +78,7 @@ impl ApiKeysApi {
         &self,
         app: Data<&App>,
         auth: Auth,
-        body: Json<CreateApiKeyRequest>,
+        body: JsonBody<CreateApiKeyRequest>,
     ) -> ApiResult<KeyCreated> {
         let new = app
             .accounts()

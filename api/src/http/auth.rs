@@ -4,14 +4,17 @@ use domain::App;
 use domain::accounts::{AuthSuccess, Registration, TokenPair};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use serde::Deserialize;
 
 use super::ApiTags;
 use super::error::ApiResult;
+use super::json::JsonBody;
 use super::security::Auth;
 use super::users::UserDto;
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
     pub email: String,
     pub password: String,
@@ -19,14 +22,17 @@ pub struct RegisterRequest {
     pub last_name: String,
 }
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -94,7 +100,7 @@ impl AuthApi {
     async fn register(
         &self,
         app: Data<&App>,
-        body: Json<RegisterRequest>,
+        body: JsonBody<RegisterRequest>,
     ) -> ApiResult<Registered> {
         let body = body.0;
         let auth = app
@@ -114,7 +120,7 @@ impl AuthApi {
     async fn login(
         &self,
         app: Data<&App>,
-        body: Json<LoginRequest>,
+        body: JsonBody<LoginRequest>,
     ) -> ApiResult<Json<AuthResponse>> {
         let auth = app.accounts().login(&body.email, &body.password).await?;
         Ok(Json(auth.into()))
@@ -126,7 +132,7 @@ impl AuthApi {
     async fn refresh(
         &self,
         app: Data<&App>,
-        body: Json<RefreshRequest>,
+        body: JsonBody<RefreshRequest>,
     ) -> ApiResult<Json<TokensDto>> {
         let pair = app.accounts().refresh(&body.refresh_token).await?;
         Ok(Json(pair.into()))

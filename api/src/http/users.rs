@@ -7,10 +7,12 @@ use domain::accounts::service::{ProfileUpdate, UserChange};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi, payload::Json};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::error::ApiResult;
+use super::json::JsonBody;
 use super::pagination::{PageParams, Paged};
 use super::security::Auth;
 
@@ -46,8 +48,9 @@ impl From<User> for UserDto {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateMeRequest {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -58,8 +61,9 @@ pub struct UpdateMeRequest {
     pub new_password: Option<String>,
 }
 
-#[derive(Object)]
+#[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct AdminUserUpdate {
     pub is_active: Option<bool>,
     /// `user` or `admin`.
@@ -85,7 +89,7 @@ impl UsersApi {
         &self,
         app: Data<&App>,
         auth: Auth,
-        body: Json<UpdateMeRequest>,
+        body: JsonBody<UpdateMeRequest>,
     ) -> ApiResult<Json<UserDto>> {
         let b = body.0;
         let user = app
@@ -133,7 +137,7 @@ impl UsersApi {
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        body: Json<AdminUserUpdate>,
+        body: JsonBody<AdminUserUpdate>,
     ) -> ApiResult<Json<UserDto>> {
         let b = body.0;
         let user = app
