@@ -1,4 +1,5 @@
-//! `api` serves HTTP; `api migrate` only applies migrations.
+//! `api` serves HTTP. Subcommands: `api migrate` applies migrations, `api seed` loads demo
+//! data into an empty development database, `api audit` checks the books (exit 1 on drift).
 
 use commonpot_api::startup::Application;
 use domain::infra::telemetry;
@@ -22,12 +23,34 @@ async fn main() {
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let migrate_only = std::env::args().nth(1).as_deref() == Some("migrate");
+    let command = std::env::args().nth(1);
     let app = App::connect(config).await?;
     app.db.migrate().await?;
-    if migrate_only {
-        tracing::info!("migrations applied");
-        return Ok(());
+    match command.as_deref() {
+        None | Some("serve") => {}
+        Some("migrate") => {
+            tracing::info!("migrations applied");
+            return Ok(());
+        }
+        Some("seed") => {
+            app.storage.ensure_bucket().await?;
+            let seeded = domain::demo::seed(&app).await?;
+            tracing::info!(seeded, "demo data ready");
+            return Ok(());
+        }
+        Some("audit") => {
+            let report = app.audit().await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        Some(other) => {
+            return Err(
+                format!("unknown command {other:?}; use serve, migrate, seed or audit").into(),
+            );
+        }
     }
     if let (Some(email), Some(password)) = (&app.config.admin_email, &app.config.admin_password) {
         app.accounts()

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod app;
 pub mod campaigns;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod infra;
 pub mod jobs;

@@ -97,3 +97,25 @@ async fn the_checked_in_openapi_spec_is_current() {
         "openapi/openapi.yaml is stale: run `cargo run -p commonpot-api --bin export-spec > openapi/openapi.yaml`"
     );
 }
+
+#[tokio::test]
+async fn demo_data_loads_once_with_balanced_books_and_the_demo_login_works() {
+    let app = spawn_app().await;
+    assert!(domain::demo::seed(&app.app).await.expect("seed"));
+    assert!(
+        !domain::demo::seed(&app.app)
+            .await
+            .expect("second seed is a no-op")
+    );
+    let resp = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &serde_json::json!({"email": domain::demo::DEMO_EMAIL, "password": domain::demo::DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let list: serde_json::Value = app.get("/api/campaigns").await.json().await.expect("json");
+    assert_eq!(list["total"], 3);
+    assert!(app.app.audit().await.expect("audit").ok);
+}
