@@ -3,6 +3,7 @@
 //! The api, worker and scheduler binaries are thin shells around this crate.
 
 pub mod accounts;
+pub mod analytics;
 pub mod app;
 pub mod campaigns;
 pub mod config;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod infra;
 pub mod jobs;
 pub mod money;
+pub mod notifications;
+pub mod ops;
 
 pub use app::App;
 pub use error::{Error, Result};

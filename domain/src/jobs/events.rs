@@ -33,9 +33,53 @@ pub enum Event {
     CampaignGoalReached {
         campaign_id: Uuid,
     },
+    /// A loan application was submitted and waits in `scoring` for `score_loan`.
+    LoanSubmitted {
+        loan_id: Uuid,
+    },
+    LoanApproved {
+        loan_id: Uuid,
+    },
+    LoanRejected {
+        loan_id: Uuid,
+    },
+    /// Fully funded and disbursed to the borrower; the schedule is fixed.
+    LoanFunded {
+        loan_id: Uuid,
+    },
+    LoanRepaymentReceived {
+        loan_id: Uuid,
+        repayment_id: Uuid,
+        amount: i64,
+    },
+    /// An installment is past due.
+    LoanLate {
+        loan_id: Uuid,
+    },
+    LoanDefaulted {
+        loan_id: Uuid,
+    },
 }
 
 impl Event {
+    /// Every `kind()` this build knows. The relay only takes outbox rows of these kinds, so rows
+    /// written by a newer api wait for a worker that understands them instead of blocking.
+    pub const KINDS: &[&str] = &[
+        "user.registered",
+        "deposit.confirmed",
+        "donation.created",
+        "donation.refunded",
+        "campaign.changed",
+        "campaign.goal_reached",
+        "loan.submitted",
+        "loan.approved",
+        "loan.rejected",
+        "loan.funded",
+        "loan.repayment_received",
+        "loan.late",
+        "loan.defaulted",
+    ];
+
     /// Stable dotted name, e.g. `donation.created`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -45,6 +89,58 @@ impl Event {
             Event::DonationRefunded { .. } => "donation.refunded",
             Event::CampaignChanged { .. } => "campaign.changed",
             Event::CampaignGoalReached { .. } => "campaign.goal_reached",
+            Event::LoanSubmitted { .. } => "loan.submitted",
+            Event::LoanApproved { .. } => "loan.approved",
+            Event::LoanRejected { .. } => "loan.rejected",
+            Event::LoanFunded { .. } => "loan.funded",
+            Event::LoanRepaymentReceived { .. } => "loan.repayment_received",
+            Event::LoanLate { .. } => "loan.late",
+            Event::LoanDefaulted { .. } => "loan.defaulted",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kind_is_listed_in_kinds() {
+        let id = Uuid::nil();
+        let all = [
+            Event::UserRegistered { user_id: id },
+            Event::DepositConfirmed {
+                deposit_id: id,
+                user_id: id,
+                amount: 1,
+            },
+            Event::DonationCreated {
+                donation_id: id,
+                campaign_id: id,
+                donor_id: id,
+                amount: 1,
+            },
+            Event::DonationRefunded {
+                donation_id: id,
+                campaign_id: id,
+                donor_id: id,
+                amount: 1,
+            },
+            Event::CampaignChanged { campaign_id: id },
+            Event::CampaignGoalReached { campaign_id: id },
+            Event::LoanSubmitted { loan_id: id },
+            Event::LoanApproved { loan_id: id },
+            Event::LoanRejected { loan_id: id },
+            Event::LoanFunded { loan_id: id },
+            Event::LoanRepaymentReceived {
+                loan_id: id,
+                repayment_id: id,
+                amount: 1,
+            },
+            Event::LoanLate { loan_id: id },
+            Event::LoanDefaulted { loan_id: id },
+        ];
+        let kinds: Vec<_> = all.iter().map(Event::kind).collect();
+        assert_eq!(kinds, Event::KINDS);
     }
 }

@@ -27,13 +27,14 @@ impl JobKind for RecomputeCampaignStats {
     const NAME: &'static str = "recompute_campaign_stats";
 }
 
-/// Delete cache entries a change made stale. Names are relative to the Redis key prefix.
+/// Retire cache entries a change made stale. Names are relative to the Redis key prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvalidateCache {
-    /// Exact keys to delete.
+    /// Keys to delete.
     pub keys: Vec<String>,
-    /// Every key starting with one of these is deleted (list pages, whose keys embed filters).
-    pub prefixes: Vec<String>,
+    /// Generation counters to bump: caches whose keys embed a generation (the campaign pages)
+    /// are retired all at once.
+    pub generations: Vec<String>,
 }
 
 impl JobKind for InvalidateCache {
@@ -50,6 +51,16 @@ impl JobKind for SendNotification {
     const NAME: &'static str = "send_notification";
 }
 
+/// Score a submitted loan application (`crate::loans::score_loan`); idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreLoan {
+    pub loan_id: Uuid,
+}
+
+impl JobKind for ScoreLoan {
+    const NAME: &'static str = "score_loan";
+}
+
 /// Any job, for code that handles every kind alike: the relay and the dead-letter list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -57,6 +68,7 @@ pub enum Job {
     RecomputeCampaignStats(RecomputeCampaignStats),
     InvalidateCache(InvalidateCache),
     SendNotification(SendNotification),
+    ScoreLoan(ScoreLoan),
 }
 
 impl Job {
@@ -66,33 +78,39 @@ impl Job {
             Job::RecomputeCampaignStats(_) => RecomputeCampaignStats::NAME,
             Job::InvalidateCache(_) => InvalidateCache::NAME,
             Job::SendNotification(_) => SendNotification::NAME,
+            Job::ScoreLoan(_) => ScoreLoan::NAME,
         }
     }
 
-    /// The jobs a committed event calls for. Stats are maintained in the donation transaction
-    /// itself; they are only rebuilt here when a refund rewrites them, and nightly as a check.
+    /// The jobs a committed event calls for. Money figures are never cached (they are summed
+    /// live from the stats), so donations retire no cache; stats are kept exact by the
+    /// donation transaction itself and only re-checked here after a refund rewrote them.
     pub fn for_event(event: &Event) -> Vec<Job> {
         match *event {
             Event::UserRegistered { user_id } => {
                 vec![notify(Notification::Welcome { user_id })]
             }
             Event::DepositConfirmed { .. } => Vec::new(),
-            Event::DonationCreated {
-                donation_id,
-                campaign_id,
-                ..
-            } => vec![
-                invalidate_campaign(campaign_id),
+            Event::DonationCreated { donation_id, .. } => vec![
                 notify(Notification::DonationReceipt { donation_id }),
                 notify(Notification::DonationReceived { donation_id }),
             ],
-            Event::DonationRefunded { campaign_id, .. } => vec![
-                Job::RecomputeCampaignStats(RecomputeCampaignStats { campaign_id }),
-                invalidate_campaign(campaign_id),
-            ],
-            Event::CampaignChanged { campaign_id } | Event::CampaignGoalReached { campaign_id } => {
-                vec![invalidate_campaign(campaign_id)]
+            Event::DonationRefunded { campaign_id, .. } => {
+                vec![Job::RecomputeCampaignStats(RecomputeCampaignStats {
+                    campaign_id,
+                })]
             }
+            Event::CampaignChanged { .. } | Event::CampaignGoalReached { .. } => {
+                vec![retire_campaign_pages()]
+            }
+            Event::LoanSubmitted { loan_id } => vec![Job::ScoreLoan(ScoreLoan { loan_id })],
+            // Loan emails are not written yet; these events still reach outgoing webhooks.
+            Event::LoanApproved { .. }
+            | Event::LoanRejected { .. }
+            | Event::LoanFunded { .. }
+            | Event::LoanRepaymentReceived { .. }
+            | Event::LoanLate { .. }
+            | Event::LoanDefaulted { .. } => Vec::new(),
         }
     }
 }
@@ -101,10 +119,10 @@ fn notify(notification: Notification) -> Job {
     Job::SendNotification(SendNotification { notification })
 }
 
-fn invalidate_campaign(campaign_id: Uuid) -> Job {
+fn retire_campaign_pages() -> Job {
     Job::InvalidateCache(InvalidateCache {
-        keys: vec![cache::campaign_key(campaign_id)],
-        prefixes: vec![cache::CAMPAIGN_LISTS_PREFIX.to_string()],
+        keys: Vec::new(),
+        generations: vec![cache::CAMPAIGN_PAGES_GENERATION.to_string()],
     })
 }
 
@@ -113,20 +131,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_donation_invalidates_its_campaign_and_notifies_donor_and_creator() {
-        let (donation_id, campaign_id) = (Uuid::new_v4(), Uuid::new_v4());
+    fn a_donation_notifies_donor_and_creator_and_retires_no_cache() {
+        let donation_id = Uuid::new_v4();
         let jobs = Job::for_event(&Event::DonationCreated {
             donation_id,
-            campaign_id,
+            campaign_id: Uuid::new_v4(),
             donor_id: Uuid::new_v4(),
             amount: 500,
         });
-        let names: Vec<_> = jobs.iter().map(Job::name).collect();
         assert_eq!(
-            names,
-            ["invalidate_cache", "send_notification", "send_notification"]
+            jobs,
+            [
+                notify(Notification::DonationReceipt { donation_id }),
+                notify(Notification::DonationReceived { donation_id }),
+            ]
         );
-        assert!(jobs.contains(&notify(Notification::DonationReceived { donation_id })));
+    }
+
+    #[test]
+    fn a_campaign_change_retires_the_campaign_pages() {
+        let jobs = Job::for_event(&Event::CampaignChanged {
+            campaign_id: Uuid::new_v4(),
+        });
+        assert_eq!(jobs, [retire_campaign_pages()]);
     }
 
     #[test]

@@ -1,7 +1,19 @@
 //! Background work. Services record domain events in the outbox in the same transaction as the
-//! change; the worker's relay turns committed events into apalis jobs on Redis.
+//! change; the worker's relay turns committed events into apalis jobs on Redis (one queue per
+//! job kind), and the worker runs them. Delivery is at least once, so every handler here is
+//! idempotent; a job that fails its last attempt lands in the dead-letter list.
 
+pub mod cache;
+pub mod campaign_stats;
+pub mod dead_letter;
 pub mod events;
+pub mod kinds;
 pub mod outbox;
+pub mod queue;
+pub mod runs;
 
 pub use events::Event;
+pub use kinds::{
+    InvalidateCache, Job, JobKind, RecomputeCampaignStats, ScoreLoan, SendNotification,
+};
+pub use queue::Queues;

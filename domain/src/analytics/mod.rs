@@ -1,0 +1,79 @@
+//! Platform analytics: per-day totals in `daily_analytics`, which the admin dashboard reads
+//! instead of aggregating the live tables on every view. Days are UTC dates.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sqlx::PgPool;
+
+use crate::error::{Error, Result};
+
+/// One day's totals. Donations count by the day they were made (whatever happened to them
+/// later), refunds by the day they were refunded, so a past day's numbers do not change.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DailyTotals {
+    pub day: NaiveDate,
+    pub donations_count: i32,
+    pub donations_amount: i64,
+    pub donors_count: i32,
+    pub refunds_count: i32,
+    pub refunds_amount: i64,
+    pub new_campaigns: i32,
+    pub new_users: i32,
+}
+
+/// The nightly task: totals for the UTC day before `now`.
+pub async fn run_nightly(pool: &PgPool, now: DateTime<Utc>) -> Result<DailyTotals> {
+    let yesterday = now
+        .date_naive()
+        .checked_sub_days(Days::new(1))
+        .ok_or_else(|| Error::internal("date out of range"))?;
+    compute_day(pool, yesterday).await
+}
+
+/// (Re)computes and stores `day`'s totals. An upsert: running it again gives the same row.
+#[tracing::instrument(skip_all, fields(%day))]
+pub async fn compute_day(pool: &PgPool, day: NaiveDate) -> Result<DailyTotals> {
+    let (start, end) = day_bounds(day)?;
+    let totals = sqlx::query_as(
+        "insert into daily_analytics as a
+             (day, donations_count, donations_amount, donors_count, refunds_count,
+              refunds_amount, new_campaigns, new_users, computed_at)
+         select $1,
+                d.n::int, d.amount::bigint, d.donors::int, r.n::int, r.amount::bigint,
+                (select count(*) from campaigns where created_at >= $2 and created_at < $3)::int,
+                (select count(*) from users where created_at >= $2 and created_at < $3)::int,
+                now()
+         from (select count(*) as n, coalesce(sum(amount), 0) as amount,
+                      count(distinct donor_id) as donors
+               from donations where created_at >= $2 and created_at < $3) d,
+              (select count(*) as n, coalesce(sum(amount), 0) as amount
+               from donations where refunded_at >= $2 and refunded_at < $3) r
+         on conflict (day) do update set
+             donations_count = excluded.donations_count,
+             donations_amount = excluded.donations_amount,
+             donors_count = excluded.donors_count,
+             refunds_count = excluded.refunds_count,
+             refunds_amount = excluded.refunds_amount,
+             new_campaigns = excluded.new_campaigns,
+             new_users = excluded.new_users,
+             computed_at = excluded.computed_at
+         returning day, donations_count, donations_amount, donors_count, refunds_count,
+                   refunds_amount, new_campaigns, new_users",
+    )
+    .bind(day)
+    .bind(start)
+    .bind(end)
+    .fetch_one(pool)
+    .await?;
+    Ok(totals)
+}
+
+/// `[00:00, next 00:00)` of a UTC day.
+pub(crate) fn day_bounds(day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let next = day
+        .checked_add_days(Days::new(1))
+        .ok_or_else(|| Error::internal("date out of range"))?;
+    Ok((
+        day.and_time(chrono::NaiveTime::MIN).and_utc(),
+        next.and_time(chrono::NaiveTime::MIN).and_utc(),
+    ))
+}

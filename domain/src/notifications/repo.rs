@@ -1,0 +1,87 @@
+//! What each email needs, read in one query each. These read the accounts and money tables
+//! directly; they are read-only and would move behind those contexts' services if they grow.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// Who an email goes to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub user_id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub email_notifications: bool,
+}
+
+pub async fn user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Recipient>> {
+    Ok(sqlx::query_as(
+        "select id as user_id, email, first_name, email_notifications
+         from users where id = $1 and is_active",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A donation with its campaign, donor and creator.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DonationFacts {
+    pub donation_id: Uuid,
+    pub amount: i64,
+    pub anonymous: bool,
+    pub created_at: DateTime<Utc>,
+    pub campaign_id: Uuid,
+    pub campaign_title: String,
+    pub currency: String,
+    pub goal_amount: i64,
+    pub raised_amount: i64,
+    pub donor_id: Uuid,
+    pub donor_first_name: String,
+    pub donor_last_name: String,
+    pub creator_id: Uuid,
+}
+
+pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Option<DonationFacts>> {
+    Ok(sqlx::query_as(
+        "select d.id as donation_id, d.amount, d.anonymous, d.created_at,
+                c.id as campaign_id, c.title as campaign_title, c.currency, c.goal_amount,
+                coalesce((select sum(raised_amount) from campaign_stats_shards s
+                          where s.campaign_id = c.id), 0)::bigint as raised_amount,
+                u.id as donor_id, u.first_name as donor_first_name,
+                u.last_name as donor_last_name,
+                c.creator_id
+         from donations d
+         join campaigns c on c.id = d.campaign_id
+         join users u on u.id = d.donor_id
+         where d.id = $1",
+    )
+    .bind(donation_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Claims `dedupe_key` inside the caller's transaction. False when it was claimed (and
+/// committed) before: the notification has already been handled.
+pub async fn claim(
+    conn: &mut PgConnection,
+    dedupe_key: &str,
+    user_id: Uuid,
+    template: &str,
+    outcome: &str,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "insert into notifications_sent (dedupe_key, user_id, template, outcome)
+         values ($1, $2, $3, $4)
+         on conflict (dedupe_key) do nothing",
+    )
+    .bind(dedupe_key)
+    .bind(user_id)
+    .bind(template)
+    .bind(outcome)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}

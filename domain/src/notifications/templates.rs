@@ -1,0 +1,86 @@
+//! Email templates: plain-text files under `domain/templates/`, compiled into the binary. The
+//! first line is `Subject: …`, then a blank line, then the body; `{{name}}` is replaced.
+
+use crate::error::{Error, Result};
+
+pub const WELCOME: &str = include_str!("../../templates/welcome.txt");
+pub const DONATION_RECEIPT: &str = include_str!("../../templates/donation_receipt.txt");
+pub const DONATION_RECEIVED: &str = include_str!("../../templates/donation_received.txt");
+
+/// A rendered email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Fills `template` with `vars`. A placeholder left without a value is an error, so a template
+/// and its caller cannot drift apart silently.
+pub fn render(template: &str, vars: &[(&str, &str)]) -> Result<Email> {
+    let mut text = template.to_string();
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    if let Some(start) = text.find("{{") {
+        let rest = &text[start..];
+        let end = rest.find("}}").map_or(rest.len(), |e| e + 2);
+        return Err(Error::internal(format!(
+            "template placeholder {} has no value",
+            &rest[..end]
+        )));
+    }
+    let (first, body) = text
+        .split_once("\n\n")
+        .ok_or_else(|| Error::internal("template has no blank line after its subject"))?;
+    let subject = first
+        .strip_prefix("Subject: ")
+        .ok_or_else(|| Error::internal("template does not start with `Subject: `"))?;
+    Ok(Email {
+        subject: subject.trim().to_string(),
+        body: body.to_string(),
+    })
+}
+
+/// `1234` cents in `USD` → `12.34 USD`.
+pub fn money(amount: i64, currency: &str) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    format!("{sign}{}.{:02} {}", abs / 100, abs % 100, currency.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_and_the_subject_is_split_off() {
+        let email = render(
+            WELCOME,
+            &[("first_name", "Ada"), ("public_url", "http://x")],
+        )
+        .expect("renders");
+        assert_eq!(email.subject, "Welcome to Commonpot, Ada");
+        assert!(email.body.starts_with("Hi Ada,"));
+        assert!(email.body.contains("http://x"));
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_naming_the_placeholder() {
+        let err = render(WELCOME, &[("first_name", "Ada")]).expect_err("must fail");
+        assert!(err.to_string().contains("{{public_url}}"));
+    }
+
+    #[test]
+    fn every_template_has_a_subject_line() {
+        for t in [WELCOME, DONATION_RECEIPT, DONATION_RECEIVED] {
+            assert!(t.starts_with("Subject: "));
+        }
+    }
+
+    #[test]
+    fn money_is_formatted_from_minor_units() {
+        assert_eq!(money(1234, "USD"), "12.34 USD");
+        assert_eq!(money(5, "EUR"), "0.05 EUR");
+        assert_eq!(money(-250, "USD"), "-2.50 USD");
+    }
+}

@@ -1,0 +1,94 @@
+//! The job handlers: thin adapters from an apalis task to the domain function that does the
+//! work. Every one is idempotent, because the relay and Redis deliver at least once.
+
+use std::future::Future;
+
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use domain::App;
+use domain::infra::mail::Mailer;
+use domain::jobs::{
+    InvalidateCache, Job, JobKind, Queues, RecomputeCampaignStats, SendNotification, cache,
+    campaign_stats, dead_letter,
+};
+
+/// What every handler may use. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub app: App,
+    pub mailer: Mailer,
+    pub queues: Queues,
+    /// Attempts per job; the last failure goes to the dead-letter list.
+    pub max_attempts: usize,
+}
+
+/// A job kind the worker can run.
+pub trait Handler: JobKind {
+    fn run(&self, ctx: &JobContext) -> impl Future<Output = domain::Result<()>> + Send;
+    fn into_job(self) -> Job;
+}
+
+impl Handler for RecomputeCampaignStats {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        campaign_stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::RecomputeCampaignStats(self)
+    }
+}
+
+impl Handler for InvalidateCache {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        cache::invalidate(&ctx.app.kv, self).await?;
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::InvalidateCache(self)
+    }
+}
+
+impl Handler for SendNotification {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        let outcome = domain::notifications::send(
+            &ctx.app.db.write,
+            &ctx.mailer,
+            &ctx.app.config.public_url,
+            &self.notification,
+        )
+        .await?;
+        tracing::debug!(?outcome, "notification handled");
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::SendNotification(self)
+    }
+}
+
+/// Runs one attempt. A failure is returned for the retry layer to try again after a backoff;
+/// the last attempt's failure is recorded in the dead-letter list and returned as an abort, so
+/// neither the retry layer nor Redis runs it again by itself.
+#[tracing::instrument(skip_all, fields(job = J::NAME, attempt = attempt.current()))]
+pub async fn handle<J: Handler>(
+    job: J,
+    ctx: Data<JobContext>,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    let Err(e) = job.run(&ctx).await else {
+        return Ok(());
+    };
+    let attempts = attempt.current();
+    if attempts < ctx.max_attempts {
+        tracing::warn!(error = %e, "job failed; will retry");
+        return Err(e.into());
+    }
+    tracing::error!(error = %e, "job failed its last attempt; dead-lettered");
+    dead_letter::record(
+        &ctx.app.kv,
+        job.into_job(),
+        e.to_string(),
+        attempts,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Err(AbortError::new(e).into())
+}

@@ -1,0 +1,265 @@
+//! Each job handler, run twice, leaves the same state as run once; notifications land in the
+//! mail folder; failing jobs end in the dead-letter list and can be retried.
+
+use std::time::Duration;
+
+use domain::campaigns::cache::{CacheStats, PageCache};
+use domain::infra::mail::Mailer;
+use domain::jobs::campaign_stats::{self, Totals};
+use domain::jobs::{InvalidateCache, Queues, cache, dead_letter};
+use domain::notifications::{self, Notification, Outcome};
+use redis::AsyncCommands;
+use uuid::Uuid;
+
+use crate::support::{RunningWorker, TestEnv, eventually, fast_worker};
+
+type Snapshot = (Vec<(i16, i64, i32, i32)>, Vec<(Uuid, i32)>);
+
+async fn stats_rows(env: &TestEnv, campaign: Uuid) -> Snapshot {
+    let shards = sqlx::query_as(
+        "select shard, raised_amount, donors_count, donations_count from campaign_stats_shards
+         where campaign_id = $1 order by shard",
+    )
+    .bind(campaign)
+    .fetch_all(env.pool())
+    .await
+    .expect("shards");
+    let donors = sqlx::query_as(
+        "select donor_id, standing_donations from campaign_donors
+         where campaign_id = $1 order by donor_id",
+    )
+    .bind(campaign)
+    .fetch_all(env.pool())
+    .await
+    .expect("donors");
+    (shards, donors)
+}
+
+#[tokio::test]
+async fn recompute_corrects_drifted_stats_once_and_then_finds_nothing_to_do() {
+    let env = TestEnv::new().await;
+    let creator = env.user("Cleo", true).await;
+    let (a, b, c) = (
+        env.user("Ann", true).await,
+        env.user("Ben", true).await,
+        env.user("Cal", true).await,
+    );
+    let campaign = env.campaign(creator.id).await;
+    env.donation(campaign, a.id, 1_000).await;
+    env.donation(campaign, a.id, 2_500).await;
+    env.donation(campaign, b.id, 400).await;
+    let expected = Totals {
+        raised_amount: 3_900,
+        donations_count: 3,
+        donors_count: 2,
+    };
+    let pool = env.pool();
+    let clean = campaign_stats::recompute(pool, campaign)
+        .await
+        .expect("check");
+    assert!(!clean.drifted(), "{clean:?}");
+
+    // Drift: an inflated shard, a stray extra shard and a donor who never gave.
+    sqlx::query("update campaign_stats_shards set raised_amount = raised_amount + 999 where campaign_id = $1")
+        .bind(campaign)
+        .execute(pool)
+        .await
+        .expect("inflate");
+    sqlx::query("insert into campaign_stats_shards values ($1, 7, 50, 1, 1)")
+        .bind(campaign)
+        .execute(pool)
+        .await
+        .expect("stray shard");
+    sqlx::query("insert into campaign_donors values ($1, $2, 2)")
+        .bind(campaign)
+        .bind(c.id)
+        .execute(pool)
+        .await
+        .expect("stray donor");
+
+    let first = campaign_stats::recompute(pool, campaign)
+        .await
+        .expect("first");
+    assert!(first.drifted() && first.corrected);
+    assert_eq!(first.expected, expected);
+    assert_eq!(first.recorded.raised_amount, 3_900 + 999 + 50);
+    assert_eq!(first.donor_rows_off, 1);
+    let after_first = stats_rows(&env, campaign).await;
+
+    let second = campaign_stats::recompute(pool, campaign)
+        .await
+        .expect("second");
+    assert!(!second.drifted() && !second.corrected, "{second:?}");
+    assert_eq!(second.recorded, expected);
+    assert_eq!(stats_rows(&env, campaign).await, after_first);
+}
+
+#[tokio::test]
+async fn invalidate_cache_retires_the_campaign_pages_and_is_harmless_twice() {
+    let env = TestEnv::new().await;
+    let kv = &env.app.kv;
+    let stats = CacheStats::default();
+    let pages = PageCache { kv, stats: &stats };
+    let before = pages.generation().await.expect("redis up");
+    let page = pages.key(before, "list:newest");
+    pages.put(&page, &"cached page").await;
+    let _: () = kv
+        .conn()
+        .set(kv.key("dashboard"), "cached")
+        .await
+        .expect("set");
+    let job = InvalidateCache {
+        keys: vec!["dashboard".into()],
+        generations: vec![cache::CAMPAIGN_PAGES_GENERATION.into()],
+    };
+
+    cache::invalidate(kv, &job).await.expect("first");
+    let after_first = pages.generation().await.expect("redis up");
+    cache::invalidate(kv, &job).await.expect("second");
+    let after_second = pages.generation().await.expect("redis up");
+
+    assert!(after_first > before && after_second > before);
+    assert_ne!(
+        pages.key(after_second, "list:newest"),
+        page,
+        "the old page is unreachable"
+    );
+    let dashboard: Option<String> = kv.conn().get(kv.key("dashboard")).await.expect("get");
+    assert_eq!(dashboard, None);
+}
+
+#[tokio::test]
+async fn a_notification_handled_twice_sends_one_email() {
+    let env = TestEnv::new().await;
+    let user = env.user("Ada", true).await;
+    let mailer = Mailer::new(&env.app.config).expect("mailer");
+    let welcome = Notification::Welcome { user_id: user.id };
+    let url = &env.app.config.public_url;
+
+    let first = notifications::send(env.pool(), &mailer, url, &welcome).await;
+    let second = notifications::send(env.pool(), &mailer, url, &welcome).await;
+
+    assert_eq!(first.expect("first"), Outcome::Sent);
+    assert_eq!(second.expect("second"), Outcome::AlreadyHandled);
+    let mails = env.mails_to(&user.email);
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Subject: Welcome to Commonpot, Ada"),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains("https://commonpot.test"));
+}
+
+#[tokio::test]
+async fn a_donation_mails_a_receipt_to_the_donor_and_news_to_the_creator() {
+    let env = TestEnv::new().await;
+    let creator = env.user("Cleo", true).await;
+    // Receipts are essential: sent even to a donor who turned notifications off.
+    let donor = env.user("Dan", false).await;
+    let campaign = env.campaign(creator.id).await;
+    let donation = env.donation(campaign, donor.id, 2_550).await;
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    env.commit_event(&domain::jobs::Event::DonationCreated {
+        donation_id: donation,
+        campaign_id: campaign,
+        donor_id: donor.id,
+        amount: 2_550,
+    })
+    .await;
+
+    let both = eventually(Duration::from_secs(20), || async {
+        env.mails_to(&donor.email).len() == 1 && env.mails_to(&creator.email).len() == 1
+    })
+    .await;
+    worker.stop().await;
+    assert!(both, "mails: {:?}", env.mails());
+    let receipt = &env.mails_to(&donor.email)[0];
+    assert!(
+        receipt.contains(r#"Subject: Your receipt: 25.50 USD to "Clean water for Lakeside""#),
+        "{receipt}"
+    );
+    assert!(receipt.contains(&donation.to_string()));
+    let news = &env.mails_to(&creator.email)[0];
+    assert!(news.contains("Dan Tester just donated 25.50 USD"), "{news}");
+    assert!(
+        news.contains("raised 25.50 USD of its 1000.00 USD goal"),
+        "{news}"
+    );
+    assert!(news.contains(&format!("https://commonpot.test/campaigns/{campaign}")));
+}
+
+#[tokio::test]
+async fn creators_who_turned_notifications_off_get_no_donation_news() {
+    let env = TestEnv::new().await;
+    let creator = env.user("Cleo", false).await;
+    let donor = env.user("Dan", true).await;
+    let campaign = env.campaign(creator.id).await;
+    let donation = env.donation(campaign, donor.id, 100).await;
+    let mailer = Mailer::new(&env.app.config).expect("mailer");
+    let news = Notification::DonationReceived {
+        donation_id: donation,
+    };
+
+    let outcome = notifications::send(env.pool(), &mailer, "https://x", &news).await;
+
+    assert_eq!(outcome.expect("send"), Outcome::OptedOut);
+    assert!(env.mails_to(&creator.email).is_empty());
+    let again = notifications::send(env.pool(), &mailer, "https://x", &news).await;
+    assert_eq!(again.expect("again"), Outcome::AlreadyHandled);
+}
+
+#[tokio::test]
+async fn a_job_failing_every_attempt_is_dead_lettered_and_can_be_retried() {
+    // Nothing listens on port 1: every send fails.
+    let env = TestEnv::with(
+        &crate::support::shared_redis_url(),
+        &[("SMTP_URL", "smtp://127.0.0.1:1")],
+    )
+    .await;
+    let user = env.user("Ada", true).await;
+    let kv = &env.app.kv;
+    let options = commonpot_worker::Options {
+        max_attempts: 3,
+        ..fast_worker()
+    };
+    let worker = RunningWorker::start(&env.app, options);
+    env.commit_event(&domain::jobs::Event::UserRegistered { user_id: user.id })
+        .await;
+
+    let dead = eventually(Duration::from_secs(20), || async {
+        !dead_letter::list(kv, 10).await.expect("list").is_empty()
+    })
+    .await;
+    worker.stop().await;
+    assert!(dead, "the job reaches the dead-letter list");
+    let letters = dead_letter::list(kv, 10).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].attempts, 3);
+    assert_eq!(letters[0].job.name(), "send_notification");
+    let sent: i64 = sqlx::query_scalar("select count(*) from notifications_sent")
+        .fetch_one(env.pool())
+        .await
+        .expect("count");
+    assert_eq!(sent, 0, "a failed send leaves no dedupe row behind");
+
+    let queues = Queues::new(kv);
+    assert!(
+        dead_letter::retry(kv, &queues, letters[0].id)
+            .await
+            .expect("retry")
+    );
+    assert!(
+        !dead_letter::retry(kv, &queues, letters[0].id)
+            .await
+            .expect("again")
+    );
+    assert!(dead_letter::list(kv, 10).await.expect("list").is_empty());
+    let depths = queues.depths().await.expect("depths");
+    assert!(
+        depths
+            .iter()
+            .any(|d| d.queue == "send_notification" && d.pending == 1),
+        "{depths:?}"
+    );
+}

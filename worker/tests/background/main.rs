@@ -1,0 +1,8 @@
+//! Integration tests of the background work against real PostgreSQL, Redis and object storage:
+//! the outbox relay, the job handlers, the worker, the scheduler and the nightly tasks.
+
+mod handlers;
+mod nightly;
+mod outbox;
+mod scheduler;
+mod support;

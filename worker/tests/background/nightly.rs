@@ -1,0 +1,251 @@
+//! The nightly tasks, called directly with a fixed clock: analytics, ledger digests, backups.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use domain::analytics::{self, DailyTotals};
+use domain::ops::{backup, ledger_digest};
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::support::{TestEnv, create_database};
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, s)
+        .single()
+        .expect("valid time")
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+async fn set_created(pool: &PgPool, table: &str, id: Uuid, when: DateTime<Utc>) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "update {table} set created_at = $2 where id = $1"
+    )))
+    .bind(id)
+    .bind(when)
+    .execute(pool)
+    .await
+    .expect("set created_at");
+}
+
+#[tokio::test]
+async fn nightly_analytics_totals_the_previous_utc_day_and_rerunning_changes_nothing() {
+    let env = TestEnv::new().await;
+    let pool = env.pool();
+    let creator = env.user("Cleo", true).await;
+    let (ann, ben) = (env.user("Ann", true).await, env.user("Ben", true).await);
+    for u in [&ann, &ben] {
+        set_created(pool, "users", u.id, at(2026, 2, 1, 9, 0, 0)).await;
+    }
+    set_created(pool, "users", creator.id, at(2026, 3, 1, 8, 0, 0)).await;
+    let campaign = env.campaign(creator.id).await;
+    set_created(pool, "campaigns", campaign, at(2026, 3, 1, 8, 30, 0)).await;
+    let refunded = env.donation(campaign, ann.id, 1_000).await;
+    set_created(pool, "donations", refunded, at(2026, 3, 1, 10, 0, 0)).await;
+    sqlx::query("update donations set status = 'refunded', refunded_at = $2 where id = $1")
+        .bind(refunded)
+        .bind(at(2026, 3, 1, 12, 0, 0))
+        .execute(pool)
+        .await
+        .expect("refund");
+    let late = env.donation(campaign, ben.id, 500).await;
+    set_created(pool, "donations", late, at(2026, 3, 1, 23, 59, 59)).await;
+    let next_day = env.donation(campaign, ann.id, 700).await;
+    set_created(pool, "donations", next_day, at(2026, 3, 2, 0, 0, 0)).await;
+    let now = at(2026, 3, 2, 0, 30, 0);
+
+    let first = analytics::run_nightly(pool, now).await.expect("first");
+    let second = analytics::run_nightly(pool, now).await.expect("second");
+
+    let expected = DailyTotals {
+        day: day(2026, 3, 1),
+        donations_count: 2,
+        donations_amount: 1_500,
+        donors_count: 2,
+        refunds_count: 1,
+        refunds_amount: 1_000,
+        new_campaigns: 1,
+        new_users: 1,
+    };
+    assert_eq!(first, expected);
+    assert_eq!(second, expected);
+    let rows: i64 = sqlx::query_scalar("select count(*) from daily_analytics")
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+}
+
+async fn post(pool: &PgPool, when: DateTime<Utc>, from: &str, to: &str, amount: i64) {
+    sqlx::query(
+        "insert into ledger_entries (txn_id, account, amount, kind, created_at)
+         values ($1, $2, $3, 'test', $5), ($1, $4, -$3, 'test', $5)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(to)
+    .bind(amount)
+    .bind(from)
+    .bind(when)
+    .execute(pool)
+    .await
+    .expect("post");
+}
+
+#[tokio::test]
+async fn the_ledger_digest_is_deterministic_and_exposes_a_rewritten_day() {
+    let env = TestEnv::new().await;
+    let pool = env.pool();
+    post(
+        pool,
+        at(2026, 3, 1, 9, 0, 0),
+        "external:payments",
+        "wallet:a",
+        5_000,
+    )
+    .await;
+    post(
+        pool,
+        at(2026, 3, 1, 18, 0, 0),
+        "wallet:a",
+        "campaign:x",
+        1_200,
+    )
+    .await;
+    post(pool, at(2026, 3, 2, 0, 0, 1), "wallet:a", "campaign:x", 300).await;
+    let d = day(2026, 3, 1);
+
+    let recorded = ledger_digest::run_nightly(pool, at(2026, 3, 2, 0, 45, 0))
+        .await
+        .expect("record");
+    assert_eq!(recorded.day, d);
+    assert_eq!(recorded.line_count, 4);
+    assert_eq!(
+        ledger_digest::compute(pool, d).await.expect("again"),
+        recorded
+    );
+    assert!(
+        ledger_digest::verify(pool, d)
+            .await
+            .expect("verify")
+            .intact()
+    );
+    ledger_digest::record_day(pool, d)
+        .await
+        .expect("recording again only checks");
+
+    // Someone with database access rewrites history.
+    sqlx::query("alter table ledger_entries disable trigger ledger_append_only")
+        .execute(pool)
+        .await
+        .expect("disable");
+    sqlx::query("update ledger_entries set amount = amount * 10 where id = $1")
+        .bind(recorded.first_id)
+        .execute(pool)
+        .await
+        .expect("tamper");
+
+    let check = ledger_digest::verify(pool, d).await.expect("verify");
+    assert!(!check.intact());
+    assert_eq!(
+        check.stored.as_ref(),
+        Some(&recorded),
+        "the stored root is untouched"
+    );
+    assert!(ledger_digest::record_day(pool, d).await.is_err());
+    let empty = ledger_digest::compute(pool, day(2026, 1, 1))
+        .await
+        .expect("empty");
+    assert_eq!(empty.line_count, 0);
+    assert_eq!(
+        empty.root_hex(),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+}
+
+/// Row counts of every table, and the money totals, of the database at `url`.
+async fn fingerprint(url: &str) -> Vec<(String, i64)> {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select tablename::text from pg_tables where schemaname = 'public' order by tablename",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("tables");
+    let mut out = Vec::new();
+    for table in tables {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            r#"select count(*) from "{table}""#
+        )))
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        out.push((table, n));
+    }
+    for (name, sql) in [
+        (
+            "sum:wallets",
+            "select coalesce(sum(balance), 0)::bigint from wallets",
+        ),
+        (
+            "sum:donations",
+            "select coalesce(sum(amount), 0)::bigint from donations",
+        ),
+        (
+            "sum:ledger_abs",
+            "select coalesce(sum(abs(amount)), 0)::bigint from ledger_entries",
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("sum");
+        out.push((name.to_string(), n));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_backup_restored_into_a_new_database_has_the_same_rows_and_balances() {
+    let env = TestEnv::new().await;
+    let pool = env.pool();
+    env.app.storage.ensure_bucket().await.expect("bucket");
+    let creator = env.user("Cleo", true).await;
+    let donor = env.user("Dan", true).await;
+    sqlx::query("insert into wallets (user_id, balance) values ($1, 4200)")
+        .bind(donor.id)
+        .execute(pool)
+        .await
+        .expect("wallet");
+    let campaign = env.campaign(creator.id).await;
+    env.donation(campaign, donor.id, 800).await;
+    post(pool, Utc::now(), "wallet:d", "campaign:c", 800).await;
+    env.commit_event(&domain::jobs::Event::CampaignChanged {
+        campaign_id: campaign,
+    })
+    .await;
+    let source_url = env.app.config.database_url.expose().to_string();
+    let storage = &env.app.storage;
+
+    let mut keys = Vec::new();
+    for hour in [1, 2, 3] {
+        let done = backup::run(storage, &source_url, at(2026, 3, 1, hour, 0, 0), 2)
+            .await
+            .expect("backup");
+        assert!(done.size_bytes > 0);
+        keys.push(done.key);
+    }
+    assert_eq!(
+        backup::list(storage).await.expect("list"),
+        keys[1..].to_vec(),
+        "keeps the newest 2"
+    );
+    let (_, target_url) = create_database(false).await;
+    backup::restore(storage, &keys[2], &target_url)
+        .await
+        .expect("restore");
+
+    let source = fingerprint(&source_url).await;
+    assert!(source.iter().any(|(t, n)| t == "donations" && *n == 1));
+    assert_eq!(fingerprint(&target_url).await, source);
+}

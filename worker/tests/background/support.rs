@@ -1,0 +1,431 @@
+//! The test harness: each test gets a fresh database cloned from a migrated template, its own
+//! Redis key prefix, bucket and mail folder. Set `TEST_LOG=1` to see logs.
+//!
+//! Services come from `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`),
+//! `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`) and `TEST_S3_ENDPOINT` (default
+//! `http://127.0.0.1:9000`), as for the api's tests; the template database is shared with them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use domain::App;
+use domain::config::Config;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn url_for(db: &str) -> String {
+    let base = admin_url();
+    let (head, _) = base.rsplit_once('/').expect("database url has a path");
+    format!("{head}/{db}")
+}
+
+/// Named after the migrations, so a stale template is never used (same scheme as the api's).
+fn template_name() -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for m in domain::infra::db::MIGRATOR.iter() {
+        m.version.hash(&mut h);
+        m.checksum.hash(&mut h);
+    }
+    format!("cp_template_{:016x}", h.finish())
+}
+
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Creates the migrated template once, under an advisory lock against parallel test processes.
+async fn template() -> String {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = template_name();
+            let mut conn = PgConnection::connect(&admin_url()).await.expect("connect");
+            conn.execute("select pg_advisory_lock(727274)")
+                .await
+                .expect("lock");
+            let exists: bool =
+                sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("query");
+            if !exists {
+                let building = format!("{name}_building");
+                exec(
+                    &mut conn,
+                    &format!(r#"drop database if exists "{building}""#),
+                )
+                .await;
+                exec(&mut conn, &format!(r#"create database "{building}""#)).await;
+                let mut tpl = PgConnection::connect(&url_for(&building))
+                    .await
+                    .expect("connect");
+                domain::infra::db::MIGRATOR
+                    .run(&mut tpl)
+                    .await
+                    .expect("migrate template");
+                tpl.close().await.expect("close");
+                exec(
+                    &mut conn,
+                    &format!(r#"alter database "{building}" rename to "{name}""#),
+                )
+                .await;
+            }
+            conn.execute("select pg_advisory_unlock(727274)")
+                .await
+                .expect("unlock");
+            name
+        })
+        .await
+        .clone()
+}
+
+async fn exec(conn: &mut PgConnection, sql: &str) {
+    conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A new database: cloned from the migrated template, or empty (`migrated = false`).
+pub async fn create_database(migrated: bool) -> (String, String) {
+    let name = format!("cp_test_{}", Uuid::new_v4().simple());
+    let source = if migrated {
+        format!(r#"template "{}""#, template().await)
+    } else {
+        "template template0".to_string()
+    };
+    let mut conn = PgConnection::connect(&admin_url()).await.expect("connect");
+    exec(&mut conn, &format!(r#"create database "{name}" {source}"#)).await;
+    (name.clone(), url_for(&name))
+}
+
+/// Test configuration: the given database and Redis, a fresh prefix, bucket and mail folder.
+pub fn test_config(database_url: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Config {
+    let id = Uuid::new_v4().simple().to_string();
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.to_string()),
+        ("REDIS_URL".into(), redis_url.to_string()),
+        ("REDIS_KEY_PREFIX".into(), format!("cp_test:{id}:")),
+        (
+            "JWT_SECRET".into(),
+            "test-secret-that-is-long-enough-0123456789".into(),
+        ),
+        (
+            "S3_ENDPOINT".into(),
+            std::env::var("TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into()),
+        ),
+        ("S3_BUCKET".into(), format!("t{}", &id[..20])),
+        ("S3_ACCESS_KEY_ID".into(), "commonpot".into()),
+        ("S3_SECRET_ACCESS_KEY".into(), "commonpot-secret".into()),
+        (
+            "MAIL_DIR".into(),
+            format!("{}/commonpot-mail-{id}", std::env::temp_dir().display()),
+        ),
+        ("PUBLIC_URL".into(), "https://commonpot.test".into()),
+        ("DATABASE_MAX_CONNECTIONS".into(), "10".into()),
+    ]);
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("test config")
+}
+
+pub fn shared_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn init_logs() {
+    static LOGS: Once = Once::new();
+    LOGS.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let config = test_config("postgres://unused/x", "redis://unused", &[]);
+            std::mem::forget(domain::infra::telemetry::init(&config));
+        }
+    });
+}
+
+/// One test's world: an `App` on a fresh database and an isolated Redis prefix.
+pub struct TestEnv {
+    pub app: App,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with(&shared_redis_url(), &[]).await
+    }
+
+    pub async fn with(redis_url: &str, overrides: &[(&str, &str)]) -> Self {
+        init_logs();
+        let (_, url) = create_database(true).await;
+        let config = test_config(&url, redis_url, overrides);
+        let app = App::connect(config).await.expect("connect app");
+        Self { app }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.app.db.write
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        PathBuf::from(&self.app.config.mail_dir)
+    }
+
+    /// Every message in the mail folder, decoded enough to search (quoted-printable soft
+    /// breaks joined).
+    pub fn mails(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.mail_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| {
+                std::fs::read_to_string(e.path())
+                    .expect("read mail")
+                    .replace("=\r\n", "")
+            })
+            .collect()
+    }
+
+    /// Mails addressed to `email`.
+    pub fn mails_to(&self, email: &str) -> Vec<String> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.contains(&format!("To: {email}")))
+            .collect()
+    }
+
+    pub async fn user(&self, first_name: &str, email_notifications: bool) -> User {
+        let id = Uuid::new_v4();
+        let email = format!(
+            "{}-{}@example.test",
+            first_name.to_lowercase(),
+            &id.simple().to_string()[..8]
+        );
+        sqlx::query(
+            "insert into users (id, email, password_hash, first_name, last_name, email_notifications)
+             values ($1, $2, 'x', $3, 'Tester', $4)",
+        )
+        .bind(id)
+        .bind(&email)
+        .bind(first_name)
+        .bind(email_notifications)
+        .execute(self.pool())
+        .await
+        .expect("insert user");
+        User { id, email }
+    }
+
+    pub async fn campaign(&self, creator: Uuid) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "insert into campaigns (id, creator_id, title, description, goal_amount, currency,
+                                    category, funding_model, status, published_at)
+             values ($1, $2, 'Clean water for Lakeside', 'A well and filters for the village school.',
+                     100000, 'USD', 'community', 'keep_it_all', 'active', now())",
+        )
+        .bind(id)
+        .bind(creator)
+        .execute(self.pool())
+        .await
+        .expect("insert campaign");
+        id
+    }
+
+    /// A completed donation with its stats, as the donation path would leave them (the ledger
+    /// is left out: these tests do not read it).
+    pub async fn donation(&self, campaign: Uuid, donor: Uuid, amount: i64) -> Uuid {
+        let id = Uuid::new_v4();
+        let mut tx = self.pool().begin().await.expect("begin");
+        sqlx::query(
+            "insert into donations (id, campaign_id, donor_id, amount, ledger_txn, shard)
+             values ($1, $2, $3, $4, $5, 3)",
+        )
+        .bind(id)
+        .bind(campaign)
+        .bind(donor)
+        .bind(amount)
+        .bind(Uuid::new_v4())
+        .execute(&mut *tx)
+        .await
+        .expect("insert donation");
+        let standing: i32 = sqlx::query_scalar(
+            "insert into campaign_donors (campaign_id, donor_id, standing_donations)
+             values ($1, $2, 1)
+             on conflict (campaign_id, donor_id)
+             do update set standing_donations = campaign_donors.standing_donations + 1
+             returning standing_donations",
+        )
+        .bind(campaign)
+        .bind(donor)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("donor row");
+        sqlx::query(
+            "insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
+             values ($1, 3, $2, $3, 1)
+             on conflict (campaign_id, shard) do update set
+                raised_amount = campaign_stats_shards.raised_amount + excluded.raised_amount,
+                donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
+                donations_count = campaign_stats_shards.donations_count + 1",
+        )
+        .bind(campaign)
+        .bind(amount)
+        .bind(i32::from(standing == 1))
+        .execute(&mut *tx)
+        .await
+        .expect("stats");
+        tx.commit().await.expect("commit");
+        id
+    }
+
+    /// Records `event` in the outbox in its own committed transaction.
+    pub async fn commit_event(&self, event: &domain::jobs::Event) {
+        let mut tx = self.pool().begin().await.expect("begin");
+        domain::jobs::outbox::record(&mut tx, event)
+            .await
+            .expect("record");
+        tx.commit().await.expect("commit");
+    }
+
+    pub async fn unsent_outbox_rows(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from outbox where sent_at is null")
+            .fetch_one(self.pool())
+            .await
+            .expect("count")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+}
+
+/// Polls `check` until it returns true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Worker settings with short waits, so tests run in seconds.
+pub fn fast_worker() -> commonpot_worker::Options {
+    commonpot_worker::Options {
+        relay_interval: Duration::from_millis(50),
+        poll_interval: Duration::from_millis(50),
+        backoff_min: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(100),
+        shutdown_timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+/// Runs the worker in the background; dropping the guard stops it.
+pub struct RunningWorker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<domain::Result<()>>>,
+}
+
+impl RunningWorker {
+    pub fn start(app: &App, options: commonpot_worker::Options) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(commonpot_worker::run(app.clone(), options, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the worker and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("worker task").expect("worker ran");
+        }
+    }
+}
+
+impl Drop for RunningWorker {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A throwaway `redis-server` on a free port that a test may stop and start again on the same
+/// port (with an empty dataset, like a restarted cache). Killed on drop.
+pub struct PrivateRedis {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut redis = Self { child: None, port };
+        redis.restart();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        // Stored before waiting so that Drop kills the child if it never comes up.
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("private redis did not start");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
