@@ -3,6 +3,7 @@
 //! The api, worker and scheduler binaries are thin shells around this crate.
 
 pub mod accounts;
+pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod campaigns;

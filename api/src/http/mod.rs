@@ -1,6 +1,7 @@
 //! HTTP: one module per route group, each owning one `#[OpenApi]` impl. Handlers extract,
 //! call one service method and map the result; rules live in the domain.
 
+pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod campaigns;
@@ -31,6 +32,8 @@ pub enum ApiTags {
     Wallet,
     /// Donations, refunds and the audit
     Donations,
+    /// The admin dashboard
+    Admin,
 }
 
 /// Every route group, composed into one spec.
@@ -41,6 +44,7 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     campaigns::CampaignsApi,
     money::MoneyApi,
+    admin::AdminApi,
 );
 
 pub fn apis() -> Apis {
@@ -51,6 +55,7 @@ pub fn apis() -> Apis {
         api_keys::ApiKeysApi,
         campaigns::CampaignsApi,
         money::MoneyApi,
+        admin::AdminApi,
     )
 }
 

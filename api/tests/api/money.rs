@@ -917,3 +917,70 @@ async fn donations_keep_working_while_redis_is_down() {
     assert_eq!(app.campaign(campaign).await["raisedAmount"], 1_000);
     app.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn live_totals_reach_viewers_connected_to_another_api_instance() {
+    let app = spawn_app().await;
+    let other = crate::helpers::start(app.app.clone(), app.db_name.clone()).await;
+    let (creator, donor) = (app.register().await, app.register().await);
+    app.fund(&donor, 10_000).await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 50_000).await;
+    let mut stream = other
+        .get(&format!("/api/campaigns/{campaign}/events"))
+        .await
+        .bytes_stream();
+    let mut seen =
+        String::from_utf8_lossy(&stream.next().await.expect("event").expect("bytes")).to_string();
+    assert_eq!(
+        app.donate(&donor, campaign, 4_321, "1")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("\"raisedAmount\":4321") {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("update in time")
+            .expect("event")
+            .expect("bytes");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_admin_dashboard_is_cached_for_an_hour_and_counts_cache_use() {
+    let app = spawn_app().await;
+    let (admin, user, donor) = (
+        app.register_admin().await,
+        app.register().await,
+        app.register().await,
+    );
+    error_of(
+        app.get_auth("/api/admin/dashboard", &user.access_token)
+            .await,
+        403,
+    )
+    .await;
+    let first: Value = app
+        .get_auth("/api/admin/dashboard", &admin.access_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["totals"]["users"], 3);
+    app.fund(&donor, 1_000).await;
+    let second: Value = app
+        .get_auth("/api/admin/dashboard", &admin.access_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        second["computedAt"], first["computedAt"],
+        "served from the cache"
+    );
+    assert_eq!(second["totals"]["walletBalances"], 0);
+    assert!(second["cache"]["hits"].as_u64() >= Some(1));
+}

@@ -20,6 +20,12 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
     pub fn snapshot(&self) -> (u64, u64) {
         (
             self.hits.load(Ordering::Relaxed),
@@ -66,12 +72,11 @@ impl PageCache<'_> {
                 None
             }
         };
-        let counter = if hit.is_some() {
-            &self.stats.hits
+        if hit.is_some() {
+            self.stats.hit();
         } else {
-            &self.stats.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+            self.stats.miss();
+        }
         hit
     }
 

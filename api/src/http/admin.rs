@@ -1,0 +1,89 @@
+//! `/api/admin/dashboard`: the numbers admins watch.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::App;
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, payload::Json};
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::security::Auth;
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotalsDto {
+    pub users: i64,
+    pub active_campaigns: i64,
+    pub donations_count: i64,
+    /// Minor units, all donations ever made (refunded ones included).
+    pub donations_amount: i64,
+    pub refunded_amount: i64,
+    /// Money sitting in wallets.
+    pub wallet_balances: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DayDto {
+    pub day: NaiveDate,
+    pub donations_count: i32,
+    pub donations_amount: i64,
+    pub donors_count: i32,
+    pub new_campaigns: i32,
+    pub new_users: i32,
+}
+
+#[derive(Object)]
+pub struct CacheDto {
+    /// Page-cache hits and misses counted by the api instance that answered.
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DashboardDto {
+    /// When the totals were computed (they are cached for an hour).
+    pub computed_at: DateTime<Utc>,
+    pub totals: TotalsDto,
+    /// From the nightly analytics, newest first.
+    pub last_30_days: Vec<DayDto>,
+    pub cache: CacheDto,
+}
+
+pub struct AdminApi;
+
+#[OpenApi(prefix_path = "/api/admin", tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// Platform totals, the last 30 days and cache hit rates.
+    #[oai(path = "/dashboard", method = "get")]
+    async fn dashboard(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<DashboardDto>> {
+        let d = app.dashboard(auth.principal()).await?;
+        let (hits, misses) = app.cache_stats.snapshot();
+        let t = d.totals;
+        Ok(Json(DashboardDto {
+            computed_at: d.computed_at,
+            totals: TotalsDto {
+                users: t.users,
+                active_campaigns: t.active_campaigns,
+                donations_count: t.donations_count,
+                donations_amount: t.donations_amount,
+                refunded_amount: t.refunded_amount,
+                wallet_balances: t.wallet_balances,
+            },
+            last_30_days: d
+                .last_30_days
+                .into_iter()
+                .map(|x| DayDto {
+                    day: x.day,
+                    donations_count: x.donations_count,
+                    donations_amount: x.donations_amount,
+                    donors_count: x.donors_count,
+                    new_campaigns: x.new_campaigns,
+                    new_users: x.new_users,
+                })
+                .collect(),
+            cache: CacheDto { hits, misses },
+        }))
+    }
+}

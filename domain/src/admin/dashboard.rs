@@ -1,0 +1,95 @@
+//! The admin dashboard: platform totals and the last 30 days from `daily_analytics`, cached in
+//! Redis for an hour (they are expensive aggregates and an hour old is fine for a dashboard).
+//! Cache hit/miss counters are always live.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::error::Result;
+
+pub const TTL_SECS: u64 = 3600;
+
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
+pub struct Totals {
+    pub users: i64,
+    pub active_campaigns: i64,
+    pub donations_count: i64,
+    pub donations_amount: i64,
+    pub refunded_amount: i64,
+    pub wallet_balances: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub donations_count: i32,
+    pub donations_amount: i64,
+    pub donors_count: i32,
+    pub new_campaigns: i32,
+    pub new_users: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub computed_at: DateTime<Utc>,
+    pub totals: Totals,
+    pub last_30_days: Vec<Day>,
+}
+
+impl App {
+    /// The dashboard (admins only), from the cache when it is less than an hour old.
+    pub async fn dashboard(&self, principal: &Principal) -> Result<Dashboard> {
+        principal.require_admin()?;
+        let key = self.kv.key("dashboard:v1");
+        if self.kv.available() {
+            let mut conn = self.kv.conn();
+            match conn.get::<_, Option<String>>(&key).await {
+                Ok(Some(json)) => {
+                    if let Ok(hit) = serde_json::from_str(&json) {
+                        self.cache_stats.hit();
+                        return Ok(hit);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => self.kv.mark_down(&e),
+            }
+        }
+        self.cache_stats.miss();
+        let db = &self.db.read;
+        let totals: Totals = sqlx::query_as(
+            "select (select count(*) from users) as users,
+                    (select count(*) from campaigns where status = 'active') as active_campaigns,
+                    count(*) as donations_count,
+                    coalesce(sum(amount), 0)::bigint as donations_amount,
+                    coalesce(sum(amount) filter (where status = 'refunded'), 0)::bigint as refunded_amount,
+                    (select coalesce(sum(balance), 0)::bigint from wallets) as wallet_balances
+             from donations",
+        )
+        .fetch_one(db)
+        .await?;
+        let last_30_days = sqlx::query_as(
+            "select day, donations_count, donations_amount, donors_count, new_campaigns, new_users
+             from daily_analytics order by day desc limit 30",
+        )
+        .fetch_all(db)
+        .await?;
+        let dashboard = Dashboard {
+            computed_at: Utc::now(),
+            totals,
+            last_30_days,
+        };
+        if self.kv.available()
+            && let Ok(json) = serde_json::to_string(&dashboard)
+        {
+            let mut conn = self.kv.conn();
+            if let Err(e) = conn.set_ex::<_, _, ()>(&key, json, TTL_SECS).await {
+                self.kv.mark_down(&e);
+            }
+        }
+        Ok(dashboard)
+    }
+}

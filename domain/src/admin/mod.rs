@@ -1,0 +1,3 @@
+//! Admin views across contexts: the dashboard.
+
+pub mod dashboard;
