@@ -1,4 +1,4 @@
-//! The scheduler: runs the nightly tasks on cron schedules (apalis-cron, UTC, with a seconds
+//! The scheduler: runs the periodic tasks on cron schedules (apalis-cron, UTC, with a seconds
 //! field). Several schedulers may run for availability; one leads (a Redis lease), and each tick
 //! is claimed in PostgreSQL before it runs, so a task never runs twice for the same tick.
 //!
@@ -80,9 +80,21 @@ impl Default for Options {
 
 /// The production tasks. Times are UTC; the day-based ones work on the day before the tick and
 /// start after midnight with a margin, so that day's last transactions have committed.
-pub fn nightly_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>> {
+pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>> {
     let keep = options.backup_keep;
     Ok(vec![
+        // Campaign deadlines: keep-it-all ones complete, all-or-nothing ones release or refund.
+        ScheduledTask::new(
+            "close_due_campaigns",
+            "0 * * * * *",
+            |app: App, now| async move {
+                let closing = app.money().close_due_campaigns(now).await?;
+                if closing != Default::default() {
+                    tracing::info!(?closing, "campaigns closed at their deadline");
+                }
+                Ok(())
+            },
+        )?,
         ScheduledTask::new(
             "daily_analytics",
             "0 30 0 * * *",

@@ -1,6 +1,7 @@
-//! `scheduler`: runs the nightly tasks (analytics, ledger digest, backup) until SIGINT or
-//! SIGTERM. Configured like the api (see `domain::config`), plus `BACKUP_KEEP` (default 7): how
-//! many backups to keep in object storage.
+//! `scheduler`: runs the periodic tasks (campaign deadlines every minute; nightly analytics,
+//! ledger digest and backup) until SIGINT or SIGTERM. Configured like the api (see
+//! `domain::config`), plus `BACKUP_KEEP` (default 7): how many backups to keep in object
+//! storage.
 //!
 //! Subcommands, for operators:
 //! - `scheduler backup` — back the database up now.
@@ -8,13 +9,43 @@
 //! - `scheduler restore <KEY|latest> <DATABASE_URL>` — restore a backup into an empty database
 //!   (create it first, e.g. `createdb commonpot_restored`).
 
-use commonpot_scheduler::{Options, nightly_tasks};
+use commonpot_scheduler::{Options, production_tasks};
 use domain::infra::telemetry;
 use domain::ops::backup;
 use domain::{App, config::Config};
 
+const USAGE: &str = "usage: scheduler [backup | backups | restore <KEY|latest> <DATABASE_URL>]";
+
+/// What the command line asks for.
+enum Command {
+    Run,
+    Backup,
+    ListBackups,
+    Restore { key: String, target: String },
+}
+
+impl Command {
+    fn parse(args: &[String]) -> Option<Self> {
+        match args {
+            [] => Some(Self::Run),
+            [cmd] if cmd == "backup" => Some(Self::Backup),
+            [cmd] if cmd == "backups" => Some(Self::ListBackups),
+            [cmd, key, target] if cmd == "restore" => Some(Self::Restore {
+                key: key.clone(),
+                target: target.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = Command::parse(&args) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -30,8 +61,7 @@ async fn main() {
         }
     };
     let _sentry = telemetry::init(&config);
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = run(config, options, &args).await {
+    if let Err(e) = run(config, options, command).await {
         tracing::error!(error = %e, "scheduler stopped");
         eprintln!("error: {e}");
         std::process::exit(1);
@@ -51,19 +81,14 @@ fn options_from_env() -> Result<Options, String> {
     Ok(options)
 }
 
-async fn run(config: Config, options: Options, args: &[String]) -> domain::Result<()> {
+async fn run(config: Config, options: Options, command: Command) -> domain::Result<()> {
     let app = App::connect(config).await?;
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => {
-            let tasks = nightly_tasks(&options)?;
+    match command {
+        Command::Run => {
+            let tasks = production_tasks(&options)?;
             commonpot_scheduler::run(app, tasks, options, shutdown_signal()).await
         }
-        ["backup"] => {
+        Command::Backup => {
             let done = backup::run(
                 &app.storage,
                 app.config.database_url.expose(),
@@ -74,27 +99,25 @@ async fn run(config: Config, options: Options, args: &[String]) -> domain::Resul
             println!("{} ({} bytes)", done.key, done.size_bytes);
             Ok(())
         }
-        ["backups"] => {
+        Command::ListBackups => {
             for key in backup::list(&app.storage).await? {
                 println!("{key}");
             }
             Ok(())
         }
-        ["restore", key, target] => {
-            let key = match *key {
-                "latest" => backup::list(&app.storage)
+        Command::Restore { key, target } => {
+            let key = if key == "latest" {
+                backup::list(&app.storage)
                     .await?
                     .pop()
-                    .ok_or(domain::Error::NotFound("backup"))?,
-                key => key.to_string(),
+                    .ok_or(domain::Error::NotFound("backup"))?
+            } else {
+                key
             };
-            backup::restore(&app.storage, &key, target).await?;
+            backup::restore(&app.storage, &key, &target).await?;
             println!("restored {key}");
             Ok(())
         }
-        _ => Err(domain::Error::internal(
-            "usage: scheduler [backup | backups | restore <KEY|latest> <DATABASE_URL>]",
-        )),
     }
 }
 

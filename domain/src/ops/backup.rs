@@ -33,6 +33,7 @@ pub async fn run(
     now: DateTime<Utc>,
     keep: usize,
 ) -> Result<Backup> {
+    storage.ensure_bucket().await?;
     let dump = pg_tool("pg_dump", database_url, &["--format=custom"])?
         .stdout(Stdio::piped())
         .output()

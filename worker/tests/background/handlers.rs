@@ -263,3 +263,65 @@ async fn a_job_failing_every_attempt_is_dead_lettered_and_can_be_retried() {
         "{depths:?}"
     );
 }
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_sent_once() {
+    let env = TestEnv::new().await;
+    let user = env.user("Ada", true).await;
+    // A mail server that accepts connections and never answers: the doomed worker's send hangs
+    // inside the job, with its dedupe row written but not committed.
+    let tarpit = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let smtp = format!(
+        "smtp://127.0.0.1:{}",
+        tarpit.local_addr().expect("addr").port()
+    );
+    let config = &env.app.config;
+    let doomed_config = crate::support::test_config(
+        config.database_url.expose(),
+        config.redis_url.expose(),
+        &[
+            ("REDIS_KEY_PREFIX", env.app.kv.prefix()),
+            ("MAIL_DIR", &config.mail_dir),
+            ("SMTP_URL", &smtp),
+        ],
+    );
+    // Its own runtime, so that shutting it down kills it like a process: no graceful stop, no
+    // acknowledgement, connections dropped mid-transaction.
+    let doomed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    doomed.spawn(async move {
+        let app = domain::App::connect(doomed_config).await.expect("connect");
+        commonpot_worker::run(app, fast_worker(), std::future::pending()).await
+    });
+    env.commit_event(&domain::jobs::Event::UserRegistered { user_id: user.id })
+        .await;
+    let queues = Queues::new(&env.app.kv);
+    let taken = eventually(Duration::from_secs(10), || async {
+        let depths = queues.depths().await.expect("depths");
+        env.unsent_outbox_rows().await == 0 && depths.iter().all(|d| d.pending == 0)
+    })
+    .await;
+    assert!(taken, "the doomed worker took the job");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    doomed.shutdown_background();
+    assert!(env.mails().is_empty());
+
+    // Another worker re-queues the job once the dead one's heartbeat lapses (15 s) and runs it.
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    let sent = eventually(Duration::from_secs(60), || async {
+        !env.mails_to(&user.email).is_empty()
+    })
+    .await;
+    worker.stop().await;
+    assert!(sent, "the job ran again");
+    assert_eq!(env.mails_to(&user.email).len(), 1);
+    let rows: i64 = sqlx::query_scalar("select count(*) from notifications_sent")
+        .fetch_one(env.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+    drop(tarpit);
+}
