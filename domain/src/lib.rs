@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod infra;
 pub mod jobs;
+pub mod loans;
 pub mod money;
 pub mod notifications;
 pub mod ops;

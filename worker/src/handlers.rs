@@ -7,8 +7,8 @@ use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use domain::App;
 use domain::infra::mail::Mailer;
 use domain::jobs::{
-    InvalidateCache, Job, JobKind, Queues, RecomputeCampaignStats, SendNotification, cache,
-    campaign_stats, dead_letter,
+    InvalidateCache, Job, JobKind, Queues, RecomputeCampaignStats, ScoreLoan, SendNotification,
+    cache, campaign_stats, dead_letter,
 };
 
 /// What every handler may use. Cheap to clone.
@@ -61,6 +61,17 @@ impl Handler for SendNotification {
     }
     fn into_job(self) -> Job {
         Job::SendNotification(self)
+    }
+}
+
+impl Handler for ScoreLoan {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        let score = domain::loans::score_loan(&ctx.app, self.loan_id).await?;
+        tracing::debug!(score = score.score, "loan scored");
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::ScoreLoan(self)
     }
 }
 

@@ -12,7 +12,7 @@ use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker
 use apalis::prelude::*;
 use domain::App;
 use domain::infra::mail::Mailer;
-use domain::jobs::{InvalidateCache, Queues, RecomputeCampaignStats, SendNotification};
+use domain::jobs::{InvalidateCache, Queues, RecomputeCampaignStats, ScoreLoan, SendNotification};
 use tokio::sync::watch;
 
 use handlers::{Handler, JobContext};
@@ -88,6 +88,12 @@ pub async fn run(
             stopped.clone(),
         )),
         tokio::spawn(supervise::<SendNotification>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<ScoreLoan>(
             ctx.clone(),
             policy,
             options.poll_interval,

@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod loans;
 pub mod middleware;
 pub mod money;
 pub mod pagination;
@@ -34,6 +35,8 @@ pub enum ApiTags {
     Donations,
     /// The admin dashboard
     Admin,
+    /// Microloans: applications, lending, schedules, repayments and the admin review
+    Loans,
 }
 
 /// Every route group, composed into one spec.
@@ -45,6 +48,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     money::MoneyApi,
     admin::AdminApi,
+    loans::LoansApi,
 );
 
 pub fn apis() -> Apis {
@@ -56,6 +60,7 @@ pub fn apis() -> Apis {
         campaigns::CampaignsApi,
         money::MoneyApi,
         admin::AdminApi,
+        loans::LoansApi,
     )
 }
 
@@ -72,6 +77,9 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/campaigns/{id}/donations"),
     ("get", "/api/campaigns/{id}/ledger"),
     ("get", "/api/campaigns/{id}/events"),
+    ("get", "/api/loans"),
+    ("get", "/api/loans/{id}"),
+    ("get", "/api/loans/{id}/schedule"),
     // Authenticated by the provider's HMAC signature instead of a user credential.
     ("post", "/api/payments/webhook"),
 ];

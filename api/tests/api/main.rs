@@ -5,4 +5,5 @@ mod auth;
 mod auth_smoke;
 mod foundation;
 mod helpers;
+mod loans;
 mod money;

@@ -11,7 +11,7 @@ use crate::error::Result;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Drift {
     /// What disagrees: `unbalanced_transaction`, `wallet_balance`, `campaign_stats`,
-    /// `campaign_account`.
+    /// `campaign_account`, `loan_account`, `loan_totals`.
     pub kind: String,
     /// Which transaction, wallet or campaign.
     pub subject: String,
@@ -80,6 +80,42 @@ const CAMPAIGN_ACCOUNTS: &str = "with l as (
     from ids left join l using (campaign_id) left join d using (campaign_id) left join w using (campaign_id)
     where coalesce(d.raised, 0) - coalesce(w.paid, 0) <> coalesce(l.balance, 0)";
 
+// A loan's escrow holds what lenders put in, less refunds and the disbursement, plus
+// repayments received, less what was passed on to lenders (at rest: the amount raised while
+// fundraising, zero afterwards).
+const LOAN_ACCOUNTS: &str = "with l as (
+        select substr(account, 6)::uuid as loan_id, sum(amount)::bigint as balance
+        from ledger_entries where account like 'loan:%' group by 1),
+    s as (select loan_id, sum(amount)::bigint as lent,
+                 coalesce(sum(amount) filter (where refunded_at is not null), 0)::bigint as refunded
+          from loan_shares group by 1),
+    r as (select loan_id, sum(amount)::bigint as repaid from loan_repayments group by 1),
+    d as (select r.loan_id, sum(d.amount)::bigint as distributed
+          from loan_distributions d join loan_repayments r on r.id = d.repayment_id group by 1),
+    x as (select id as loan_id, case when disbursed_at is null then 0 else amount end as disbursed
+          from loans),
+    ids as (select loan_id from l union select loan_id from x),
+    e as (select ids.loan_id,
+                 coalesce(s.lent, 0) - coalesce(s.refunded, 0) - coalesce(x.disbursed, 0)
+                   + coalesce(r.repaid, 0) - coalesce(d.distributed, 0) as expected,
+                 coalesce(l.balance, 0) as actual
+          from ids left join l using (loan_id) left join s using (loan_id)
+          left join r using (loan_id) left join d using (loan_id) left join x using (loan_id))
+    select loan_id::text, expected, actual from e where expected <> actual";
+
+// A loan's running totals equal its records: funded = every share taken, repaid = every
+// repayment = what the installments show as paid.
+const LOAN_TOTALS: &str = "select l.id::text || ':' || x.what, x.expected, x.actual
+    from loans l
+    left join (select loan_id, sum(amount)::bigint as s from loan_shares group by 1) s on s.loan_id = l.id
+    left join (select loan_id, sum(amount)::bigint as s from loan_repayments group by 1) r on r.loan_id = l.id
+    left join (select loan_id, sum(paid_amount)::bigint as s from loan_installments group by 1) i on i.loan_id = l.id
+    cross join lateral (values
+        ('funded', coalesce(s.s, 0), l.funded_amount),
+        ('repaid', coalesce(r.s, 0), l.repaid_amount),
+        ('installments_paid', coalesce(r.s, 0), coalesce(i.s, 0))) as x(what, expected, actual)
+    where x.expected <> x.actual";
+
 impl App {
     /// Runs every check against the primary (replicas may lag).
     #[tracing::instrument(skip_all)]
@@ -89,6 +125,8 @@ impl App {
         all.extend(drift(db, "wallet_balance", WALLETS).await?);
         all.extend(drift(db, "campaign_stats", STATS).await?);
         all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
+        all.extend(drift(db, "loan_account", LOAN_ACCOUNTS).await?);
+        all.extend(drift(db, "loan_totals", LOAN_TOTALS).await?);
         let ledger_lines = sqlx::query_scalar("select count(*) from ledger_entries")
             .fetch_one(db)
             .await?;

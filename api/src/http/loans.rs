@@ -1,0 +1,620 @@
+//! `/api/loans` and `/api/admin/loans`: applications, documents, the public list, lending,
+//! the schedule, repayments and the admin decisions. Lending and repaying move money, so they
+//! take an `Idempotency-Key` header like every money write.
+
+use chrono::{DateTime, Utc};
+use domain::App;
+use domain::loans::{
+    Apply, LenderTotal, Loan, LoanDetail, LoanScore, LoanShare, Repayment, ScheduledInstallment,
+};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::json::JsonBody;
+use super::money::{Created, created, idempotency_key};
+use super::pagination::{PageParams, Paged};
+use super::security::{Auth, viewer};
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct CreateLoanRequest {
+    /// Minor units, within the configured limits (default 10,000 to 1,000,000).
+    pub amount: i64,
+    /// Within the configured limits (default 3 to 36).
+    pub term_months: i32,
+    /// 3 to 120 characters.
+    pub purpose: String,
+    /// 20 to 5000 characters.
+    pub description: String,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct AmountRequest {
+    /// Minor units.
+    pub amount: i64,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct RejectRequest {
+    /// Required: 3 to 500 characters, shown to the borrower. (Optional in the schema so that
+    /// non-admins get their 403 before any body validation.)
+    pub reason: Option<String>,
+}
+
+/// The public part of a loan.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LoanDto {
+    pub id: Uuid,
+    pub borrower_id: Uuid,
+    /// First name and last initial.
+    pub borrower_name: String,
+    pub amount: i64,
+    pub term_months: i32,
+    /// Annual interest in basis points (500 = 5%) on the declining balance.
+    pub annual_rate_bp: i32,
+    pub purpose: String,
+    pub description: String,
+    /// `submitted`, `scoring`, `pending_review`, `fundraising` (approved), `rejected`,
+    /// `expired`, `funded`, `active`, `late`, `repaid`, `defaulted` or `written_off`.
+    pub status: String,
+    pub funded_amount: i64,
+    pub remaining_amount: i64,
+    /// What the borrower owes in all (principal + interest), once disbursed.
+    pub total_due: Option<i64>,
+    pub repaid_amount: i64,
+    pub fundraising_deadline: Option<DateTime<Utc>>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub disbursed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Loan> for LoanDto {
+    fn from(l: Loan) -> Self {
+        Self {
+            remaining_amount: l.remaining(),
+            id: l.id,
+            borrower_id: l.borrower_id,
+            borrower_name: l.borrower_name,
+            amount: l.amount,
+            term_months: l.term_months,
+            annual_rate_bp: l.annual_rate_bp,
+            purpose: l.purpose,
+            description: l.description,
+            status: l.status.as_str().into(),
+            funded_amount: l.funded_amount,
+            total_due: l.total_due,
+            repaid_amount: l.repaid_amount,
+            fundraising_deadline: l.fundraising_deadline,
+            approved_at: l.approved_at,
+            disbursed_at: l.disbursed_at,
+            closed_at: l.closed_at,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct FactorDto {
+    pub name: String,
+    /// The input: days, a count, minor units or a percentage.
+    pub value: i64,
+    pub points: i32,
+    pub explanation: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScoreDto {
+    /// 0 to 1000.
+    pub score: i32,
+    /// At or above the configured threshold. Approval stays a human decision.
+    pub recommended: bool,
+    /// Every point, explained.
+    pub factors: Vec<FactorDto>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<LoanScore> for ScoreDto {
+    fn from(s: LoanScore) -> Self {
+        Self {
+            score: s.score,
+            recommended: s.recommended,
+            factors: s
+                .factors
+                .into_iter()
+                .map(|f| FactorDto {
+                    name: f.name,
+                    value: f.value,
+                    points: f.points,
+                    explanation: f.explanation,
+                })
+                .collect(),
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TransitionDto {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    /// Absent when the system made the change (scoring, funding, the scheduler).
+    pub actor_id: Option<Uuid>,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DocumentDto {
+    pub id: Uuid,
+    pub content_type: String,
+    pub size_bytes: i32,
+    /// Presigned GET URL, valid for an hour.
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LenderDto {
+    pub lender_id: Uuid,
+    /// Minor units.
+    pub amount: i64,
+}
+
+impl From<LenderTotal> for LenderDto {
+    fn from(l: LenderTotal) -> Self {
+        Self {
+            lender_id: l.lender_id,
+            amount: l.amount,
+        }
+    }
+}
+
+/// A loan with what the caller may see of its record: the borrower and admins get the score,
+/// every status change, the documents and the lenders; everyone else gets null there.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LoanDetailDto {
+    #[oai(flatten)]
+    pub loan: LoanDto,
+    pub lenders_count: i64,
+    pub score: Option<ScoreDto>,
+    pub transitions: Option<Vec<TransitionDto>>,
+    pub documents: Option<Vec<DocumentDto>>,
+    pub lenders: Option<Vec<LenderDto>>,
+}
+
+impl From<LoanDetail> for LoanDetailDto {
+    fn from(d: LoanDetail) -> Self {
+        let lenders_count = d.lenders.len() as i64;
+        let full = d.full;
+        Self {
+            loan: d.loan.into(),
+            lenders_count,
+            score: d.score.map(Into::into),
+            transitions: full.then(|| {
+                d.transitions
+                    .into_iter()
+                    .map(|t| TransitionDto {
+                        from_status: t.from_status,
+                        to_status: t.to_status,
+                        actor_id: t.actor_id,
+                        reason: t.reason,
+                        created_at: t.created_at,
+                    })
+                    .collect()
+            }),
+            documents: full.then(|| {
+                d.documents
+                    .into_iter()
+                    .map(|(doc, url)| DocumentDto {
+                        id: doc.id,
+                        content_type: doc.content_type,
+                        size_bytes: doc.size_bytes,
+                        url,
+                        created_at: doc.created_at,
+                    })
+                    .collect()
+            }),
+            lenders: full.then(|| d.lenders.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// An entry of the admin review queue.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AdminLoanDto {
+    #[oai(flatten)]
+    pub loan: LoanDto,
+    /// Absent while the loan waits to be scored.
+    pub score: Option<ScoreDto>,
+    /// The score is at or above the configured threshold.
+    pub recommended: bool,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct InstallmentDto {
+    pub seq: i32,
+    pub due_at: DateTime<Utc>,
+    pub principal: i64,
+    pub interest: i64,
+    /// principal + interest.
+    pub amount: i64,
+    pub paid_amount: i64,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// `paid`, `overdue` (due and not fully paid) or `upcoming`.
+    pub status: String,
+}
+
+impl InstallmentDto {
+    fn new(i: ScheduledInstallment, now: DateTime<Utc>) -> Self {
+        let status = if i.paid_amount >= i.amount {
+            "paid"
+        } else if i.due_at <= now {
+            "overdue"
+        } else {
+            "upcoming"
+        };
+        Self {
+            seq: i.seq,
+            due_at: i.due_at,
+            principal: i.principal,
+            interest: i.interest,
+            amount: i.amount,
+            paid_amount: i.paid_amount,
+            paid_at: i.paid_at,
+            status: status.into(),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScheduleDto {
+    pub loan_id: Uuid,
+    pub status: String,
+    /// Null until the loan is disbursed; then the installments sum exactly to it.
+    pub total_due: Option<i64>,
+    pub repaid_amount: i64,
+    pub outstanding: i64,
+    pub installments: Vec<InstallmentDto>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LoanShareDto {
+    pub id: Uuid,
+    pub loan_id: Uuid,
+    pub lender_id: Uuid,
+    pub amount: i64,
+    pub created_at: DateTime<Utc>,
+    /// The loan's status right after this share: `active` when it completed the funding and
+    /// the loan was disbursed.
+    pub loan_status: String,
+    pub loan_funded_amount: i64,
+}
+
+impl From<LoanShare> for LoanShareDto {
+    fn from(s: LoanShare) -> Self {
+        Self {
+            id: s.id,
+            loan_id: s.loan_id,
+            lender_id: s.lender_id,
+            amount: s.amount,
+            created_at: s.created_at,
+            loan_status: s.loan_status.as_str().into(),
+            loan_funded_amount: s.loan_funded_amount,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RepaymentDto {
+    pub id: Uuid,
+    pub loan_id: Uuid,
+    pub amount: i64,
+    /// What each lender received; sums exactly to `amount`.
+    pub distributions: Vec<LenderDto>,
+    pub created_at: DateTime<Utc>,
+    /// `repaid` when this was the last repayment.
+    pub loan_status: String,
+    pub outstanding: i64,
+}
+
+impl From<Repayment> for RepaymentDto {
+    fn from(r: Repayment) -> Self {
+        Self {
+            id: r.id,
+            loan_id: r.loan_id,
+            amount: r.amount,
+            distributions: r.distributions.into_iter().map(Into::into).collect(),
+            created_at: r.created_at,
+            loan_status: r.loan_status.as_str().into(),
+            outstanding: r.outstanding,
+        }
+    }
+}
+
+#[derive(Multipart)]
+pub struct DocumentUpload {
+    /// PDF, PNG or JPEG, at most 10 MiB.
+    pub file: Upload,
+}
+
+#[derive(ApiResponse)]
+pub enum LoanCreated {
+    #[oai(status = 201)]
+    Created(Json<LoanDetailDto>),
+}
+
+#[derive(ApiResponse)]
+pub enum DocumentCreated {
+    #[oai(status = 201)]
+    Created(Json<DocumentDto>),
+}
+
+pub struct LoansApi;
+
+#[OpenApi(prefix_path = "/api", tag = "ApiTags::Loans")]
+impl LoansApi {
+    /// Apply for a loan. The application waits in `scoring` until it has been scored, then in
+    /// `pending_review` for an admin. One open application per borrower (409).
+    #[oai(path = "/loans", method = "post")]
+    async fn apply(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<CreateLoanRequest>,
+    ) -> ApiResult<LoanCreated> {
+        let b = body.0;
+        let detail = app
+            .loans()
+            .apply(
+                auth.principal(),
+                Apply {
+                    amount: b.amount,
+                    term_months: b.term_months,
+                    purpose: b.purpose,
+                    description: b.description,
+                },
+            )
+            .await?;
+        Ok(LoanCreated::Created(Json(detail.into())))
+    }
+
+    /// Add a supporting document (multipart field `file`) while the application is under
+    /// review. Borrower only.
+    #[oai(path = "/loans/:id/documents", method = "post")]
+    async fn add_document(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        upload: DocumentUpload,
+    ) -> ApiResult<DocumentCreated> {
+        let bytes = upload.file.into_vec().await.map_err(|e| {
+            domain::Error::validation("file", format!("could not read the upload: {e}"))
+        })?;
+        let (doc, url) = app
+            .loans()
+            .add_document(auth.principal(), id.0, bytes)
+            .await?;
+        Ok(DocumentCreated::Created(Json(DocumentDto {
+            id: doc.id,
+            content_type: doc.content_type,
+            size_bytes: doc.size_bytes,
+            url,
+            created_at: doc.created_at,
+        })))
+    }
+
+    /// Approved loans, newest first: `status` defaults to `fundraising` (the loans lenders can
+    /// fund); any status after approval may be asked for.
+    #[oai(path = "/loans", method = "get")]
+    async fn list(
+        &self,
+        app: Data<&App>,
+        status: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<LoanDto>>> {
+        let p = PageParams::parse(page.0, limit.0)?;
+        let (loans, total) = app
+            .loans()
+            .list(status.0.as_deref(), p.limit, p.offset())
+            .await?;
+        Ok(Json(Paged::new(
+            loans.into_iter().map(Into::into).collect(),
+            p,
+            total,
+        )))
+    }
+
+    /// The caller's own loans (as borrower), newest first.
+    #[oai(path = "/loans/me", method = "get")]
+    async fn mine(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<LoanDto>>> {
+        let p = PageParams::parse(page.0, limit.0)?;
+        let (loans, total) = app
+            .loans()
+            .mine(auth.principal(), p.limit, p.offset())
+            .await?;
+        Ok(Json(Paged::new(
+            loans.into_iter().map(Into::into).collect(),
+            p,
+            total,
+        )))
+    }
+
+    /// One loan. Its borrower and admins see everything (score, status history, documents,
+    /// lenders); others see approved loans' public part.
+    #[oai(path = "/loans/:id", method = "get")]
+    async fn get(
+        &self,
+        app: Data<&App>,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<LoanDetailDto>> {
+        Ok(Json(app.loans().get(viewer(req), id.0).await?.into()))
+    }
+
+    /// Fund a share of a fundraising loan from the wallet. At least the minimum share (unless
+    /// it is exactly what remains), never more than what remains (409). The share that
+    /// completes the funding disburses the loan. Requires `Idempotency-Key`.
+    #[oai(path = "/loans/:id/lend", method = "post")]
+    async fn lend(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: JsonBody<AmountRequest>,
+    ) -> ApiResult<Created<LoanShareDto>> {
+        let key = idempotency_key(key.0)?;
+        let result = app
+            .loans()
+            .lend(auth.principal(), id.0, body.0.amount, &key)
+            .await?;
+        Ok(created(result, LoanShareDto::from))
+    }
+
+    /// The repayment schedule (empty until disbursement), for whoever may see the loan.
+    #[oai(path = "/loans/:id/schedule", method = "get")]
+    async fn schedule(
+        &self,
+        app: Data<&App>,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<ScheduleDto>> {
+        let (loan, installments) = app.loans().schedule(viewer(req), id.0).await?;
+        let now = Utc::now();
+        Ok(Json(ScheduleDto {
+            loan_id: loan.id,
+            status: loan.status.as_str().into(),
+            total_due: loan.total_due,
+            repaid_amount: loan.repaid_amount,
+            outstanding: loan.outstanding(),
+            installments: installments
+                .into_iter()
+                .map(|i| InstallmentDto::new(i, now))
+                .collect(),
+        }))
+    }
+
+    /// Repay from the wallet (borrower only): pays the oldest installments first and passes the
+    /// money on to the lenders pro rata at once. Requires `Idempotency-Key`.
+    #[oai(path = "/loans/:id/repayments", method = "post")]
+    async fn repay(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: JsonBody<AmountRequest>,
+    ) -> ApiResult<Created<RepaymentDto>> {
+        let key = idempotency_key(key.0)?;
+        let result = app
+            .loans()
+            .repay(auth.principal(), id.0, body.0.amount, &key)
+            .await?;
+        Ok(created(result, RepaymentDto::from))
+    }
+
+    /// Admin: loans in `status` (default `pending_review`) with their scores; `recommended`
+    /// marks scores at or above the threshold.
+    #[oai(path = "/admin/loans", method = "get")]
+    async fn admin_list(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        status: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Paged<AdminLoanDto>>> {
+        let principal = auth.admin()?;
+        let p = PageParams::parse(page.0, limit.0)?;
+        let (items, total) = app
+            .loans()
+            .admin_list(principal, status.0.as_deref(), p.limit, p.offset())
+            .await?;
+        let items = items
+            .into_iter()
+            .map(|(loan, score)| AdminLoanDto {
+                loan: loan.into(),
+                recommended: score.as_ref().is_some_and(|s| s.recommended),
+                score: score.map(Into::into),
+            })
+            .collect();
+        Ok(Json(Paged::new(items, p, total)))
+    }
+
+    /// Admin: approve an application pending review; it starts raising money.
+    #[oai(path = "/admin/loans/:id/approve", method = "post")]
+    async fn approve(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<LoanDetailDto>> {
+        let principal = auth.admin()?;
+        Ok(Json(app.loans().approve(principal, id.0).await?.into()))
+    }
+
+    /// Admin: reject an application under review, with a reason.
+    #[oai(path = "/admin/loans/:id/reject", method = "post")]
+    async fn reject(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<RejectRequest>,
+    ) -> ApiResult<Json<LoanDetailDto>> {
+        let principal = auth.admin()?;
+        Ok(Json(
+            app.loans()
+                .reject(principal, id.0, body.0.reason.as_deref())
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Admin: write off a defaulted loan. No money moves; what is still owed is lost.
+    #[oai(path = "/admin/loans/:id/write-off", method = "post")]
+    async fn write_off(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<LoanDetailDto>> {
+        let principal = auth.admin()?;
+        Ok(Json(app.loans().write_off(principal, id.0).await?.into()))
+    }
+}

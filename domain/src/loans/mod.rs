@@ -1,0 +1,17 @@
+//! Microloans in the Kiva style, on the same wallets and ledger as donations: a borrower
+//! applies, the application is scored from their own history, an admin approves or rejects
+//! it, lenders fund it in shares into the loan's escrow account (`loan:{id}`), the funded loan
+//! is disbursed to the borrower with a fixed schedule, and repayments flow back to the lenders
+//! pro rata. The scheduler marks arrears and defaults and expires unfunded loans.
+
+pub mod model;
+pub mod repo;
+pub mod schedule;
+pub mod scoring;
+pub mod service;
+
+pub use model::{
+    LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus, Repayment,
+    ScheduledInstallment, Sweep, Transition,
+};
+pub use service::{Apply, LoanService, score_loan};

@@ -1,0 +1,920 @@
+//! Loan rules: applying, scoring, the admin decision, lending, disbursement, repayment and the
+//! scheduler's duties. Every status change locks the loan row and records who, when and why;
+//! every money movement is double-entry and commits together with its idempotency key.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::model::{
+    self, LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus, Repayment,
+    ScheduledInstallment, Sweep,
+};
+use super::repo::{self, NewLoan, NewRepayment};
+use super::{schedule, scoring};
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::config::LoanPolicy;
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+use crate::money::ledger::{Account, Posting};
+use crate::money::service::Started;
+use crate::money::{Idempotent, wallets};
+
+/// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+const DOCUMENT_URL_TTL: StdDuration = StdDuration::from_secs(3600);
+
+pub struct Apply {
+    pub amount: i64,
+    pub term_months: i32,
+    pub purpose: String,
+    pub description: String,
+}
+
+pub struct LoanService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn loans(&self) -> LoanService<'_> {
+        LoanService { app: self }
+    }
+}
+
+fn invalid_transition(message: &'static str) -> Error {
+    Error::conflict("invalid_transition", message)
+}
+
+/// Recognises PDF, PNG and JPEG by their magic bytes.
+fn sniff_document(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else {
+        None
+    }
+}
+
+/// Scores a loan waiting in `scoring` and moves it to `pending_review`. Idempotent: a loan
+/// that was already scored keeps its score, which is returned unchanged (the worker's
+/// `score_loan` job may run more than once).
+#[tracing::instrument(skip_all, fields(loan_id = %loan_id))]
+pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<LoanScore> {
+    let threshold = app.config.loans.score_threshold;
+    let mut tx = app.db.write.begin().await?;
+    let loan = repo::lock(&mut tx, loan_id)
+        .await?
+        .ok_or(Error::NotFound("loan"))?;
+    if loan.status != LoanStatus::Scoring {
+        drop(tx);
+        return app
+            .loans()
+            .score_of(loan_id)
+            .await?
+            .ok_or_else(|| invalid_transition("the loan is not waiting to be scored"));
+    }
+    let now = Utc::now();
+    let history = repo::history(&mut *tx, loan.id, loan.borrower_id, loan.amount, now).await?;
+    let scored = scoring::score(&history);
+    repo::insert_score(&mut tx, loan.id, scored.score, &scored.factors).await?;
+    let recommended = scored.score >= threshold;
+    let reason = format!(
+        "scored {}/1000{}",
+        scored.score,
+        if recommended { ", recommended" } else { "" }
+    );
+    repo::transition(
+        &mut tx,
+        loan.id,
+        Some(LoanStatus::Scoring),
+        LoanStatus::PendingReview,
+        None,
+        &reason,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(score = scored.score, recommended, "loan_scored");
+    Ok(LoanScore {
+        score: scored.score,
+        factors: scored.factors,
+        recommended,
+        created_at: now,
+    })
+}
+
+impl LoanService<'_> {
+    fn policy(&self) -> &LoanPolicy {
+        &self.app.config.loans
+    }
+
+    /// Submits an application. It waits in `scoring` until the `score_loan` job has run (the
+    /// outbox event is written in the same transaction).
+    #[tracing::instrument(skip_all, fields(borrower_id = %principal.user_id))]
+    pub async fn apply(&self, principal: &Principal, input: Apply) -> Result<LoanDetail> {
+        let policy = self.policy();
+        let amount = model::parse_amount(policy, input.amount)?;
+        let term_months = model::parse_term(policy, input.term_months)?;
+        let purpose = model::parse_purpose(&input.purpose)?;
+        let description = model::parse_description(&input.description)?;
+        let id = Uuid::now_v7();
+        let mut tx = self.app.db.write.begin().await?;
+        repo::insert(
+            &mut tx,
+            NewLoan {
+                id,
+                borrower_id: principal.user_id,
+                amount,
+                term_months,
+                annual_rate_bp: policy.annual_rate_bp,
+                purpose: &purpose,
+                description: &description,
+            },
+        )
+        .await
+        .map_err(|e| {
+            e.on_constraint("loans_one_open_application", || {
+                Error::conflict(
+                    "open_application_exists",
+                    "you already have an open loan application",
+                )
+            })
+        })?;
+        let borrower = Some(principal.user_id);
+        repo::transition(
+            &mut tx,
+            id,
+            None,
+            LoanStatus::Submitted,
+            borrower,
+            "submitted by the borrower",
+        )
+        .await?;
+        repo::transition(
+            &mut tx,
+            id,
+            Some(LoanStatus::Submitted),
+            LoanStatus::Scoring,
+            None,
+            "queued for scoring",
+        )
+        .await?;
+        outbox::record(&mut tx, &Event::LoanSubmitted { loan_id: id }).await?;
+        tx.commit().await?;
+        tracing::info!(loan_id = %id, amount, term_months, "loan_submitted");
+        self.detail(Some(principal), id, true).await
+    }
+
+    /// The loan as `viewer` may see it: everything for its borrower and admins, the public
+    /// part of approved loans for everyone else.
+    pub async fn get(&self, viewer: Option<&Principal>, id: Uuid) -> Result<LoanDetail> {
+        self.detail(viewer, id, false).await
+    }
+
+    async fn detail(
+        &self,
+        viewer: Option<&Principal>,
+        id: Uuid,
+        primary: bool,
+    ) -> Result<LoanDetail> {
+        // Right after a write, read the primary: a replica may not have the loan yet.
+        let db = if primary {
+            &self.app.db.write
+        } else {
+            &self.app.db.read
+        };
+        let loan = repo::find(db, id).await?.ok_or(Error::NotFound("loan"))?;
+        let full = viewer.is_some_and(|p| p.user_id == loan.borrower_id || p.is_admin());
+        if !full && !loan.status.is_public() {
+            return Err(Error::NotFound("loan"));
+        }
+        let lenders = repo::lender_totals(db, id).await?;
+        if !full {
+            return Ok(LoanDetail {
+                loan,
+                score: None,
+                transitions: Vec::new(),
+                documents: Vec::new(),
+                lenders,
+                full,
+            });
+        }
+        let (transitions, documents) =
+            tokio::try_join!(repo::transitions(db, id), repo::documents(db, id))?;
+        let mut signed = Vec::with_capacity(documents.len());
+        for doc in documents {
+            let url = self
+                .app
+                .storage
+                .presigned_get(&doc.object_key, DOCUMENT_URL_TTL)
+                .await?;
+            signed.push((doc, url));
+        }
+        Ok(LoanDetail {
+            score: self.score_of(id).await?,
+            loan,
+            transitions,
+            documents: signed,
+            lenders,
+            full,
+        })
+    }
+
+    async fn score_of(&self, id: Uuid) -> Result<Option<LoanScore>> {
+        let threshold = self.policy().score_threshold;
+        Ok(repo::scores_for(&self.app.db.write, &[id])
+            .await?
+            .pop()
+            .map(|(_, score, factors, created_at)| LoanScore {
+                score,
+                factors,
+                recommended: score >= threshold,
+                created_at,
+            }))
+    }
+
+    /// Public listing: approved loans in `status` (default `fundraising`), newest first.
+    pub async fn list(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Loan>, i64)> {
+        let status = status
+            .map(LoanStatus::parse)
+            .transpose()?
+            .unwrap_or(LoanStatus::Fundraising);
+        if !status.is_public() {
+            return Err(Error::validation(
+                "status",
+                "only approved loans are listed publicly",
+            ));
+        }
+        repo::list_by_status(&self.app.db.read, status, limit, offset).await
+    }
+
+    /// The caller's own loans (as borrower), newest first.
+    pub async fn mine(
+        &self,
+        principal: &Principal,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Loan>, i64)> {
+        repo::list_by_borrower(&self.app.db.read, principal.user_id, limit, offset).await
+    }
+
+    /// Admin queue: loans in `status` (default `pending_review`) with their scores.
+    pub async fn admin_list(
+        &self,
+        principal: &Principal,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<(Loan, Option<LoanScore>)>, i64)> {
+        principal.require_admin()?;
+        let status = status
+            .map(LoanStatus::parse)
+            .transpose()?
+            .unwrap_or(LoanStatus::PendingReview);
+        let db = &self.app.db.read;
+        let (loans, total) = repo::list_by_status(db, status, limit, offset).await?;
+        let ids: Vec<Uuid> = loans.iter().map(|l| l.id).collect();
+        let mut scores = repo::scores_for(db, &ids).await?;
+        let threshold = self.policy().score_threshold;
+        let items = loans
+            .into_iter()
+            .map(|loan| {
+                let score = scores
+                    .iter()
+                    .position(|s| s.0 == loan.id)
+                    .map(|i| scores.swap_remove(i))
+                    .map(|(_, score, factors, created_at)| LoanScore {
+                        score,
+                        factors,
+                        recommended: score >= threshold,
+                        created_at,
+                    });
+                (loan, score)
+            })
+            .collect();
+        Ok((items, total))
+    }
+
+    /// Loads and locks a loan for an admin decision. Admins do not decide on their own
+    /// applications.
+    async fn lock_for_admin(
+        conn: &mut PgConnection,
+        principal: &Principal,
+        id: Uuid,
+    ) -> Result<Loan> {
+        principal.require_admin()?;
+        let loan = repo::lock(conn, id).await?.ok_or(Error::NotFound("loan"))?;
+        if loan.borrower_id == principal.user_id {
+            return Err(Error::Forbidden("admins cannot decide on their own loan"));
+        }
+        Ok(loan)
+    }
+
+    /// pending_review → fundraising, admins only. The fundraising deadline starts now.
+    #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
+    pub async fn approve(&self, principal: &Principal, id: Uuid) -> Result<LoanDetail> {
+        principal.require_admin()?;
+        let mut tx = self.app.db.write.begin().await?;
+        let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
+        if loan.status != LoanStatus::PendingReview {
+            return Err(invalid_transition(
+                "only a loan pending review can be approved",
+            ));
+        }
+        let now = Utc::now();
+        let deadline = now + Duration::days(self.policy().fundraising_days);
+        repo::set_approved(&mut tx, id, now, deadline).await?;
+        repo::transition(
+            &mut tx,
+            id,
+            Some(loan.status),
+            LoanStatus::Fundraising,
+            Some(principal.user_id),
+            "approved",
+        )
+        .await?;
+        outbox::record(&mut tx, &Event::LoanApproved { loan_id: id }).await?;
+        tx.commit().await?;
+        tracing::info!("loan_approved");
+        self.detail(Some(principal), id, true).await
+    }
+
+    /// scoring | pending_review → rejected, admins only, with a reason.
+    #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
+    pub async fn reject(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<LoanDetail> {
+        principal.require_admin()?;
+        let reason = model::parse_reason(reason)?;
+        let mut tx = self.app.db.write.begin().await?;
+        let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
+        if !matches!(loan.status, LoanStatus::Scoring | LoanStatus::PendingReview) {
+            return Err(invalid_transition(
+                "only an application under review can be rejected",
+            ));
+        }
+        repo::transition(
+            &mut tx,
+            id,
+            Some(loan.status),
+            LoanStatus::Rejected,
+            Some(principal.user_id),
+            &reason,
+        )
+        .await?;
+        repo::set_closed(&mut tx, id, Utc::now()).await?;
+        outbox::record(&mut tx, &Event::LoanRejected { loan_id: id }).await?;
+        tx.commit().await?;
+        tracing::info!("loan_rejected");
+        self.detail(Some(principal), id, true).await
+    }
+
+    /// defaulted → written_off, admins only. No money moves: every repayment was already
+    /// passed on to the lenders, and what the borrower still owes is what the lenders lose.
+    #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
+    pub async fn write_off(&self, principal: &Principal, id: Uuid) -> Result<LoanDetail> {
+        principal.require_admin()?;
+        let mut tx = self.app.db.write.begin().await?;
+        let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
+        if loan.status != LoanStatus::Defaulted {
+            return Err(invalid_transition(
+                "only a defaulted loan can be written off",
+            ));
+        }
+        let reason = format!("written off with {} outstanding", loan.outstanding());
+        repo::transition(
+            &mut tx,
+            id,
+            Some(loan.status),
+            LoanStatus::WrittenOff,
+            Some(principal.user_id),
+            &reason,
+        )
+        .await?;
+        repo::set_closed(&mut tx, id, Utc::now()).await?;
+        tx.commit().await?;
+        tracing::info!("loan_written_off");
+        self.detail(Some(principal), id, true).await
+    }
+
+    /// Stores a supporting document for an application under review (borrower only).
+    #[tracing::instrument(skip_all, fields(loan_id = %id, bytes = bytes.len()))]
+    pub async fn add_document(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        bytes: Vec<u8>,
+    ) -> Result<(LoanDocument, String)> {
+        let loan = repo::find(&self.app.db.write, id)
+            .await?
+            .ok_or(Error::NotFound("loan"))?;
+        if loan.borrower_id != principal.user_id {
+            return Err(Error::Forbidden(
+                "only the borrower may add documents to their application",
+            ));
+        }
+        if !matches!(
+            loan.status,
+            LoanStatus::Submitted | LoanStatus::Scoring | LoanStatus::PendingReview
+        ) {
+            return Err(Error::conflict(
+                "application_decided",
+                "documents can only be added while the application is under review",
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(Error::validation("file", "the file is empty"));
+        }
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(Error::validation(
+                "file",
+                "documents must be at most 10 MiB",
+            ));
+        }
+        let (content_type, ext) = sniff_document(&bytes)
+            .ok_or_else(|| Error::validation("file", "documents must be PDF, PNG or JPEG"))?;
+        let doc_id = Uuid::now_v7();
+        let doc = LoanDocument {
+            id: doc_id,
+            object_key: format!("loans/{id}/documents/{doc_id}.{ext}"),
+            content_type: content_type.to_string(),
+            // At most MAX_DOCUMENT_BYTES, far below i32::MAX.
+            size_bytes: bytes.len() as i32,
+            created_at: Utc::now(),
+        };
+        self.app
+            .storage
+            .put(&doc.object_key, content_type, bytes)
+            .await?;
+        repo::insert_document(&self.app.db.write, id, &doc).await?;
+        let url = self
+            .app
+            .storage
+            .presigned_get(&doc.object_key, DOCUMENT_URL_TTL)
+            .await?;
+        Ok((doc, url))
+    }
+
+    /// The repayment schedule (empty until disbursement), visible to whoever may see the loan.
+    pub async fn schedule(
+        &self,
+        viewer: Option<&Principal>,
+        id: Uuid,
+    ) -> Result<(Loan, Vec<ScheduledInstallment>)> {
+        let detail = self.get(viewer, id).await?;
+        let installments = repo::installments(&self.app.db.read, id).await?;
+        Ok((detail.loan, installments))
+    }
+
+    /// A lender funds a share of a fundraising loan from their wallet into the loan's escrow.
+    /// The loan row is locked first, so concurrent lenders apply one at a time and can never
+    /// fund more than the amount: a share larger than what remains is refused (409). The
+    /// share that completes the funding also disburses the loan and fixes its schedule, in the
+    /// same transaction.
+    #[tracing::instrument(skip_all, fields(lender_id = %principal.user_id, loan_id = %id, amount))]
+    pub async fn lend(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        amount: i64,
+        key: &str,
+    ) -> Result<Idempotent<LoanShare>> {
+        if amount <= 0 {
+            return Err(Error::validation("amount", "amount must be positive"));
+        }
+        #[derive(Serialize)]
+        struct Request {
+            loan_id: Uuid,
+            amount: i64,
+        }
+        let request = Request {
+            loan_id: id,
+            amount,
+        };
+        let mut work = match self
+            .app
+            .money()
+            .start(principal.user_id, key, "loan_share", &request)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let tx = &mut work.tx;
+        let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
+        let now = Utc::now();
+        if loan.borrower_id == principal.user_id {
+            return Err(Error::rule(
+                "own_loan",
+                "borrowers cannot lend to their own loan",
+            ));
+        }
+        if loan.status != LoanStatus::Fundraising
+            || loan.fundraising_deadline.is_some_and(|d| d <= now)
+        {
+            return Err(Error::conflict(
+                "loan_not_fundraising",
+                "this loan is not raising money",
+            ));
+        }
+        let remaining = loan.remaining();
+        if amount > remaining {
+            return Err(Error::conflict(
+                "exceeds_remaining",
+                format!("only {remaining} remains to be funded"),
+            ));
+        }
+        let min_share = self.policy().min_share;
+        if amount < min_share && amount != remaining {
+            return Err(Error::validation(
+                "amount",
+                format!(
+                    "amount must be at least {min_share}, or exactly the {remaining} that remains"
+                ),
+            ));
+        }
+        let completes = amount == remaining;
+        if completes {
+            repo::lock_wallets(tx, vec![principal.user_id, loan.borrower_id]).await?;
+        }
+        if !wallets::debit(tx, principal.user_id, amount).await? {
+            return Err(Error::rule(
+                "insufficient_funds",
+                "your wallet balance is too low for this share",
+            ));
+        }
+        let txn = Posting::transfer(
+            "loan_share",
+            Account::Wallet(principal.user_id),
+            Account::Loan(id),
+            amount,
+        )?
+        .write(tx)
+        .await?;
+        let share_id = Uuid::now_v7();
+        let created_at =
+            repo::insert_share(tx, share_id, id, principal.user_id, amount, txn).await?;
+        repo::add_funded(tx, id, amount).await?;
+        let status = if completes {
+            disburse(tx, &loan, now).await?;
+            LoanStatus::Active
+        } else {
+            LoanStatus::Fundraising
+        };
+        let share = LoanShare {
+            id: share_id,
+            loan_id: id,
+            lender_id: principal.user_id,
+            amount,
+            created_at,
+            loan_status: status,
+            loan_funded_amount: loan.funded_amount + amount,
+        };
+        let done = work.finish(share).await?;
+        tracing::info!(share_id = %share_id, funded = completes, "loan_share_taken");
+        Ok(done)
+    }
+
+    /// The borrower repays from their wallet. The money pays the oldest installments first and
+    /// is passed on at once to the lenders, pro rata to their shares (largest remainder, so the
+    /// parts sum exactly), all in one transaction.
+    #[tracing::instrument(skip_all, fields(borrower_id = %principal.user_id, loan_id = %id, amount))]
+    pub async fn repay(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        amount: i64,
+        key: &str,
+    ) -> Result<Idempotent<Repayment>> {
+        if amount <= 0 {
+            return Err(Error::validation("amount", "amount must be positive"));
+        }
+        #[derive(Serialize)]
+        struct Request {
+            loan_id: Uuid,
+            amount: i64,
+        }
+        let request = Request {
+            loan_id: id,
+            amount,
+        };
+        let mut work = match self
+            .app
+            .money()
+            .start(principal.user_id, key, "loan_repayment", &request)
+            .await?
+        {
+            Started::Replayed(r) => return Ok(r),
+            Started::Fresh(w) => w,
+        };
+        let tx = &mut work.tx;
+        let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
+        if loan.borrower_id != principal.user_id {
+            return Err(Error::Forbidden("only the borrower repays their loan"));
+        }
+        if !loan.status.is_repaying() {
+            return Err(Error::conflict(
+                "loan_not_repayable",
+                "this loan is not being repaid",
+            ));
+        }
+        let outstanding = loan.outstanding();
+        if amount > outstanding {
+            return Err(Error::validation(
+                "amount",
+                format!("amount must not exceed the {outstanding} still owed"),
+            ));
+        }
+        let lenders = repo::lender_totals(&mut **tx, id).await?;
+        let weights: Vec<(Uuid, i64)> = lenders.iter().map(|l| (l.lender_id, l.amount)).collect();
+        let parts = schedule::pro_rata(amount, &weights)?;
+        let mut involved: Vec<Uuid> = parts.iter().map(|p| p.0).collect();
+        involved.push(principal.user_id);
+        repo::lock_wallets(tx, involved).await?;
+        if !wallets::debit(tx, principal.user_id, amount).await? {
+            return Err(Error::rule(
+                "insufficient_funds",
+                "your wallet balance is too low for this repayment",
+            ));
+        }
+        let ledger_txn = Posting::transfer(
+            "loan_repayment",
+            Account::Wallet(principal.user_id),
+            Account::Loan(id),
+            amount,
+        )?
+        .write(tx)
+        .await?;
+        let mut lines = vec![(Account::Loan(id), -amount)];
+        lines.extend(parts.iter().map(|(l, a)| (Account::Wallet(*l), *a)));
+        let distribution_txn = Posting::new("loan_distribution", lines)?.write(tx).await?;
+        for (lender, part) in &parts {
+            wallets::credit(tx, *lender, *part).await?;
+        }
+        let now = Utc::now();
+        repo::pay_installments(tx, id, amount, now).await?;
+        repo::add_repaid(tx, id, amount).await?;
+        let repayment_id = Uuid::now_v7();
+        let created_at = repo::insert_repayment(
+            tx,
+            &NewRepayment {
+                id: repayment_id,
+                loan_id: id,
+                borrower_id: principal.user_id,
+                amount,
+                ledger_txn,
+                distribution_txn,
+            },
+            &parts,
+        )
+        .await?;
+        let status = if amount == outstanding {
+            repo::transition(
+                tx,
+                id,
+                Some(loan.status),
+                LoanStatus::Repaid,
+                Some(principal.user_id),
+                "repaid in full",
+            )
+            .await?;
+            repo::set_closed(tx, id, now).await?;
+            LoanStatus::Repaid
+        } else {
+            loan.status
+        };
+        outbox::record(
+            tx,
+            &Event::LoanRepaymentReceived {
+                loan_id: id,
+                repayment_id,
+                amount,
+            },
+        )
+        .await?;
+        let repayment = Repayment {
+            id: repayment_id,
+            loan_id: id,
+            amount,
+            distributions: parts
+                .into_iter()
+                .map(|(lender_id, amount)| LenderTotal { lender_id, amount })
+                .collect(),
+            created_at,
+            loan_status: status,
+            outstanding: outstanding - amount,
+        };
+        let done = work.finish(repayment).await?;
+        tracing::info!(repayment_id = %repayment_id, status = status.as_str(), "loan_repayment");
+        Ok(done)
+    }
+
+    /// Daily: moves loans with an installment past due at `now` to `late` (with a `loan.late`
+    /// event for the reminder), loans with one unpaid more than `LOAN_DEFAULT_DAYS` past due to
+    /// `defaulted`, and late loans that have caught up back to `active`. Safe to run repeatedly
+    /// and concurrently: each loan is re-checked under its lock.
+    #[tracing::instrument(skip_all, fields(%now))]
+    pub async fn review_arrears(&self, now: DateTime<Utc>) -> Result<Sweep> {
+        let default_after = Duration::days(self.policy().default_days);
+        let mut sweep = Sweep::default();
+        for id in repo::due_for_review(&self.app.db.write, now).await? {
+            let mut tx = self.app.db.write.begin().await?;
+            let Some(loan) = repo::lock(&mut tx, id).await? else {
+                continue;
+            };
+            if !loan.status.is_repaying() {
+                continue;
+            }
+            let overdue = repo::oldest_overdue(&mut *tx, id, now).await?;
+            match (loan.status, overdue) {
+                (LoanStatus::Late, None) => {
+                    repo::transition(
+                        &mut tx,
+                        id,
+                        Some(LoanStatus::Late),
+                        LoanStatus::Active,
+                        None,
+                        "arrears cleared",
+                    )
+                    .await?;
+                    sweep.cured += 1;
+                }
+                (status, Some(due)) => {
+                    if status == LoanStatus::Active {
+                        let reason = format!("installment due {} unpaid", due.date_naive());
+                        repo::transition(
+                            &mut tx,
+                            id,
+                            Some(status),
+                            LoanStatus::Late,
+                            None,
+                            &reason,
+                        )
+                        .await?;
+                        outbox::record(&mut tx, &Event::LoanLate { loan_id: id }).await?;
+                        sweep.late += 1;
+                    }
+                    if now - due > default_after {
+                        let reason = format!(
+                            "installment due {} unpaid for more than {} days",
+                            due.date_naive(),
+                            default_after.num_days()
+                        );
+                        repo::transition(
+                            &mut tx,
+                            id,
+                            Some(LoanStatus::Late),
+                            LoanStatus::Defaulted,
+                            None,
+                            &reason,
+                        )
+                        .await?;
+                        outbox::record(&mut tx, &Event::LoanDefaulted { loan_id: id }).await?;
+                        sweep.defaulted += 1;
+                    }
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+        }
+        Ok(sweep)
+    }
+
+    /// Daily: fundraising loans past their deadline at `now` expire and every lender gets
+    /// their shares back. Safe to run repeatedly and concurrently.
+    #[tracing::instrument(skip_all, fields(%now))]
+    pub async fn expire_fundraising(&self, now: DateTime<Utc>) -> Result<Sweep> {
+        let mut sweep = Sweep::default();
+        for id in repo::due_for_expiry(&self.app.db.write, now).await? {
+            let mut tx = self.app.db.write.begin().await?;
+            let Some(loan) = repo::lock(&mut tx, id).await? else {
+                continue;
+            };
+            if loan.status != LoanStatus::Fundraising
+                || loan.fundraising_deadline.is_none_or(|d| d > now)
+            {
+                continue;
+            }
+            let lenders = repo::lender_totals(&mut *tx, id).await?;
+            let refunded: i64 = lenders.iter().map(|l| l.amount).sum();
+            if refunded > 0 {
+                repo::lock_wallets(&mut tx, lenders.iter().map(|l| l.lender_id).collect()).await?;
+                let mut lines = vec![(Account::Loan(id), -refunded)];
+                lines.extend(
+                    lenders
+                        .iter()
+                        .map(|l| (Account::Wallet(l.lender_id), l.amount)),
+                );
+                Posting::new("loan_refund", lines)?.write(&mut tx).await?;
+                for l in &lenders {
+                    wallets::credit(&mut tx, l.lender_id, l.amount).await?;
+                }
+                sweep.refunded_shares += repo::mark_shares_refunded(&mut tx, id).await? as u32;
+            }
+            let reason = format!(
+                "fundraising deadline passed with {} of {} raised; lenders refunded",
+                loan.funded_amount, loan.amount
+            );
+            repo::transition(
+                &mut tx,
+                id,
+                Some(LoanStatus::Fundraising),
+                LoanStatus::Expired,
+                None,
+                &reason,
+            )
+            .await?;
+            repo::set_closed(&mut tx, id, now).await?;
+            tx.commit().await?;
+            sweep.expired += 1;
+            tracing::info!(loan_id = %id, refunded, "loan_expired");
+        }
+        Ok(sweep)
+    }
+
+    /// Both daily duties, for the scheduler's one loan task.
+    pub async fn daily(&self, now: DateTime<Utc>) -> Result<Sweep> {
+        let arrears = self.review_arrears(now).await?;
+        let expiry = self.expire_fundraising(now).await?;
+        Ok(Sweep {
+            expired: expiry.expired,
+            refunded_shares: expiry.refunded_shares,
+            ..arrears
+        })
+    }
+}
+
+/// Fully funded: records `funded`, pays the escrow out to the borrower, fixes the schedule and
+/// makes the loan `active`, in the caller's transaction.
+async fn disburse(conn: &mut PgConnection, loan: &Loan, now: DateTime<Utc>) -> Result<()> {
+    repo::transition(
+        conn,
+        loan.id,
+        Some(LoanStatus::Fundraising),
+        LoanStatus::Funded,
+        None,
+        "fully funded",
+    )
+    .await?;
+    Posting::transfer(
+        "loan_disbursement",
+        Account::Loan(loan.id),
+        Account::Wallet(loan.borrower_id),
+        loan.amount,
+    )?
+    .write(conn)
+    .await?;
+    wallets::credit(conn, loan.borrower_id, loan.amount).await?;
+    let installments = schedule::build(loan.amount, loan.annual_rate_bp, loan.term_months)?;
+    let total_due: i64 = installments.iter().map(schedule::Installment::amount).sum();
+    let rows = installments
+        .into_iter()
+        .map(|i| Ok((i, schedule::due_at(now, i.seq)?)))
+        .collect::<Result<Vec<_>>>()?;
+    repo::insert_installments(conn, loan.id, &rows).await?;
+    repo::set_disbursed(conn, loan.id, now, total_due).await?;
+    repo::transition(
+        conn,
+        loan.id,
+        Some(LoanStatus::Funded),
+        LoanStatus::Active,
+        None,
+        "disbursed to the borrower's wallet",
+    )
+    .await?;
+    outbox::record(conn, &Event::LoanFunded { loan_id: loan.id }).await?;
+    tracing::info!(loan_id = %loan.id, total_due, "loan_disbursed");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_recognised_by_content() {
+        assert_eq!(
+            sniff_document(b"%PDF-1.7\n...").map(|t| t.0),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            sniff_document(&[0xFF, 0xD8, 0xFF, 0xE0]).map(|t| t.0),
+            Some("image/jpeg")
+        );
+        assert_eq!(sniff_document(b"MZ\x90\x00"), None);
+    }
+}
