@@ -2,6 +2,7 @@
 //! the outbox relay, the job handlers, the worker, the scheduler and the nightly tasks.
 
 mod handlers;
+mod loans;
 mod nightly;
 mod outbox;
 mod scheduler;
