@@ -132,10 +132,12 @@ async fn a_loan_goes_from_application_to_repaid_with_the_books_balanced_at_every
     // Scoring runs once however often the job is delivered.
     let first = domain::loans::score_loan(&app.app, id)
         .await
-        .expect("scores");
+        .expect("scores")
+        .expect("a score");
     let again = domain::loans::score_loan(&app.app, id)
         .await
-        .expect("again");
+        .expect("again")
+        .expect("the same score");
     assert_eq!(first.score, again.score);
     assert_eq!(first.factors, again.factors);
     assert!((0..=1000).contains(&first.score));
@@ -726,4 +728,40 @@ async fn documents_are_stored_with_their_type_and_size_checked() {
         .expect("download");
     assert_eq!(stored.status().as_u16(), 200);
     assert!(stored.bytes().await.expect("bytes").starts_with(b"%PDF-"));
+}
+
+#[tokio::test]
+async fn an_application_rejected_before_scoring_stays_rejected_when_the_job_runs_late() {
+    let app = spawn_app().await;
+    let borrower = app.register().await;
+    let admin = app.register_admin().await;
+    let id = id_of(
+        &app.apply_loan(&borrower, 10_000, 6)
+            .await
+            .json()
+            .await
+            .expect("json"),
+    );
+    let resp = app
+        .post_json(
+            &format!("/api/admin/loans/{id}/reject"),
+            Some(&admin.access_token),
+            &json!({"reason": "duplicate of an earlier request"}),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let score = domain::loans::score_loan(&app.app, id)
+        .await
+        .expect("no-op");
+    assert!(score.is_none());
+    let detail = app.loan_as(&borrower, id).await;
+    assert_eq!(detail["status"], "rejected");
+    let last = detail["transitions"][2].clone();
+    assert_eq!(last["reason"], "duplicate of an earlier request");
+    assert_eq!(last["actorId"], admin.id.to_string());
+    assert_eq!(
+        app.apply_loan(&borrower, 10_000, 6).await.status().as_u16(),
+        201,
+        "a closed application does not block a new one"
+    );
 }

@@ -64,9 +64,10 @@ fn sniff_document(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 
 /// Scores a loan waiting in `scoring` and moves it to `pending_review`. Idempotent: a loan
 /// that was already scored keeps its score, which is returned unchanged (the worker's
-/// `score_loan` job may run more than once).
+/// `score_loan` job may run more than once); `None` when the loan left `scoring` unscored (an
+/// admin rejected it first), so the job has nothing left to do.
 #[tracing::instrument(skip_all, fields(loan_id = %loan_id))]
-pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<LoanScore> {
+pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<Option<LoanScore>> {
     let threshold = app.config.loans.score_threshold;
     let mut tx = app.db.write.begin().await?;
     let loan = repo::lock(&mut tx, loan_id)
@@ -74,11 +75,7 @@ pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<LoanScore> {
         .ok_or(Error::NotFound("loan"))?;
     if loan.status != LoanStatus::Scoring {
         drop(tx);
-        return app
-            .loans()
-            .score_of(loan_id)
-            .await?
-            .ok_or_else(|| invalid_transition("the loan is not waiting to be scored"));
+        return app.loans().score_of(loan_id).await;
     }
     let now = Utc::now();
     let history = repo::history(&mut *tx, loan.id, loan.borrower_id, loan.amount, now).await?;
@@ -101,12 +98,12 @@ pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<LoanScore> {
     .await?;
     tx.commit().await?;
     tracing::info!(score = scored.score, recommended, "loan_scored");
-    Ok(LoanScore {
+    Ok(Some(LoanScore {
         score: scored.score,
         factors: scored.factors,
         recommended,
         created_at: now,
-    })
+    }))
 }
 
 impl LoanService<'_> {

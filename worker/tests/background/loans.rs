@@ -47,7 +47,8 @@ async fn a_submitted_loan_is_scored_through_the_outbox_and_the_worker_once() {
     // Delivered again (at least once), the job changes nothing.
     let again = domain::loans::score_loan(&env.app, loan.loan.id)
         .await
-        .expect("idempotent");
+        .expect("idempotent")
+        .expect("scored before");
     let detail = env
         .app
         .loans()
