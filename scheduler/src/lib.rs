@@ -95,6 +95,12 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
                 Ok(())
             },
         )?,
+        // Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
+        ScheduledTask::new("loan_duties", "0 15 0 * * *", |app: App, now| async move {
+            let sweep = app.loans().daily(now).await?;
+            tracing::info!(?sweep, "loan duties done");
+            Ok(())
+        })?,
         ScheduledTask::new(
             "daily_analytics",
             "0 30 0 * * *",

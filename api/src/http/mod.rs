@@ -11,6 +11,7 @@ pub mod json;
 pub mod loans;
 pub mod middleware;
 pub mod money;
+pub mod ops;
 pub mod pagination;
 pub mod security;
 pub mod users;
@@ -33,7 +34,7 @@ pub enum ApiTags {
     Wallet,
     /// Donations, refunds and the audit
     Donations,
-    /// The admin dashboard
+    /// The admin dashboard, job queues and dead letters
     Admin,
     /// Microloans: applications, lending, schedules, repayments and the admin review
     Loans,
@@ -48,6 +49,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     money::MoneyApi,
     admin::AdminApi,
+    ops::OpsApi,
     loans::LoansApi,
 );
 
@@ -60,6 +62,7 @@ pub fn apis() -> Apis {
         campaigns::CampaignsApi,
         money::MoneyApi,
         admin::AdminApi,
+        ops::OpsApi,
         loans::LoansApi,
     )
 }
@@ -82,4 +85,5 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/loans/{id}/schedule"),
     // Authenticated by the provider's HMAC signature instead of a user credential.
     ("post", "/api/payments/webhook"),
+    ("get", "/api/ledger/digests"),
 ];

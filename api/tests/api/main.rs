@@ -7,3 +7,4 @@ mod foundation;
 mod helpers;
 mod loans;
 mod money;
+mod ops;

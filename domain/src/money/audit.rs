@@ -127,6 +127,14 @@ impl App {
         all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
         all.extend(drift(db, "loan_account", LOAN_ACCOUNTS).await?);
         all.extend(drift(db, "loan_totals", LOAN_TOTALS).await?);
+        for check in crate::ops::ledger_digest::tampered_days(db).await? {
+            all.push(Drift {
+                kind: "ledger_digest".into(),
+                subject: check.recomputed.day.to_string(),
+                expected: check.stored.map(|d| d.line_count).unwrap_or(0),
+                actual: check.recomputed.line_count,
+            });
+        }
         let ledger_lines = sqlx::query_scalar("select count(*) from ledger_entries")
             .fetch_one(db)
             .await?;

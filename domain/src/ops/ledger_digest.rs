@@ -126,6 +126,44 @@ pub async fn stored(pool: &PgPool, day: NaiveDate) -> Result<Option<Digest>> {
     .transpose()
 }
 
+/// Published digests, newest day first, before `before` if given (keyset paging).
+pub async fn published(
+    pool: &PgPool,
+    before: Option<NaiveDate>,
+    limit: i64,
+) -> Result<Vec<Digest>> {
+    let days: Vec<NaiveDate> = sqlx::query_scalar(
+        "select day from ledger_digests where $1::date is null or day < $1
+         order by day desc limit $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut digests = Vec::with_capacity(days.len());
+    for day in days {
+        if let Some(d) = stored(pool, day).await? {
+            digests.push(d);
+        }
+    }
+    Ok(digests)
+}
+
+/// Days whose stored digest the ledger no longer reproduces (history was rewritten).
+pub async fn tampered_days(pool: &PgPool) -> Result<Vec<Verification>> {
+    let days: Vec<NaiveDate> = sqlx::query_scalar("select day from ledger_digests order by day")
+        .fetch_all(pool)
+        .await?;
+    let mut bad = Vec::new();
+    for day in days {
+        let check = verify(pool, day).await?;
+        if !check.intact() {
+            bad.push(check);
+        }
+    }
+    Ok(bad)
+}
+
 /// Digests `day`'s ledger lines as they are now, streaming them in id order.
 pub async fn compute(pool: &PgPool, day: NaiveDate) -> Result<Digest> {
     let (start, end) = day_bounds(day)?;

@@ -1,0 +1,142 @@
+//! Operations: the admin's view of the job queues and dead letters, and the public ledger
+//! digests anyone can use to check that history was not rewritten.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::App;
+use domain::jobs::{dead_letter, queue::Queues};
+use domain::ops::ledger_digest;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::security::Auth;
+
+#[derive(Object)]
+pub struct QueueDto {
+    pub queue: String,
+    /// Waiting to be picked up.
+    pub pending: u64,
+    /// Delayed: scheduled or waiting for a retry.
+    pub scheduled: u64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DeadLetterDto {
+    pub id: Uuid,
+    /// The job's queue.
+    pub queue: String,
+    /// The job payload.
+    pub job: serde_json::Value,
+    pub error: String,
+    pub attempts: u64,
+    pub failed_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct JobsOverview {
+    pub queues: Vec<QueueDto>,
+    /// Newest first (at most 100).
+    pub dead_letters: Vec<DeadLetterDto>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DigestDto {
+    pub day: NaiveDate,
+    /// Hex SHA-256 Merkle root (RFC 6962 tree) over the day's ledger lines in id order.
+    pub merkle_root: String,
+    pub line_count: i64,
+    pub first_id: Option<i64>,
+    pub last_id: Option<i64>,
+}
+
+#[derive(ApiResponse)]
+pub enum Retried {
+    /// Back on its queue.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+pub struct OpsApi;
+
+#[OpenApi(prefix_path = "/api")]
+impl OpsApi {
+    /// Admin: queue depths and the dead-letter list.
+    #[oai(path = "/admin/jobs", method = "get", tag = "ApiTags::Admin")]
+    async fn jobs(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<JobsOverview>> {
+        auth.admin()?;
+        let queues = Queues::new(&app.kv).depths().await?;
+        let letters = dead_letter::list(&app.kv, 100).await?;
+        Ok(Json(JobsOverview {
+            queues: queues
+                .into_iter()
+                .map(|q| QueueDto {
+                    queue: q.queue.to_string(),
+                    pending: q.pending,
+                    scheduled: q.scheduled,
+                })
+                .collect(),
+            dead_letters: letters
+                .into_iter()
+                .map(|l| DeadLetterDto {
+                    id: l.id,
+                    queue: l.job.name().to_string(),
+                    job: serde_json::to_value(&l.job).unwrap_or_default(),
+                    error: l.error,
+                    attempts: l.attempts as u64,
+                    failed_at: l.failed_at,
+                })
+                .collect(),
+        }))
+    }
+
+    /// Admin: put a dead-lettered job back on its queue with fresh attempts.
+    #[oai(
+        path = "/admin/jobs/dead-letters/:id/retry",
+        method = "post",
+        tag = "ApiTags::Admin"
+    )]
+    async fn retry(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<Retried> {
+        auth.admin()?;
+        if dead_letter::retry(&app.kv, &Queues::new(&app.kv), id.0).await? {
+            Ok(Retried::Accepted)
+        } else {
+            Err(domain::Error::NotFound("dead letter").into())
+        }
+    }
+
+    /// Published nightly ledger digests, newest first. Keep a root you saw: recomputing it
+    /// later from the same day's ledger lines proves they were not changed.
+    #[oai(path = "/ledger/digests", method = "get", tag = "ApiTags::Donations")]
+    async fn digests(
+        &self,
+        app: Data<&App>,
+        before: Query<Option<NaiveDate>>,
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<Vec<DigestDto>>> {
+        let limit = limit.0.unwrap_or(30);
+        if !(1..=366).contains(&limit) {
+            return Err(
+                domain::Error::validation("limit", "limit must be between 1 and 366").into(),
+            );
+        }
+        let digests = ledger_digest::published(&app.db.read, before.0, limit).await?;
+        Ok(Json(
+            digests
+                .into_iter()
+                .map(|d| DigestDto {
+                    day: d.day,
+                    merkle_root: d.root_hex(),
+                    line_count: d.line_count,
+                    first_id: d.first_id,
+                    last_id: d.last_id,
+                })
+                .collect(),
+        ))
+    }
+}
