@@ -12,6 +12,7 @@ pub struct App {
     pub kv: Kv,
     pub storage: Storage,
     pub cache_stats: std::sync::Arc<crate::campaigns::cache::CacheStats>,
+    pub live: std::sync::Arc<crate::campaigns::live::LivePublisher>,
 }
 
 /// Which dependency a readiness check found down.
@@ -43,6 +44,7 @@ impl App {
             kv,
             storage,
             cache_stats: Default::default(),
+            live: Default::default(),
         })
     }
 

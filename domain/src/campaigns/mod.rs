@@ -2,6 +2,7 @@
 //! and their cache.
 
 pub mod cache;
+pub mod live;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -425,31 +425,9 @@ impl MoneyService<'_> {
         Ok(done)
     }
 
-    /// Pushes the campaign's fresh totals to live viewers (server-sent events), off the
-    /// request path: a slow or absent Redis must not slow donations.
+    /// Tells live viewers (server-sent events) that the campaign's totals changed.
     fn publish_stats(&self, campaign_id: Uuid) {
-        let app = self.app.clone();
-        tokio::spawn(async move {
-            if !app.kv.available() {
-                return;
-            }
-            let Ok(stats) = app.campaigns().stats(campaign_id).await else {
-                return;
-            };
-            let Ok(payload) = serde_json::to_string(&stats) else {
-                return;
-            };
-            let mut conn = app.kv.conn();
-            let channel = crate::campaigns::service::events_channel(&app.kv, campaign_id);
-            if let Err(e) = redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(payload)
-                .query_async::<i64>(&mut conn)
-                .await
-            {
-                app.kv.mark_down(&e);
-            }
-        });
+        self.app.live.changed(self.app, campaign_id);
     }
 
     /// Admin refund: reverses the gift's ledger lines, restores the wallet and fixes the

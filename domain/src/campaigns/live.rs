@@ -1,0 +1,70 @@
+//! Live campaign totals for server-sent events. Donations only mark a campaign as changed; a
+//! background task coalesces the marks for a moment and publishes each changed campaign's
+//! totals once on Redis pub/sub, so a viral campaign costs one stats query per tick, not one per
+//! donation, and donations never wait on Redis.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::repo;
+use super::service::events_channel;
+use crate::app::App;
+
+/// How long changes are gathered before publishing.
+const COALESCE: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Default)]
+pub struct LivePublisher {
+    sender: OnceLock<mpsc::UnboundedSender<Uuid>>,
+}
+
+impl LivePublisher {
+    /// Marks the campaign's totals as changed; they are published shortly.
+    pub fn changed(&self, app: &App, campaign_id: Uuid) {
+        let sender = self.sender.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(publish_loop(app.clone(), rx));
+            tx
+        });
+        // The receiver lives as long as the process's runtime; a send can only fail at shutdown.
+        let _ = sender.send(campaign_id);
+    }
+}
+
+async fn publish_loop(app: App, mut changes: mpsc::UnboundedReceiver<Uuid>) {
+    while let Some(first) = changes.recv().await {
+        tokio::time::sleep(COALESCE).await;
+        let mut ids = HashSet::from([first]);
+        while let Ok(id) = changes.try_recv() {
+            ids.insert(id);
+        }
+        if !app.kv.available() {
+            continue;
+        }
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        let stats = match repo::stats_for(&app.db.read, &ids).await {
+            Ok(stats) => stats,
+            Err(e) => {
+                tracing::warn!(error = %e, "live totals not published");
+                continue;
+            }
+        };
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            let totals = stats.get(id).copied().unwrap_or_default();
+            if let Ok(json) = serde_json::to_string(&totals) {
+                pipe.cmd("PUBLISH")
+                    .arg(events_channel(&app.kv, *id))
+                    .arg(json)
+                    .ignore();
+            }
+        }
+        if let Err(e) = pipe.query_async::<()>(&mut app.kv.conn()).await {
+            app.kv.mark_down(&e);
+        }
+    }
+}
