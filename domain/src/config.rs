@@ -204,6 +204,10 @@ pub struct Config {
     pub currency: String,
     /// `LOAN_*`: see [`LoanPolicy`].
     pub loans: LoanPolicy,
+    /// `WEBHOOKS_ALLOW_HTTP` (default true in development, false in production): outgoing
+    /// webhook endpoints may use plain http and local addresses (for tests and local
+    /// receivers); otherwise only https to public hosts.
+    pub webhooks_allow_http: bool,
 }
 
 impl Config {
@@ -303,6 +307,7 @@ impl Config {
             payments_webhook_secret: Secret::new(payments_webhook_secret),
             currency: env.or("CURRENCY", "USD"),
             loans,
+            webhooks_allow_http: env.parse("WEBHOOKS_ALLOW_HTTP", !production)?,
         })
     }
 }
@@ -421,6 +426,7 @@ mod tests {
         assert!(cfg.payments_sandbox);
         assert!(cfg.database_read_url.is_none());
         assert!(!cfg.trust_proxy);
+        assert!(cfg.webhooks_allow_http);
         assert_eq!(cfg.loans, LoanPolicy::default());
         assert_eq!(cfg.loans.default_days, 90);
         assert_eq!(cfg.loans.annual_rate_bp, 0);
@@ -475,6 +481,7 @@ mod tests {
         vars.insert("PAYMENTS_WEBHOOK_SECRET", "whsec".into());
         let cfg = load(&vars).expect("loads");
         assert!(!cfg.payments_sandbox);
+        assert!(!cfg.webhooks_allow_http);
         assert_eq!(cfg.log_format, LogFormat::Json);
     }
 

@@ -16,6 +16,8 @@ pub mod loans;
 pub mod money;
 pub mod notifications;
 pub mod ops;
+pub mod reports;
+pub mod webhooks;
 
 pub use app::App;
 pub use error::{Error, Result};

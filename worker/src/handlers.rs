@@ -7,8 +7,8 @@ use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use domain::App;
 use domain::infra::mail::Mailer;
 use domain::jobs::{
-    InvalidateCache, Job, JobKind, Queues, RecomputeCampaignStats, ScoreLoan, SendNotification,
-    cache, campaign_stats, dead_letter,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, Queues,
+    RecomputeCampaignStats, ScoreLoan, SendNotification, cache, campaign_stats, dead_letter,
 };
 
 /// What every handler may use. Cheap to clone.
@@ -17,6 +17,8 @@ pub struct JobContext {
     pub app: App,
     pub mailer: Mailer,
     pub queues: Queues,
+    /// The HTTP client outgoing webhooks are sent with.
+    pub webhooks: domain::webhooks::Sender,
     /// Attempts per job; the last failure goes to the dead-letter list.
     pub max_attempts: usize,
 }
@@ -25,6 +27,15 @@ pub struct JobContext {
 pub trait Handler: JobKind {
     fn run(&self, ctx: &JobContext) -> impl Future<Output = domain::Result<()>> + Send;
     fn into_job(self) -> Job;
+    /// Called once the last attempt failed, before the job is dead-lettered, so the job can
+    /// record that it gave up where users see it.
+    fn dead_lettered(
+        &self,
+        _ctx: &JobContext,
+        _error: &str,
+    ) -> impl Future<Output = domain::Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 impl Handler for RecomputeCampaignStats {
@@ -75,6 +86,43 @@ impl Handler for ScoreLoan {
     }
 }
 
+impl Handler for GenerateReport {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        domain::reports::generate(&ctx.app, self.report_id).await?;
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::GenerateReport(self)
+    }
+    async fn dead_lettered(&self, ctx: &JobContext, error: &str) -> domain::Result<()> {
+        domain::reports::mark_failed(&ctx.app, self.report_id, error).await
+    }
+}
+
+impl Handler for DispatchWebhooks {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        domain::webhooks::dispatch(&ctx.app, &ctx.queues, self.event_id, &self.event).await?;
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::DispatchWebhooks(self)
+    }
+}
+
+impl Handler for DeliverWebhook {
+    async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
+        let outcome = domain::webhooks::deliver(&ctx.app, &ctx.webhooks, self.delivery_id).await?;
+        tracing::debug!(?outcome, "webhook handled");
+        Ok(())
+    }
+    fn into_job(self) -> Job {
+        Job::DeliverWebhook(self)
+    }
+    async fn dead_lettered(&self, ctx: &JobContext, _error: &str) -> domain::Result<()> {
+        domain::webhooks::mark_failed(&ctx.app, self.delivery_id).await
+    }
+}
+
 /// Runs one attempt. A failure is returned for the retry layer to try again after a backoff;
 /// the last attempt's failure is recorded in the dead-letter list and returned as an abort, so
 /// neither the retry layer nor Redis runs it again by itself.
@@ -93,6 +141,9 @@ pub async fn handle<J: Handler>(
         return Err(e.into());
     }
     tracing::error!(error = %e, "job failed its last attempt; dead-lettered");
+    if let Err(hook) = job.dead_lettered(&ctx, &e.to_string()).await {
+        tracing::error!(error = %hook, "recording the given-up job failed");
+    }
     dead_letter::record(
         &ctx.app.kv,
         job.into_job(),

@@ -12,7 +12,10 @@ use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker
 use apalis::prelude::*;
 use domain::App;
 use domain::infra::mail::Mailer;
-use domain::jobs::{InvalidateCache, Queues, RecomputeCampaignStats, ScoreLoan, SendNotification};
+use domain::jobs::{
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Queues,
+    RecomputeCampaignStats, ScoreLoan, SendNotification,
+};
 use tokio::sync::watch;
 
 use handlers::{Handler, JobContext};
@@ -63,6 +66,7 @@ pub async fn run(
     let ctx = JobContext {
         mailer: Mailer::new(&app.config)?,
         queues: Queues::new(&app.kv),
+        webhooks: domain::webhooks::Sender::new(&app.config)?,
         max_attempts: options.max_attempts.max(1),
         app,
     };
@@ -88,6 +92,24 @@ pub async fn run(
             stopped.clone(),
         )),
         tokio::spawn(supervise::<SendNotification>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<GenerateReport>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<DispatchWebhooks>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<DeliverWebhook>(
             ctx.clone(),
             policy.clone(),
             options.poll_interval,

@@ -13,8 +13,10 @@ pub mod middleware;
 pub mod money;
 pub mod ops;
 pub mod pagination;
+pub mod reports;
 pub mod security;
 pub mod users;
+pub mod webhooks;
 
 use poem_openapi::Tags;
 
@@ -38,6 +40,10 @@ pub enum ApiTags {
     Admin,
     /// Microloans: applications, lending, schedules, repayments and the admin review
     Loans,
+    /// CSV reports built in the background
+    Reports,
+    /// Outgoing webhooks for integrations: endpoints, deliveries and replays
+    Webhooks,
 }
 
 /// Every route group, composed into one spec.
@@ -51,6 +57,8 @@ pub type Apis = (
     admin::AdminApi,
     ops::OpsApi,
     loans::LoansApi,
+    reports::ReportsApi,
+    webhooks::WebhooksApi,
 );
 
 pub fn apis() -> Apis {
@@ -64,6 +72,8 @@ pub fn apis() -> Apis {
         admin::AdminApi,
         ops::OpsApi,
         loans::LoansApi,
+        reports::ReportsApi,
+        webhooks::WebhooksApi,
     )
 }
 

@@ -8,3 +8,5 @@ mod helpers;
 mod loans;
 mod money;
 mod ops;
+mod reports;
+mod webhooks;

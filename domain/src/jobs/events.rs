@@ -59,6 +59,14 @@ pub enum Event {
     LoanDefaulted {
         loan_id: Uuid,
     },
+    /// A CSV report (or a donor's giving statement) was requested; the worker builds it.
+    ReportRequested {
+        report_id: Uuid,
+    },
+    /// A webhook delivery is to be sent again (its owner asked for a replay).
+    WebhookReplayRequested {
+        delivery_id: Uuid,
+    },
 }
 
 impl Event {
@@ -78,6 +86,8 @@ impl Event {
         "loan.repayment_received",
         "loan.late",
         "loan.defaulted",
+        "report.requested",
+        "webhook.replay_requested",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -96,6 +106,8 @@ impl Event {
             Event::LoanRepaymentReceived { .. } => "loan.repayment_received",
             Event::LoanLate { .. } => "loan.late",
             Event::LoanDefaulted { .. } => "loan.defaulted",
+            Event::ReportRequested { .. } => "report.requested",
+            Event::WebhookReplayRequested { .. } => "webhook.replay_requested",
         }
     }
 }
@@ -139,6 +151,8 @@ mod tests {
             },
             Event::LoanLate { loan_id: id },
             Event::LoanDefaulted { loan_id: id },
+            Event::ReportRequested { report_id: id },
+            Event::WebhookReplayRequested { delivery_id: id },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();
         assert_eq!(kinds, Event::KINDS);

@@ -61,6 +61,40 @@ impl JobKind for ScoreLoan {
     const NAME: &'static str = "score_loan";
 }
 
+/// Build a requested CSV report and upload it (`crate::reports::generate`); idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateReport {
+    pub report_id: Uuid,
+}
+
+impl JobKind for GenerateReport {
+    const NAME: &'static str = "generate_report";
+}
+
+/// Turn one committed event into a delivery per subscribed webhook endpoint
+/// (`crate::webhooks::dispatch`); idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchWebhooks {
+    /// The outbox row id: the event's stable id for receivers.
+    pub event_id: i64,
+    pub event: Event,
+}
+
+impl JobKind for DispatchWebhooks {
+    const NAME: &'static str = "dispatch_webhooks";
+}
+
+/// POST one signed webhook delivery (`crate::webhooks::deliver`); a failed attempt is logged
+/// and retried with backoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverWebhook {
+    pub delivery_id: Uuid,
+}
+
+impl JobKind for DeliverWebhook {
+    const NAME: &'static str = "deliver_webhook";
+}
+
 /// Any job, for code that handles every kind alike: the relay and the dead-letter list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -69,6 +103,9 @@ pub enum Job {
     InvalidateCache(InvalidateCache),
     SendNotification(SendNotification),
     ScoreLoan(ScoreLoan),
+    GenerateReport(GenerateReport),
+    DispatchWebhooks(DispatchWebhooks),
+    DeliverWebhook(DeliverWebhook),
 }
 
 impl Job {
@@ -79,7 +116,23 @@ impl Job {
             Job::InvalidateCache(_) => InvalidateCache::NAME,
             Job::SendNotification(_) => SendNotification::NAME,
             Job::ScoreLoan(_) => ScoreLoan::NAME,
+            Job::GenerateReport(_) => GenerateReport::NAME,
+            Job::DispatchWebhooks(_) => DispatchWebhooks::NAME,
+            Job::DeliverWebhook(_) => DeliverWebhook::NAME,
         }
+    }
+
+    /// The jobs for outbox row `id`: those of [`Job::for_event`], plus the webhook fan-out
+    /// when integrations may subscribe to the event's kind.
+    pub fn for_outbox(id: i64, event: &Event) -> Vec<Job> {
+        let mut jobs = Self::for_event(event);
+        if crate::webhooks::EVENT_KINDS.contains(&event.kind()) {
+            jobs.push(Job::DispatchWebhooks(DispatchWebhooks {
+                event_id: id,
+                event: event.clone(),
+            }));
+        }
+        jobs
     }
 
     /// The jobs a committed event calls for. Money figures are never cached (they are summed
@@ -111,6 +164,12 @@ impl Job {
             | Event::LoanRepaymentReceived { .. }
             | Event::LoanLate { .. }
             | Event::LoanDefaulted { .. } => Vec::new(),
+            Event::ReportRequested { report_id } => {
+                vec![Job::GenerateReport(GenerateReport { report_id })]
+            }
+            Event::WebhookReplayRequested { delivery_id } => {
+                vec![Job::DeliverWebhook(DeliverWebhook { delivery_id })]
+            }
         }
     }
 }
@@ -154,6 +213,38 @@ mod tests {
             campaign_id: Uuid::new_v4(),
         });
         assert_eq!(jobs, [retire_campaign_pages()]);
+    }
+
+    #[test]
+    fn subscribable_events_also_fan_out_to_webhooks_and_internal_ones_do_not() {
+        let donation = Event::DonationCreated {
+            donation_id: Uuid::nil(),
+            campaign_id: Uuid::nil(),
+            donor_id: Uuid::nil(),
+            amount: 1,
+        };
+        let jobs = Job::for_outbox(7, &donation);
+        assert_eq!(jobs.len(), 3);
+        assert_eq!(
+            jobs.last(),
+            Some(&Job::DispatchWebhooks(DispatchWebhooks {
+                event_id: 7,
+                event: donation,
+            }))
+        );
+        let report_id = Uuid::new_v4();
+        assert_eq!(
+            Job::for_outbox(8, &Event::ReportRequested { report_id }),
+            [Job::GenerateReport(GenerateReport { report_id })]
+        );
+        let user = Event::UserRegistered {
+            user_id: Uuid::nil(),
+        };
+        assert!(
+            Job::for_outbox(9, &user)
+                .iter()
+                .all(|j| j.name() != DispatchWebhooks::NAME)
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod runs;
 
 pub use events::Event;
 pub use kinds::{
-    InvalidateCache, Job, JobKind, RecomputeCampaignStats, ScoreLoan, SendNotification,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 pub use queue::Queues;

@@ -49,7 +49,7 @@ pub async fn relay_batch(pool: &PgPool, queues: &Queues, limit: i64) -> Result<u
         match serde_json::from_value::<Event>(payload) {
             Ok(event) => {
                 jobs.extend(
-                    Job::for_event(&event)
+                    Job::for_outbox(id, &event)
                         .into_iter()
                         .enumerate()
                         .map(|(n, job)| (job, Some(format!("outbox:{id}:{n}")))),

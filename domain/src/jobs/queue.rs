@@ -7,7 +7,8 @@ use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
 
 use super::kinds::{
-    InvalidateCache, Job, JobKind, RecomputeCampaignStats, ScoreLoan, SendNotification,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 use crate::error::{Error, Result};
 use crate::infra::kv::Kv;
@@ -79,14 +80,21 @@ impl Queues {
     pub async fn push_all(&self, jobs: Vec<KeyedJob>) -> Result<()> {
         let (mut stats, mut caches, mut mails) = (Vec::new(), Vec::new(), Vec::new());
         let mut scores = Vec::new();
+        let (mut reports, mut fan_outs, mut deliveries) = (Vec::new(), Vec::new(), Vec::new());
         for (job, key) in jobs {
             match job {
                 Job::RecomputeCampaignStats(j) => stats.push((j, key)),
                 Job::InvalidateCache(j) => caches.push((j, key)),
                 Job::SendNotification(j) => mails.push((j, key)),
                 Job::ScoreLoan(j) => scores.push((j, key)),
+                Job::GenerateReport(j) => reports.push((j, key)),
+                Job::DispatchWebhooks(j) => fan_outs.push((j, key)),
+                Job::DeliverWebhook(j) => deliveries.push((j, key)),
             }
         }
+        self.push_kind::<GenerateReport>(reports).await?;
+        self.push_kind::<DispatchWebhooks>(fan_outs).await?;
+        self.push_kind::<DeliverWebhook>(deliveries).await?;
         self.push_kind::<RecomputeCampaignStats>(stats).await?;
         self.push_kind::<InvalidateCache>(caches).await?;
         self.push_kind::<SendNotification>(mails).await?;
@@ -118,6 +126,9 @@ impl Queues {
             self.depth::<InvalidateCache>().await?,
             self.depth::<SendNotification>().await?,
             self.depth::<ScoreLoan>().await?,
+            self.depth::<GenerateReport>().await?,
+            self.depth::<DispatchWebhooks>().await?,
+            self.depth::<DeliverWebhook>().await?,
         ])
     }
 

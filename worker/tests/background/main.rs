@@ -5,5 +5,7 @@ mod handlers;
 mod loans;
 mod nightly;
 mod outbox;
+mod reports;
 mod scheduler;
 mod support;
+mod webhooks;

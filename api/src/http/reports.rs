@@ -1,0 +1,168 @@
+//! `/api/admin/reports` and `/api/donations/statements`: CSV reports built in the background.
+//! A request answers 202 with the report's id at once; polling it shows the status and, once
+//! done, a download link valid for 15 minutes.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::App;
+use domain::reports::ReportView;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::json::JsonBody;
+use super::security::Auth;
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRequest {
+    /// Required: `donations_by_campaign` or `loan_book`. (Optional in the schema only so that
+    /// non-admins get their 403 before any body validation.)
+    pub kind: Option<String>,
+    /// Required: first day of the period (UTC), inclusive.
+    pub from: Option<NaiveDate>,
+    /// Required: last day of the period (UTC), inclusive.
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct StatementRequest {
+    /// Calendar year, from 2000 to the current year.
+    pub year: i32,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ReportDto {
+    pub id: Uuid,
+    /// `donations_by_campaign`, `loan_book` or `giving_statement`.
+    pub kind: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// Data rows in the file (header and total lines not counted), once done.
+    pub row_count: Option<i32>,
+    /// A presigned GET URL for the CSV, valid for 15 minutes; present once done.
+    pub download_url: Option<String>,
+    /// Why the last attempt failed (admin reports only).
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ReportDto {
+    fn from_view(v: ReportView, show_error: bool) -> Self {
+        let r = v.report;
+        Self {
+            id: r.id,
+            kind: r.kind.as_str().to_string(),
+            from: r.period_from,
+            to: r.period_to,
+            status: r.status.as_str().to_string(),
+            row_count: r.row_count,
+            download_url: v.download_url,
+            error: r.error.filter(|_| show_error),
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// Queued; poll the report for its status.
+    #[oai(status = 202)]
+    Accepted(Json<ReportDto>),
+}
+
+pub struct ReportsApi;
+
+#[OpenApi(prefix_path = "/api")]
+impl ReportsApi {
+    /// Admin: queue a CSV report over a period. `donations_by_campaign`: per campaign,
+    /// donations made and refunds made in the period (counts and amounts). `loan_book`: every
+    /// loan on the book during the period with its status and arrears as of the build.
+    #[oai(path = "/admin/reports", method = "post", tag = "ApiTags::Reports")]
+    #[tracing::instrument(skip_all)]
+    async fn request(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<ReportRequest>,
+    ) -> ApiResult<Accepted> {
+        let principal = auth.admin()?;
+        let b = body.0;
+        let report = app
+            .reports()
+            .request(principal, b.kind.as_deref(), b.from, b.to)
+            .await?;
+        Ok(Accepted::Accepted(Json(ReportDto::from_view(
+            ReportView {
+                report,
+                download_url: None,
+            },
+            true,
+        ))))
+    }
+
+    /// Admin: a report's status, and its download link once done.
+    #[oai(path = "/admin/reports/:id", method = "get", tag = "ApiTags::Reports")]
+    #[tracing::instrument(skip_all, fields(report_id = %id.0))]
+    async fn get(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportDto>> {
+        let principal = auth.admin()?;
+        let view = app.reports().get(principal, id.0).await?;
+        Ok(Json(ReportDto::from_view(view, true)))
+    }
+
+    /// Queue the caller's giving statement for a year: every gift (date, campaign, amount)
+    /// that was not refunded, and the year's total, as CSV.
+    #[oai(
+        path = "/donations/statements",
+        method = "post",
+        tag = "ApiTags::Donations"
+    )]
+    #[tracing::instrument(skip_all)]
+    async fn request_statement(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<StatementRequest>,
+    ) -> ApiResult<Accepted> {
+        let report = app
+            .reports()
+            .request_statement(auth.principal(), body.0.year)
+            .await?;
+        Ok(Accepted::Accepted(Json(ReportDto::from_view(
+            ReportView {
+                report,
+                download_url: None,
+            },
+            false,
+        ))))
+    }
+
+    /// One of the caller's giving statements; anyone else's is 404.
+    #[oai(
+        path = "/donations/statements/:id",
+        method = "get",
+        tag = "ApiTags::Donations"
+    )]
+    #[tracing::instrument(skip_all, fields(statement_id = %id.0))]
+    async fn statement(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<ReportDto>> {
+        let view = app.reports().statement(auth.principal(), id.0).await?;
+        Ok(Json(ReportDto::from_view(view, false)))
+    }
+}

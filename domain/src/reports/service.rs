@@ -1,0 +1,215 @@
+//! Requesting, reading and building reports.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::{Report, ReportKind, ReportStatus, build};
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+/// How long a download link works.
+const DOWNLOAD_TTL: Duration = Duration::from_secs(15 * 60);
+/// The longest period an admin report may cover, in days (ten years).
+const MAX_PERIOD_DAYS: i64 = 3660;
+/// The earliest year a giving statement may be asked for.
+const FIRST_YEAR: i32 = 2000;
+
+const COLUMNS: &str = "id, kind, requested_by, period_from, period_to, status, object_key, \
+                       row_count, error, created_at, started_at, finished_at";
+
+/// A report and, once it is done, a time-limited link to its file.
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    pub report: Report,
+    pub download_url: Option<String>,
+}
+
+pub struct ReportsService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn reports(&self) -> ReportsService<'_> {
+        ReportsService { app: self }
+    }
+}
+
+impl ReportsService<'_> {
+    /// Admin: queue a platform report over the inclusive UTC dates `from`..=`to`. Every field
+    /// is optional in the body so that non-admins get their 403 before validation.
+    #[tracing::instrument(skip_all, fields(admin_id = %principal.user_id))]
+    pub async fn request(
+        &self,
+        principal: &Principal,
+        kind: Option<&str>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Report> {
+        principal.require_admin()?;
+        let kind = ReportKind::parse_admin(
+            kind.ok_or_else(|| Error::validation("kind", "kind is required"))?,
+        )?;
+        let from = from.ok_or_else(|| Error::validation("from", "from is required"))?;
+        let to = to.ok_or_else(|| Error::validation("to", "to is required"))?;
+        if to < from {
+            return Err(Error::validation("to", "to must not be before from"));
+        }
+        if (to - from).num_days() > MAX_PERIOD_DAYS {
+            return Err(Error::validation(
+                "to",
+                "the period may span at most ten years",
+            ));
+        }
+        self.queue(kind, principal.user_id, from, to).await
+    }
+
+    /// A donor's statement of their gifts in `year`.
+    #[tracing::instrument(skip_all, fields(donor_id = %principal.user_id, year = year))]
+    pub async fn request_statement(&self, principal: &Principal, year: i32) -> Result<Report> {
+        let this_year = Utc::now().year();
+        let first = NaiveDate::from_ymd_opt(year, 1, 1);
+        let last = NaiveDate::from_ymd_opt(year, 12, 31);
+        match (first, last) {
+            (Some(first), Some(last)) if (FIRST_YEAR..=this_year).contains(&year) => {
+                self.queue(ReportKind::GivingStatement, principal.user_id, first, last)
+                    .await
+            }
+            _ => Err(Error::validation(
+                "year",
+                format!("year must be between {FIRST_YEAR} and {this_year}"),
+            )),
+        }
+    }
+
+    /// Writes the row and its event in one transaction: the job exists exactly when the
+    /// report does.
+    async fn queue(
+        &self,
+        kind: ReportKind,
+        requested_by: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Report> {
+        let mut tx = self.app.db.write.begin().await?;
+        let report: Report = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "insert into reports (id, kind, requested_by, period_from, period_to)
+             values ($1, $2, $3, $4, $5)
+             returning {COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(kind)
+        .bind(requested_by)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut *tx)
+        .await?;
+        outbox::record(
+            &mut tx,
+            &Event::ReportRequested {
+                report_id: report.id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(report_id = %report.id, kind = kind.as_str(), "report_requested");
+        Ok(report)
+    }
+
+    /// Admin: any report, with a download link once done.
+    pub async fn get(&self, principal: &Principal, id: Uuid) -> Result<ReportView> {
+        principal.require_admin()?;
+        let report = find(self.app, id).await?.ok_or(Error::NotFound("report"))?;
+        self.view(report).await
+    }
+
+    /// The caller's own giving statement; anyone else's is not found.
+    pub async fn statement(&self, principal: &Principal, id: Uuid) -> Result<ReportView> {
+        let report = find(self.app, id)
+            .await?
+            .filter(|r| {
+                r.kind == ReportKind::GivingStatement && r.requested_by == principal.user_id
+            })
+            .ok_or(Error::NotFound("statement"))?;
+        self.view(report).await
+    }
+
+    async fn view(&self, report: Report) -> Result<ReportView> {
+        let download_url = match (&report.status, &report.object_key) {
+            (ReportStatus::Done, Some(key)) => {
+                Some(self.app.storage.presigned_get(key, DOWNLOAD_TTL).await?)
+            }
+            _ => None,
+        };
+        Ok(ReportView {
+            report,
+            download_url,
+        })
+    }
+}
+
+async fn find(app: &App, id: Uuid) -> Result<Option<Report>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from reports where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&app.db.write)
+    .await?)
+}
+
+/// The `generate_report` job: builds the file, uploads it under a key fixed by the report id
+/// and marks the report done. Idempotent: a done report is left alone, and a rerun after a
+/// crash overwrites the same object.
+#[tracing::instrument(skip_all, fields(report_id = %report_id))]
+pub async fn generate(app: &App, report_id: Uuid) -> Result<Option<Report>> {
+    let claimed: Option<Report> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update reports set status = 'running', started_at = now()
+         where id = $1 and status <> 'done'
+         returning {COLUMNS}"
+    )))
+    .bind(report_id)
+    .fetch_optional(&app.db.write)
+    .await?;
+    let Some(report) = claimed else {
+        // Done already, or never committed (cannot happen: the event commits with the row).
+        tracing::debug!("report already done or missing");
+        return Ok(None);
+    };
+    let csv = build::build(&app.db.read, &report, Utc::now()).await?;
+    let key = format!("reports/{}/{}.csv", report.kind.as_str(), report.id);
+    app.storage.ensure_bucket().await?;
+    app.storage
+        .put(&key, "text/csv; charset=utf-8", csv.bytes)
+        .await?;
+    let rows = i32::try_from(csv.rows).unwrap_or(i32::MAX);
+    let done: Report = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update reports
+         set status = 'done', object_key = $2, row_count = $3, error = null, finished_at = now()
+         where id = $1
+         returning {COLUMNS}"
+    )))
+    .bind(report.id)
+    .bind(&key)
+    .bind(rows)
+    .fetch_one(&app.db.write)
+    .await?;
+    tracing::info!(rows, "report_done");
+    Ok(Some(done))
+}
+
+/// Called when the job's last attempt failed: the report shows `failed` until an admin
+/// retries the dead letter.
+pub async fn mark_failed(app: &App, report_id: Uuid, error: &str) -> Result<()> {
+    sqlx::query(
+        "update reports set status = 'failed', error = $2, finished_at = now()
+         where id = $1 and status <> 'done'",
+    )
+    .bind(report_id)
+    .bind(error.chars().take(1000).collect::<String>())
+    .execute(&app.db.write)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! The worker's side: fanning an event out to the subscribed endpoints, and sending one
+//! delivery. Both are idempotent (the worker runs them at least once).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{
+    DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER, SIGNATURE_HEADER,
+    parse_url, sign,
+};
+use crate::app::App;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::jobs::{DeliverWebhook, Event, Job, Queues};
+
+/// The HTTP client deliveries go out with: short timeouts (a slow receiver must not hold a
+/// worker), no redirects (the registered URL is the only one that gets the payload).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    allow_http: bool,
+}
+
+impl Sender {
+    pub fn new(config: &Config) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("Commonpot-Webhooks/1")
+            .build()
+            .map_err(|e| Error::internal(format!("webhook http client: {e}")))?;
+        Ok(Self {
+            client,
+            allow_http: config.webhooks_allow_http,
+        })
+    }
+}
+
+/// Who an event belongs to: the campaign's creator or the loan's borrower.
+async fn owner_of(app: &App, event: &Event) -> Result<Option<Uuid>> {
+    let db = &app.db.write;
+    Ok(match *event {
+        Event::DonationCreated { campaign_id, .. }
+        | Event::DonationRefunded { campaign_id, .. }
+        | Event::CampaignGoalReached { campaign_id } => {
+            crate::campaigns::repo::find(db, campaign_id)
+                .await?
+                .map(|c| c.creator_id)
+        }
+        Event::LoanApproved { loan_id }
+        | Event::LoanRejected { loan_id }
+        | Event::LoanFunded { loan_id }
+        | Event::LoanRepaymentReceived { loan_id, .. }
+        | Event::LoanLate { loan_id }
+        | Event::LoanDefaulted { loan_id } => crate::loans::repo::find(db, loan_id)
+            .await?
+            .map(|l| l.borrower_id),
+        _ => None,
+    })
+}
+
+/// `some_field` → `someField`, so payloads read like the rest of the api.
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The JSON body receivers get: `{"id", "type", "createdAt", "data"}`.
+pub fn body(event_id: i64, event: &Event, now: chrono::DateTime<Utc>) -> Result<String> {
+    let data: Map<String, Value> = match serde_json::to_value(event).map_err(Error::internal)? {
+        Value::Object(fields) => fields
+            .into_iter()
+            .filter(|(k, _)| k != "type")
+            .map(|(k, v)| (camel(&k), v))
+            .collect(),
+        _ => Map::new(),
+    };
+    serde_json::to_string(&json!({
+        "id": event_id.to_string(),
+        "type": event.kind(),
+        "createdAt": now,
+        "data": data,
+    }))
+    .map_err(Error::internal)
+}
+
+/// The `dispatch_webhooks` job: one delivery per endpoint subscribed to the event (platform
+/// endpoints, and the owner's), then a `deliver_webhook` job for each not yet attempted.
+/// Running it again inserts nothing new and re-pushes under the same idempotency keys.
+#[tracing::instrument(skip_all, fields(event_id = event_id, kind = event.kind()))]
+pub async fn dispatch(app: &App, queues: &Queues, event_id: i64, event: &Event) -> Result<usize> {
+    let kind = event.kind();
+    if !EVENT_KINDS.contains(&kind) {
+        return Ok(0);
+    }
+    let owner = owner_of(app, event).await?;
+    let db = &app.db.write;
+    let endpoints: Vec<Uuid> = sqlx::query_scalar(
+        "select id from webhook_endpoints
+         where $1 = any(kinds) and (owner_id is null or owner_id = $2)",
+    )
+    .bind(kind)
+    .bind(owner)
+    .fetch_all(db)
+    .await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let body = body(event_id, event, Utc::now())?;
+    for endpoint in &endpoints {
+        sqlx::query(
+            "insert into webhook_deliveries (id, endpoint_id, event_id, event_kind, body)
+             values ($1, $2, $3, $4, $5)
+             on conflict (endpoint_id, event_id) do nothing",
+        )
+        .bind(Uuid::now_v7())
+        .bind(endpoint)
+        .bind(event_id)
+        .bind(kind)
+        .bind(&body)
+        .execute(db)
+        .await?;
+    }
+    let fresh: Vec<Uuid> = sqlx::query_scalar(
+        "select id from webhook_deliveries
+         where event_id = $1 and status = 'pending' and attempts = 0",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await?;
+    let jobs = fresh
+        .iter()
+        .map(|&delivery_id| {
+            (
+                Job::DeliverWebhook(DeliverWebhook { delivery_id }),
+                Some(format!("delivery:{delivery_id}")),
+            )
+        })
+        .collect();
+    queues.push_all(jobs).await?;
+    tracing::debug!(deliveries = fresh.len(), "webhooks dispatched");
+    Ok(fresh.len())
+}
+
+/// What one run of `deliver_webhook` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The receiver answered 2xx.
+    Delivered { status: u16 },
+    /// Nothing to do: delivered already, the endpoint was deleted, or another worker is
+    /// sending it at this moment.
+    Skipped,
+}
+
+/// The `deliver_webhook` job: one attempt, logged. The delivery row stays locked while the
+/// request is in flight, so two workers never send it at once. A failed attempt is returned
+/// as an error for the worker to retry with backoff.
+#[tracing::instrument(skip_all, fields(delivery_id = %delivery_id))]
+pub async fn deliver(app: &App, sender: &Sender, delivery_id: Uuid) -> Result<Outcome> {
+    let mut tx = app.db.write.begin().await?;
+    let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
+        "select d.status, d.event_id, d.event_kind, d.body, e.url, e.secret
+         from webhook_deliveries d
+         join webhook_endpoints e on e.id = d.endpoint_id
+         where d.id = $1
+         for update of d skip locked",
+    )
+    .bind(delivery_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((status, event_id, kind, body, url, secret)) = row else {
+        return Ok(Outcome::Skipped);
+    };
+    if status == "delivered" {
+        return Ok(Outcome::Skipped);
+    }
+    let started = Instant::now();
+    let result = send(sender, &url, &secret, event_id, &kind, delivery_id, &body).await;
+    let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    let (code, error) = match &result {
+        Ok(code) if (200..300).contains(code) => (Some(*code), None),
+        Ok(code) => (Some(*code), Some(format!("receiver answered HTTP {code}"))),
+        Err(e) => (None, Some(e.clone())),
+    };
+    let code = code.and_then(|c| i16::try_from(c).ok());
+    sqlx::query(
+        "insert into webhook_attempts (delivery_id, status_code, error, duration_ms)
+         values ($1, $2, $3, $4)",
+    )
+    .bind(delivery_id)
+    .bind(code)
+    .bind(&error)
+    .bind(duration_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update webhook_deliveries
+         set attempts = attempts + 1, last_status_code = $2, last_error = $3,
+             status = case when $3 is null then 'delivered' else 'pending' end,
+             delivered_at = case when $3 is null then now() else delivered_at end
+         where id = $1",
+    )
+    .bind(delivery_id)
+    .bind(code)
+    .bind(&error)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    match (result, error) {
+        (Ok(status), None) => Ok(Outcome::Delivered { status }),
+        (_, error) => Err(Error::internal(format!(
+            "webhook delivery {delivery_id} to {url}: {}",
+            error.unwrap_or_default()
+        ))),
+    }
+}
+
+/// One signed POST; the receiver's status code, or why there was none.
+async fn send(
+    sender: &Sender,
+    url: &str,
+    secret: &str,
+    event_id: i64,
+    kind: &str,
+    delivery_id: Uuid,
+    body: &str,
+) -> std::result::Result<u16, String> {
+    // Checked again at send time: the configuration may have tightened since registration.
+    parse_url(url, sender.allow_http).map_err(|e| e.to_string())?;
+    let signature =
+        sign(secret, Utc::now().timestamp(), body.as_bytes()).map_err(|e| e.to_string())?;
+    let response = sender
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .header(EVENT_ID_HEADER, event_id.to_string())
+        .header(EVENT_TYPE_HEADER, kind)
+        .header(DELIVERY_ID_HEADER, delivery_id.to_string())
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| match e {
+            e if e.is_timeout() => "timed out".to_string(),
+            e if e.is_connect() => "connection failed".to_string(),
+            e => format!("request failed: {e}"),
+        })?;
+    Ok(response.status().as_u16())
+}
+
+/// Called when the last attempt failed: the delivery shows `failed` until it is replayed.
+pub async fn mark_failed(app: &App, delivery_id: Uuid) -> Result<()> {
+    sqlx::query(
+        "update webhook_deliveries set status = 'failed' where id = $1 and status = 'pending'",
+    )
+    .bind(delivery_id)
+    .execute(&app.db.write)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_carry_the_event_id_type_and_camel_case_data() {
+        let campaign_id = Uuid::new_v4();
+        let event = Event::DonationRefunded {
+            donation_id: Uuid::nil(),
+            campaign_id,
+            donor_id: Uuid::nil(),
+            amount: 250,
+        };
+        let now = Utc::now();
+        let raw = body(42, &event, now).expect("body");
+        let v: Value = serde_json::from_str(&raw).expect("json");
+        assert_eq!(v["id"], "42");
+        assert_eq!(v["type"], "donation.refunded");
+        assert_eq!(v["data"]["campaignId"], campaign_id.to_string());
+        assert_eq!(v["data"]["amount"], 250);
+        assert!(v["data"].get("type").is_none());
+        assert_eq!(raw, body(42, &event, now).expect("again"), "stable bytes");
+    }
+}

@@ -1,0 +1,223 @@
+//! Outgoing webhooks for integrations. A user registers an endpoint for events of their own
+//! campaigns and loans; an admin may register platform-wide endpoints that receive every event
+//! of their kinds. Each committed event from the outbox becomes one delivery per subscribed
+//! endpoint, POSTed as JSON and signed with the endpoint's secret:
+//!
+//! `Commonpot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
+//!
+//! Attempts are logged, failures retried with exponential backoff by the worker, and any
+//! delivery can be replayed by its owner.
+
+pub mod delivery;
+pub mod service;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+pub use delivery::{Sender, deliver, dispatch, mark_failed};
+pub use service::{NewEndpoint, WebhooksService};
+
+/// The event kinds an endpoint may subscribe to (a subset of `Event::KINDS`: internal events
+/// such as `report.requested` are not offered).
+pub const EVENT_KINDS: &[&str] = &[
+    "donation.created",
+    "donation.refunded",
+    "campaign.goal_reached",
+    "loan.approved",
+    "loan.rejected",
+    "loan.funded",
+    "loan.repayment_received",
+    "loan.late",
+    "loan.defaulted",
+];
+
+/// Header names, shared with the documentation and tests.
+pub const SIGNATURE_HEADER: &str = "Commonpot-Signature";
+pub const EVENT_ID_HEADER: &str = "Commonpot-Event-Id";
+pub const EVENT_TYPE_HEADER: &str = "Commonpot-Event-Type";
+pub const DELIVERY_ID_HEADER: &str = "Commonpot-Delivery-Id";
+
+/// A registered endpoint, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Endpoint {
+    pub id: Uuid,
+    /// `None`: platform-wide.
+    pub owner_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub url: String,
+    pub kinds: Vec<String>,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new endpoint with the only copy of its secret the api ever returns.
+#[derive(Debug, Clone)]
+pub struct CreatedEndpoint {
+    pub endpoint: Endpoint,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event_id: i64,
+    pub event_kind: String,
+    /// `pending`, `delivered` or `failed` (gave up after the last attempt).
+    pub status: String,
+    pub attempts: i32,
+    pub last_status_code: Option<i16>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Attempt {
+    pub id: i64,
+    pub delivery_id: Uuid,
+    pub status_code: Option<i16>,
+    pub error: Option<String>,
+    pub duration_ms: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A delivery with its attempt log, oldest attempt first.
+#[derive(Debug, Clone)]
+pub struct DeliveryLog {
+    pub delivery: Delivery,
+    pub attempts: Vec<Attempt>,
+}
+
+/// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(Error::internal)?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// Checks an endpoint URL: https (or http when `allow_http`, for development and tests), a
+/// host, no credentials; without `allow_http`, loopback, private and link-local addresses
+/// written as IP literals (or `localhost`) are refused too.
+pub fn parse_url(raw: &str, allow_http: bool) -> Result<url::Url> {
+    let bad = |m: &'static str| Error::validation("url", m);
+    if raw.len() > 2000 {
+        return Err(bad("url must be at most 2000 characters"));
+    }
+    let url = url::Url::parse(raw.trim()).map_err(|_| bad("url must be an absolute URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        _ => return Err(bad("url must use https")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("url must not contain credentials"));
+    }
+    let local = match url.host() {
+        None => return Err(bad("url must have a host")),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+        }
+    };
+    if local && !allow_http {
+        return Err(bad("url must point to a public host"));
+    }
+    Ok(url)
+}
+
+/// Parses the requested kinds: known, at least one, duplicates dropped.
+pub fn parse_kinds(raw: &[String]) -> Result<Vec<String>> {
+    if raw.is_empty() {
+        return Err(Error::validation(
+            "events",
+            "subscribe to at least one event",
+        ));
+    }
+    let mut kinds: Vec<String> = Vec::with_capacity(raw.len());
+    for k in raw {
+        if !EVENT_KINDS.contains(&k.as_str()) {
+            return Err(Error::validation(
+                "events",
+                format!("unknown event {k:?}; known: {}", EVENT_KINDS.join(", ")),
+            ));
+        }
+        if !kinds.contains(k) {
+            kinds.push(k.clone());
+        }
+    }
+    Ok(kinds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_an_hmac_of_timestamp_dot_body() {
+        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+        let sig = sign("whsec_test", 1_700_000_000, br#"{"a":1}"#).expect("sign");
+        assert_eq!(
+            sig,
+            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+        assert_ne!(
+            sig,
+            sign("whsec_other", 1_700_000_000, br#"{"a":1}"#).expect("sign")
+        );
+        assert_ne!(
+            sig,
+            sign("whsec_test", 1_700_000_001, br#"{"a":1}"#).expect("sign")
+        );
+    }
+
+    #[test]
+    fn production_urls_must_be_https_to_a_public_host() {
+        assert!(parse_url("https://hooks.example.com/commonpot", false).is_ok());
+        for bad in [
+            "http://hooks.example.com/x",
+            "ftp://hooks.example.com/x",
+            "https://user:pw@hooks.example.com/x",
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://169.254.169.254/latest",
+            "https://[::1]/x",
+            "https://localhost/x",
+            "not a url",
+        ] {
+            let err = parse_url(bad, false).expect_err(bad);
+            assert!(
+                matches!(err, Error::Validation { field: "url", .. }),
+                "{bad}"
+            );
+        }
+        assert!(parse_url("http://127.0.0.1:8080/x", true).is_ok());
+    }
+
+    #[test]
+    fn kinds_must_be_known_and_are_deduplicated() {
+        let kinds = parse_kinds(&["loan.late".into(), "loan.late".into()]).expect("ok");
+        assert_eq!(kinds, ["loan.late"]);
+        assert!(parse_kinds(&[]).is_err());
+        assert!(parse_kinds(&["report.requested".into()]).is_err());
+    }
+}

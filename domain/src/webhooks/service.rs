@@ -1,0 +1,223 @@
+//! Registering endpoints, reading their delivery log and replaying deliveries. An endpoint is
+//! visible to its owner; platform-wide ones to admins. Anyone else gets a 404, so ids do not
+//! reveal what exists.
+
+use rand::RngCore;
+use uuid::Uuid;
+
+use super::{Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, parse_kinds, parse_url};
+use crate::accounts::Principal;
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+/// Endpoints one owner (or the platform) may have.
+const MAX_ENDPOINTS: i64 = 20;
+
+const ENDPOINT_COLUMNS: &str = "id, owner_id, created_by, url, kinds, description, created_at";
+const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, event_kind, status, attempts, \
+                                last_status_code, last_error, created_at, delivered_at";
+
+/// What a caller asks to register. Fields are optional so that validation names the field.
+#[derive(Debug, Clone, Default)]
+pub struct NewEndpoint {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub description: Option<String>,
+    /// Receive every event of these kinds, not only the caller's own (admins only).
+    pub platform: bool,
+}
+
+pub struct WebhooksService<'a> {
+    app: &'a App,
+}
+
+impl App {
+    pub fn webhooks(&self) -> WebhooksService<'_> {
+        WebhooksService { app: self }
+    }
+}
+
+/// `whsec_` and 32 random bytes in hex.
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", hex::encode(bytes))
+}
+
+fn may_manage(principal: &Principal, endpoint: &Endpoint) -> bool {
+    match endpoint.owner_id {
+        Some(owner) => owner == principal.user_id,
+        None => principal.is_admin(),
+    }
+}
+
+impl WebhooksService<'_> {
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, platform = input.platform))]
+    pub async fn register(
+        &self,
+        principal: &Principal,
+        input: NewEndpoint,
+    ) -> Result<CreatedEndpoint> {
+        if input.platform {
+            principal.require_admin()?;
+        }
+        let url = input
+            .url
+            .ok_or_else(|| Error::validation("url", "url is required"))?;
+        let url = parse_url(&url, self.app.config.webhooks_allow_http)?;
+        let kinds = parse_kinds(&input.events.unwrap_or_default())?;
+        let description = input.description.filter(|d| !d.trim().is_empty());
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 200)
+        {
+            return Err(Error::validation(
+                "description",
+                "description must be at most 200 characters",
+            ));
+        }
+        let owner = (!input.platform).then_some(principal.user_id);
+        let count: i64 = sqlx::query_scalar(
+            "select count(*) from webhook_endpoints where owner_id is not distinct from $1",
+        )
+        .bind(owner)
+        .fetch_one(&self.app.db.write)
+        .await?;
+        if count >= MAX_ENDPOINTS {
+            return Err(Error::rule(
+                "too_many_webhooks",
+                format!("at most {MAX_ENDPOINTS} webhook endpoints; delete one first"),
+            ));
+        }
+        let secret = new_secret();
+        let endpoint: Endpoint = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "insert into webhook_endpoints (id, owner_id, created_by, url, kinds, description, secret)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             returning {ENDPOINT_COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(owner)
+        .bind(principal.user_id)
+        .bind(url.as_str())
+        .bind(&kinds)
+        .bind(description)
+        .bind(&secret)
+        .fetch_one(&self.app.db.write)
+        .await?;
+        tracing::info!(endpoint_id = %endpoint.id, "webhook_registered");
+        Ok(CreatedEndpoint { endpoint, secret })
+    }
+
+    /// The caller's endpoints, and for admins the platform-wide ones too; newest first.
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<Endpoint>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {ENDPOINT_COLUMNS} from webhook_endpoints
+             where owner_id = $1 or (owner_id is null and $2)
+             order by created_at desc, id desc"
+        )))
+        .bind(principal.user_id)
+        .bind(principal.is_admin())
+        .fetch_all(&self.app.db.read)
+        .await?)
+    }
+
+    async fn endpoint(&self, principal: &Principal, id: Uuid) -> Result<Endpoint> {
+        let endpoint: Option<Endpoint> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {ENDPOINT_COLUMNS} from webhook_endpoints where id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.app.db.write)
+        .await?;
+        endpoint
+            .filter(|e| may_manage(principal, e))
+            .ok_or(Error::NotFound("webhook"))
+    }
+
+    /// Deletes the endpoint and its delivery log; queued deliveries are dropped.
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, endpoint_id = %id))]
+    pub async fn delete(&self, principal: &Principal, id: Uuid) -> Result<()> {
+        let endpoint = self.endpoint(principal, id).await?;
+        sqlx::query("delete from webhook_endpoints where id = $1")
+            .bind(endpoint.id)
+            .execute(&self.app.db.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The endpoint's deliveries, newest first, each with its attempts.
+    pub async fn deliveries(
+        &self,
+        principal: &Principal,
+        endpoint_id: Uuid,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<DeliveryLog>, i64)> {
+        let endpoint = self.endpoint(principal, endpoint_id).await?;
+        let db = &self.app.db.write;
+        let total: i64 =
+            sqlx::query_scalar("select count(*) from webhook_deliveries where endpoint_id = $1")
+                .bind(endpoint.id)
+                .fetch_one(db)
+                .await?;
+        let deliveries: Vec<Delivery> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {DELIVERY_COLUMNS} from webhook_deliveries
+             where endpoint_id = $1
+             order by created_at desc, id desc
+             limit $2 offset $3"
+        )))
+        .bind(endpoint.id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
+        let ids: Vec<Uuid> = deliveries.iter().map(|d| d.id).collect();
+        let mut attempts: Vec<Attempt> = sqlx::query_as(
+            "select id, delivery_id, status_code, error, duration_ms, created_at
+             from webhook_attempts where delivery_id = any($1) order by id",
+        )
+        .bind(&ids)
+        .fetch_all(db)
+        .await?;
+        let logs = deliveries
+            .into_iter()
+            .map(|delivery| {
+                let (mine, rest) = attempts
+                    .drain(..)
+                    .partition(|a: &Attempt| a.delivery_id == delivery.id);
+                attempts = rest;
+                DeliveryLog {
+                    delivery,
+                    attempts: mine,
+                }
+            })
+            .collect();
+        Ok((logs, total))
+    }
+
+    /// Sends a delivery again, whatever became of it (same body and event id, fresh
+    /// signature). The request and its event commit together.
+    #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, delivery_id = %delivery_id))]
+    pub async fn replay(
+        &self,
+        principal: &Principal,
+        endpoint_id: Uuid,
+        delivery_id: Uuid,
+    ) -> Result<Delivery> {
+        let endpoint = self.endpoint(principal, endpoint_id).await?;
+        let mut tx = self.app.db.write.begin().await?;
+        let delivery: Delivery = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "update webhook_deliveries set status = 'pending'
+             where id = $1 and endpoint_id = $2
+             returning {DELIVERY_COLUMNS}"
+        )))
+        .bind(delivery_id)
+        .bind(endpoint.id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound("delivery"))?;
+        outbox::record(&mut tx, &Event::WebhookReplayRequested { delivery_id }).await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+}
