@@ -101,6 +101,22 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
             tracing::info!(?sweep, "loan duties done");
             Ok(())
         })?,
+        // Recurring donations due today (retries of short wallets included).
+        ScheduledTask::new(
+            "recurring_donations",
+            "0 0 6 * * *",
+            |app: App, now| async move { app.charge_recurring(now).await.map(drop) },
+        )?,
+        // Repayment reminders a few days before each installment falls due.
+        ScheduledTask::new(
+            "loan_reminders",
+            "0 0 8 * * *",
+            |app: App, now| async move {
+                domain::notifications::queue_loan_reminders(&app, now)
+                    .await
+                    .map(drop)
+            },
+        )?,
         ScheduledTask::new(
             "daily_analytics",
             "0 30 0 * * *",

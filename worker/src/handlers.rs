@@ -64,6 +64,7 @@ impl Handler for SendNotification {
             &ctx.app.db.write,
             &ctx.mailer,
             &ctx.app.config.public_url,
+            &ctx.app.config.currency,
             &self.notification,
         )
         .await?;

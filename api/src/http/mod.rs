@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod money;
 pub mod ops;
 pub mod pagination;
+pub mod recurring;
 pub mod reports;
 pub mod security;
 pub mod users;
@@ -56,6 +57,7 @@ pub type Apis = (
     money::MoneyApi,
     admin::AdminApi,
     ops::OpsApi,
+    recurring::RecurringApi,
     loans::LoansApi,
     reports::ReportsApi,
     webhooks::WebhooksApi,
@@ -71,6 +73,7 @@ pub fn apis() -> Apis {
         money::MoneyApi,
         admin::AdminApi,
         ops::OpsApi,
+        recurring::RecurringApi,
         loans::LoansApi,
         reports::ReportsApi,
         webhooks::WebhooksApi,

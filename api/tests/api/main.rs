@@ -8,5 +8,6 @@ mod helpers;
 mod loans;
 mod money;
 mod ops;
+mod recurring;
 mod reports;
 mod webhooks;

@@ -55,6 +55,8 @@ pub enum Event {
     /// An installment is past due.
     LoanLate {
         loan_id: Uuid,
+        /// When the oldest unpaid installment fell due.
+        due_at: chrono::DateTime<chrono::Utc>,
     },
     LoanDefaulted {
         loan_id: Uuid,
@@ -66,6 +68,12 @@ pub enum Event {
     /// A webhook delivery is to be sent again (its owner asked for a replay).
     WebhookReplayRequested {
         delivery_id: Uuid,
+    },
+    /// A recurring donation could not be charged three days running and was paused.
+    RecurringDonationPaused {
+        plan_id: Uuid,
+        donor_id: Uuid,
+        campaign_id: Uuid,
     },
 }
 
@@ -88,6 +96,7 @@ impl Event {
         "loan.defaulted",
         "report.requested",
         "webhook.replay_requested",
+        "recurring_donation.paused",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -108,6 +117,7 @@ impl Event {
             Event::LoanDefaulted { .. } => "loan.defaulted",
             Event::ReportRequested { .. } => "report.requested",
             Event::WebhookReplayRequested { .. } => "webhook.replay_requested",
+            Event::RecurringDonationPaused { .. } => "recurring_donation.paused",
         }
     }
 }
@@ -149,7 +159,15 @@ mod tests {
                 repayment_id: id,
                 amount: 1,
             },
-            Event::LoanLate { loan_id: id },
+            Event::LoanLate {
+                loan_id: id,
+                due_at: chrono::Utc::now(),
+            },
+            Event::RecurringDonationPaused {
+                plan_id: id,
+                donor_id: id,
+                campaign_id: id,
+            },
             Event::LoanDefaulted { loan_id: id },
             Event::ReportRequested { report_id: id },
             Event::WebhookReplayRequested { delivery_id: id },

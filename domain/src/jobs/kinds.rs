@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Event;
 use super::cache;
-use crate::notifications::Notification;
+use crate::notifications::{LoanNotice, Notification};
 
 /// A job payload type. The queue is `{REDIS_KEY_PREFIX}jobs:{NAME}`.
 pub trait JobKind:
@@ -157,13 +157,29 @@ impl Job {
                 vec![retire_campaign_pages()]
             }
             Event::LoanSubmitted { loan_id } => vec![Job::ScoreLoan(ScoreLoan { loan_id })],
-            // Loan emails are not written yet; these events still reach outgoing webhooks.
-            Event::LoanApproved { .. }
-            | Event::LoanRejected { .. }
-            | Event::LoanFunded { .. }
-            | Event::LoanRepaymentReceived { .. }
-            | Event::LoanLate { .. }
-            | Event::LoanDefaulted { .. } => Vec::new(),
+            Event::LoanApproved { loan_id } => vec![notify(Notification::Loan {
+                loan_id,
+                notice: LoanNotice::Approved,
+            })],
+            Event::LoanRejected { loan_id } => vec![notify(Notification::Loan {
+                loan_id,
+                notice: LoanNotice::Rejected,
+            })],
+            Event::LoanFunded { loan_id } => vec![notify(Notification::Loan {
+                loan_id,
+                notice: LoanNotice::Funded,
+            })],
+            Event::LoanLate { loan_id, due_at } => vec![notify(Notification::Loan {
+                loan_id,
+                notice: LoanNotice::Late {
+                    due_on: due_at.date_naive(),
+                },
+            })],
+            // Borrowers see repayments in their wallet; defaults reach webhooks and admins.
+            Event::LoanRepaymentReceived { .. } | Event::LoanDefaulted { .. } => Vec::new(),
+            Event::RecurringDonationPaused { plan_id, .. } => {
+                vec![notify(Notification::RecurringPaused { plan_id })]
+            }
             Event::ReportRequested { report_id } => {
                 vec![Job::GenerateReport(GenerateReport { report_id })]
             }

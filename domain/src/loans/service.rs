@@ -762,7 +762,14 @@ impl LoanService<'_> {
                             &reason,
                         )
                         .await?;
-                        outbox::record(&mut tx, &Event::LoanLate { loan_id: id }).await?;
+                        outbox::record(
+                            &mut tx,
+                            &Event::LoanLate {
+                                loan_id: id,
+                                due_at: due,
+                            },
+                        )
+                        .await?;
                         sweep.late += 1;
                     }
                     if now - due > default_after {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod idempotency;
 pub mod ledger;
 pub mod model;
+pub mod recurring;
 pub mod repo;
 pub mod service;
 pub mod wallets;

@@ -5,6 +5,7 @@
 pub mod repo;
 pub mod templates;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -23,6 +24,27 @@ pub enum Notification {
     DonationReceipt { donation_id: Uuid },
     /// To the campaign's creator: someone gave.
     DonationReceived { donation_id: Uuid },
+    /// To the borrower: news about their loan.
+    Loan { loan_id: Uuid, notice: LoanNotice },
+    /// To the donor: their monthly gift was paused for lack of funds.
+    RecurringPaused { plan_id: Uuid },
+}
+
+/// What a loan email is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum LoanNotice {
+    Approved,
+    Rejected,
+    Funded,
+    /// The oldest unpaid installment fell due on `due_on`.
+    Late {
+        due_on: NaiveDate,
+    },
+    /// Installment `seq` falls due soon.
+    Reminder {
+        seq: i32,
+    },
 }
 
 impl Notification {
@@ -32,6 +54,14 @@ impl Notification {
             Notification::Welcome { .. } => "welcome",
             Notification::DonationReceipt { .. } => "donation_receipt",
             Notification::DonationReceived { .. } => "donation_received",
+            Notification::Loan { notice, .. } => match notice {
+                LoanNotice::Approved => "loan_approved",
+                LoanNotice::Rejected => "loan_rejected",
+                LoanNotice::Funded => "loan_funded",
+                LoanNotice::Late { .. } => "loan_late",
+                LoanNotice::Reminder { .. } => "loan_reminder",
+            },
+            Notification::RecurringPaused { .. } => "recurring_paused",
         }
     }
 
@@ -43,12 +73,29 @@ impl Notification {
             | Notification::DonationReceived { donation_id } => {
                 format!("{}:{donation_id}", self.template())
             }
+            Notification::Loan { loan_id, notice } => match notice {
+                LoanNotice::Late { due_on } => format!("loan_late:{loan_id}:{due_on}"),
+                LoanNotice::Reminder { seq } => format!("loan_reminder:{loan_id}:{seq}"),
+                _ => format!("{}:{loan_id}", self.template()),
+            },
+            // A plan can be paused again after a resume; one email per pause would need the
+            // pause's date, so the plan's id plus the day the job runs is close enough.
+            Notification::RecurringPaused { plan_id } => format!(
+                "recurring_paused:{plan_id}:{}",
+                chrono::Utc::now().date_naive()
+            ),
         }
     }
 
     /// Essential mail (receipts) is sent even to users who turned notifications off.
     pub fn essential(&self) -> bool {
-        matches!(self, Notification::DonationReceipt { .. })
+        // Receipts and anything about money owed or no longer taken.
+        matches!(
+            self,
+            Notification::DonationReceipt { .. }
+                | Notification::RecurringPaused { .. }
+                | Notification::Loan { .. }
+        )
     }
 }
 
@@ -74,10 +121,11 @@ pub async fn send(
     pool: &PgPool,
     mailer: &Mailer,
     public_url: &str,
+    currency: &str,
     notification: &Notification,
 ) -> Result<Outcome> {
     let mut conn = pool.acquire().await?;
-    let Some((to, email)) = compose(&mut conn, public_url, notification).await? else {
+    let Some((to, email)) = compose(&mut conn, public_url, currency, notification).await? else {
         return Ok(Outcome::Gone);
     };
     drop(conn);
@@ -102,6 +150,7 @@ pub async fn send(
 async fn compose(
     conn: &mut sqlx::PgConnection,
     public_url: &str,
+    currency: &str,
     notification: &Notification,
 ) -> Result<Option<(Recipient, Email)>> {
     let base = public_url.trim_end_matches('/');
@@ -162,7 +211,138 @@ async fn compose(
             )?;
             Ok(Some((to, email)))
         }
+        Notification::Loan { loan_id, notice } => {
+            let Some(loan) = repo::loan(conn, loan_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, loan.borrower_id).await? else {
+                return Ok(None);
+            };
+            let amount = money(loan.amount, currency);
+            let loan_url = format!("{base}/loans/{loan_id}");
+            let common = [
+                ("first_name", to.first_name.as_str()),
+                ("purpose", loan.purpose.as_str()),
+                ("amount", amount.as_str()),
+                ("loan_url", loan_url.as_str()),
+            ];
+            let email = match notice {
+                LoanNotice::Approved => render(templates::LOAN_APPROVED, &common)?,
+                LoanNotice::Rejected => {
+                    let reason = loan.last_reason.unwrap_or_else(|| "not given".into());
+                    render(
+                        templates::LOAN_REJECTED,
+                        &[&common[..], &[("reason", &reason)]].concat(),
+                    )?
+                }
+                LoanNotice::Funded => {
+                    let total = money(loan.total_due.unwrap_or(loan.amount), currency);
+                    let first_due = loan
+                        .first_due
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default();
+                    let term = loan.term_months.to_string();
+                    render(
+                        templates::LOAN_FUNDED,
+                        &[
+                            &common[..],
+                            &[
+                                ("total_due", &total),
+                                ("term_months", &term),
+                                ("first_due", &first_due),
+                            ],
+                        ]
+                        .concat(),
+                    )?
+                }
+                LoanNotice::Late { due_on } => {
+                    let due_on = due_on.to_string();
+                    render(
+                        templates::LOAN_LATE,
+                        &[&common[..], &[("due_on", &due_on)]].concat(),
+                    )?
+                }
+                LoanNotice::Reminder { seq } => {
+                    let Some(installment) = repo::installment(conn, loan_id, seq).await? else {
+                        return Ok(None);
+                    };
+                    let due = money(installment.amount - installment.paid_amount, currency);
+                    let due_on = installment.due_at.format("%Y-%m-%d").to_string();
+                    let seq = seq.to_string();
+                    render(
+                        templates::LOAN_REMINDER,
+                        &[
+                            ("first_name", to.first_name.as_str()),
+                            ("purpose", loan.purpose.as_str()),
+                            ("amount", due.as_str()),
+                            ("loan_url", loan_url.as_str()),
+                            ("due_on", due_on.as_str()),
+                            ("seq", seq.as_str()),
+                        ],
+                    )?
+                }
+            };
+            Ok(Some((to, email)))
+        }
+        Notification::RecurringPaused { plan_id } => {
+            let Some(plan) = repo::recurring_plan(conn, plan_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, plan.donor_id).await? else {
+                return Ok(None);
+            };
+            let email = render(
+                templates::RECURRING_PAUSED,
+                &[
+                    ("first_name", &to.first_name),
+                    ("campaign_title", &plan.campaign_title),
+                    ("amount", &money(plan.amount, currency)),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
     }
+}
+
+/// Days before an installment falls due that its reminder goes out.
+pub const REMINDER_DAYS: i64 = 3;
+
+/// Queues a reminder for every unpaid installment of a repaying loan that falls due within
+/// [`REMINDER_DAYS`] of `now`. Safe to run daily and twice: each reminder has its own dedupe key.
+#[tracing::instrument(skip_all)]
+pub async fn queue_loan_reminders(
+    app: &crate::App,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize> {
+    let due: Vec<(Uuid, i32)> = sqlx::query_as(
+        "select i.loan_id, i.seq from loan_installments i join loans l on l.id = i.loan_id
+         where i.paid_amount < i.amount and l.status in ('active', 'late')
+           and i.due_at > $1 and i.due_at <= $1 + make_interval(days => $2)",
+    )
+    .bind(now)
+    .bind(REMINDER_DAYS as i32)
+    .fetch_all(&app.db.read)
+    .await?;
+    let jobs = due
+        .iter()
+        .map(|&(loan_id, seq)| {
+            let notification = Notification::Loan {
+                loan_id,
+                notice: LoanNotice::Reminder { seq },
+            };
+            let key = notification.dedupe_key();
+            (
+                crate::jobs::kinds::Job::SendNotification(crate::jobs::kinds::SendNotification {
+                    notification,
+                }),
+                Some(key),
+            )
+        })
+        .collect();
+    crate::jobs::queue::Queues::new(&app.kv)
+        .push_all(jobs)
+        .await?;
+    Ok(due.len())
 }
 
 fn campaign_url(base: &str, d: &DonationFacts) -> String {

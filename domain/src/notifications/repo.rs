@@ -85,3 +85,67 @@ pub async fn claim(
     .await?;
     Ok(inserted.rows_affected() == 1)
 }
+
+/// A loan with what its emails mention.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoanFacts {
+    pub borrower_id: Uuid,
+    pub purpose: String,
+    pub amount: i64,
+    pub term_months: i32,
+    pub total_due: Option<i64>,
+    pub first_due: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the latest status change happened (e.g. the rejection reason).
+    pub last_reason: Option<String>,
+}
+
+pub async fn loan(conn: &mut PgConnection, loan_id: Uuid) -> Result<Option<LoanFacts>> {
+    Ok(sqlx::query_as(
+        "select l.borrower_id, l.purpose, l.amount, l.term_months, l.total_due,
+                (select min(due_at) from loan_installments i where i.loan_id = l.id) as first_due,
+                (select reason from loan_transitions t where t.loan_id = l.id order by id desc limit 1)
+                    as last_reason
+         from loans l where l.id = $1",
+    )
+    .bind(loan_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InstallmentFacts {
+    pub amount: i64,
+    pub paid_amount: i64,
+    pub due_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn installment(
+    conn: &mut PgConnection,
+    loan_id: Uuid,
+    seq: i32,
+) -> Result<Option<InstallmentFacts>> {
+    Ok(sqlx::query_as(
+        "select amount, paid_amount, due_at from loan_installments where loan_id = $1 and seq = $2",
+    )
+    .bind(loan_id)
+    .bind(seq)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanFacts {
+    pub donor_id: Uuid,
+    pub amount: i64,
+    pub campaign_title: String,
+}
+
+pub async fn recurring_plan(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<PlanFacts>> {
+    Ok(sqlx::query_as(
+        "select r.donor_id, r.amount, c.title as campaign_title
+         from recurring_donations r join campaigns c on c.id = r.campaign_id where r.id = $1",
+    )
+    .bind(plan_id)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -55,7 +55,7 @@ async fn owner_of(app: &App, event: &Event) -> Result<Option<Uuid>> {
         | Event::LoanRejected { loan_id }
         | Event::LoanFunded { loan_id }
         | Event::LoanRepaymentReceived { loan_id, .. }
-        | Event::LoanLate { loan_id }
+        | Event::LoanLate { loan_id, .. }
         | Event::LoanDefaulted { loan_id } => crate::loans::repo::find(db, loan_id)
             .await?
             .map(|l| l.borrower_id),

@@ -64,3 +64,78 @@ async fn a_submitted_loan_is_scored_through_the_outbox_and_the_worker_once() {
     .expect("count");
     assert_eq!(scorings, 1);
 }
+
+#[tokio::test]
+async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
+    let env = TestEnv::new().await;
+    let borrower = env.user("Grace", false).await;
+    let apply = |purpose: &str| Apply {
+        amount: 10_000,
+        term_months: 6,
+        purpose: purpose.into(),
+        description: "Tools and stock for a small repair workshop.".into(),
+    };
+    let principal = Principal {
+        user_id: borrower.id,
+        role: Role::User,
+        tier: Tier::Standard,
+        session_id: None,
+    };
+    let loan = env
+        .app
+        .loans()
+        .apply(&principal, apply("A repair workshop"))
+        .await
+        .expect("applies");
+    let admin = Principal {
+        role: Role::Admin,
+        user_id: env.user("Root", true).await.id,
+        tier: Tier::Standard,
+        session_id: None,
+    };
+    domain::loans::score_loan(&env.app, loan.loan.id)
+        .await
+        .expect("scores");
+    env.app
+        .loans()
+        .reject(&admin, loan.loan.id, Some("Too little history yet"))
+        .await
+        .expect("rejects");
+    let late = domain::notifications::Notification::Loan {
+        loan_id: loan.loan.id,
+        notice: domain::notifications::LoanNotice::Late {
+            due_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
+        },
+    };
+    let mailer = domain::infra::mail::Mailer::new(&env.app.config).expect("mailer");
+    let send = |n: domain::notifications::Notification| {
+        let (pool, mailer) = (env.pool().clone(), mailer.clone());
+        async move {
+            domain::notifications::send(&pool, &mailer, "https://cp.example", "USD", &n)
+                .await
+                .expect("send")
+        }
+    };
+    // Rejection mail comes from the relayed event; the late notice is sent directly, twice.
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    let rejected = eventually(Duration::from_secs(10), || async {
+        env.mails_to(&borrower.email)
+            .iter()
+            .any(|m| m.contains("Too little history yet"))
+    })
+    .await;
+    worker.stop().await;
+    assert!(rejected, "rejection email with the reason");
+    send(late.clone()).await;
+    send(late).await;
+    let mails = env.mails_to(&borrower.email);
+    // Loan mail is essential: sent although Grace turned notifications off.
+    let late_mails = mails.iter().filter(|m| m.contains("late installment"));
+    assert_eq!(late_mails.count(), 1, "the second send is deduplicated");
+    assert!(mails.iter().any(|m| m.contains("was due on 2026-11-01")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("A repair workshop") && m.contains("100.00 USD"))
+    );
+}

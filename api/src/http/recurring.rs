@@ -1,0 +1,136 @@
+//! Recurring donations: `/api/donations/recurring` for donors, and the campaign side's stop.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::App;
+use domain::money::recurring::RecurringPlan;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::json::JsonBody;
+use super::security::Auth;
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRecurring {
+    pub campaign_id: Uuid,
+    /// Minor units per month.
+    pub amount: i64,
+    /// 1 to 28, so every month has the day.
+    pub day_of_month: i32,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RecurringDto {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub amount: i64,
+    pub day_of_month: i16,
+    /// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign closed).
+    pub status: String,
+    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`.
+    pub status_reason: Option<String>,
+    pub next_charge_on: NaiveDate,
+    pub last_charged_period: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<RecurringPlan> for RecurringDto {
+    fn from(p: RecurringPlan) -> Self {
+        Self {
+            id: p.id,
+            campaign_id: p.campaign_id,
+            amount: p.amount,
+            day_of_month: p.day_of_month,
+            status: p.status,
+            status_reason: p.status_reason,
+            next_charge_on: p.next_charge_on,
+            last_charged_period: p.last_charged_period,
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct StoppedPlans {
+    /// How many live plans were stopped.
+    pub stopped: u64,
+}
+
+#[derive(ApiResponse)]
+pub enum RecurringCreated {
+    #[oai(status = 201)]
+    Created(Json<RecurringDto>),
+}
+
+pub struct RecurringApi;
+
+#[OpenApi(prefix_path = "/api", tag = "ApiTags::Donations")]
+impl RecurringApi {
+    /// Give to a campaign every month on `dayOfMonth` from the wallet. If the wallet is short,
+    /// the charge is retried on the next two days, then the plan is paused and the donor told.
+    #[oai(path = "/donations/recurring", method = "post")]
+    async fn create(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<CreateRecurring>,
+    ) -> ApiResult<RecurringCreated> {
+        let plan = app
+            .create_recurring(
+                auth.principal(),
+                body.campaign_id,
+                body.amount,
+                body.day_of_month,
+                Utc::now().date_naive(),
+            )
+            .await?;
+        Ok(RecurringCreated::Created(Json(plan.into())))
+    }
+
+    /// The caller's recurring donations.
+    #[oai(path = "/donations/recurring", method = "get")]
+    async fn mine(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<Vec<RecurringDto>>> {
+        let plans = app.my_recurring(auth.principal()).await?;
+        Ok(Json(plans.into_iter().map(Into::into).collect()))
+    }
+
+    /// Pause, resume or cancel one of the caller's plans (`action`: pause | resume | cancel).
+    #[oai(path = "/donations/recurring/:id/:action", method = "post")]
+    async fn change(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        action: Path<String>,
+    ) -> ApiResult<Json<RecurringDto>> {
+        let plan = app
+            .change_recurring(auth.principal(), id.0, &action.0, Utc::now().date_naive())
+            .await?;
+        Ok(Json(plan.into()))
+    }
+
+    /// The campaign's creator or an admin stops all incoming recurring donations (no refunds).
+    #[oai(
+        path = "/campaigns/:id/recurring/stop",
+        method = "post",
+        tag = "ApiTags::Campaigns"
+    )]
+    async fn stop(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<StoppedPlans>> {
+        let stopped = app
+            .stop_recurring_for_campaign(auth.principal(), id.0)
+            .await?;
+        Ok(Json(StoppedPlans { stopped }))
+    }
+}

@@ -1,0 +1,361 @@
+//! Monthly recurring donations. The donor creates, pauses, resumes or cancels a plan; the
+//! campaign's creator or an admin can stop incoming plans (no refunds); plans end by themselves
+//! when the campaign stops taking donations. The scheduler charges due plans daily: each charge
+//! is an ordinary donation under the key `recurring:{plan}:{period}`, so a period is charged
+//! once even if the scheduler runs twice. Insufficient funds are retried on the next two days,
+//! then the plan is paused and the donor told.
+
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgExecutor};
+use uuid::Uuid;
+
+use super::model::{self, MAX_DONATION, MIN_DONATION};
+use super::service::Donate;
+use crate::accounts::{Principal, Role, Tier};
+use crate::app::App;
+use crate::campaigns::{CampaignStatus, repo as campaigns_repo};
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+/// Charge attempts per period before the plan is paused.
+pub const MAX_ATTEMPTS: i16 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+pub struct RecurringPlan {
+    pub id: Uuid,
+    pub donor_id: Uuid,
+    pub campaign_id: Uuid,
+    pub amount: i64,
+    pub day_of_month: i16,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub next_charge_on: NaiveDate,
+    pub failed_attempts: i16,
+    pub last_charged_period: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a charging run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeRun {
+    pub charged: u32,
+    pub retry_later: u32,
+    pub paused: u32,
+    pub ended: u32,
+}
+
+const COLUMNS: &str = "id, donor_id, campaign_id, amount, day_of_month, status, status_reason,
+    next_charge_on, failed_attempts, last_charged_period, created_at";
+
+/// The first date on or after `from` that falls on `day` (1..=28, valid in every month).
+pub fn next_occurrence(from: NaiveDate, day: u32) -> NaiveDate {
+    let this_month = from.with_day(day).unwrap_or(from);
+    if this_month >= from {
+        this_month
+    } else {
+        this_month
+            .checked_add_months(Months::new(1))
+            .unwrap_or(this_month)
+    }
+}
+
+fn period_of(date: NaiveDate) -> String {
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<RecurringPlan>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from recurring_donations where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    status: &str,
+    reason: Option<&str>,
+    next_charge_on: Option<NaiveDate>,
+) -> Result<RecurringPlan> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update recurring_donations set status = $2, status_reason = $3,
+            next_charge_on = coalesce($4, next_charge_on), failed_attempts = case when $4 is null then failed_attempts else 0 end,
+            updated_at = now()
+         where id = $1 returning {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(status)
+    .bind(reason)
+    .bind(next_charge_on)
+    .fetch_one(db)
+    .await?)
+}
+
+impl App {
+    /// Starts a monthly gift to an active campaign, first charged on the next `day_of_month`.
+    #[tracing::instrument(skip_all, fields(donor_id = %principal.user_id, campaign_id = %campaign_id))]
+    pub async fn create_recurring(
+        &self,
+        principal: &Principal,
+        campaign_id: Uuid,
+        amount: i64,
+        day_of_month: i32,
+        today: NaiveDate,
+    ) -> Result<RecurringPlan> {
+        let amount = model::parse_amount("amount", amount, MIN_DONATION, MAX_DONATION)?;
+        let day = u32::try_from(day_of_month)
+            .ok()
+            .filter(|d| (1..=28).contains(d))
+            .ok_or_else(|| {
+                Error::validation("dayOfMonth", "dayOfMonth must be between 1 and 28")
+            })?;
+        let campaign = campaigns_repo::find(&self.db.read, campaign_id)
+            .await?
+            .filter(|c| c.status.is_public())
+            .ok_or(Error::NotFound("campaign"))?;
+        if campaign.status != CampaignStatus::Active {
+            return Err(Error::conflict(
+                "campaign_not_accepting",
+                "this campaign is not accepting donations",
+            ));
+        }
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "insert into recurring_donations (id, donor_id, campaign_id, amount, day_of_month, next_charge_on)
+             values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(principal.user_id)
+        .bind(campaign_id)
+        .bind(amount)
+        .bind(day as i16)
+        .bind(next_occurrence(today, day))
+        .fetch_one(&self.db.write)
+        .await
+        .map_err(|e| {
+            Error::from(e).on_constraint("recurring_one_live_plan", || {
+                Error::conflict(
+                    "already_subscribed",
+                    "you already have a recurring donation to this campaign",
+                )
+            })
+        })
+    }
+
+    pub async fn my_recurring(&self, principal: &Principal) -> Result<Vec<RecurringPlan>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select {COLUMNS} from recurring_donations where donor_id = $1 order by created_at desc"
+        )))
+        .bind(principal.user_id)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// The donor's own change: `pause`, `resume` or `cancel`.
+    #[tracing::instrument(skip_all, fields(plan_id = %id, action))]
+    pub async fn change_recurring(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        action: &str,
+        today: NaiveDate,
+    ) -> Result<RecurringPlan> {
+        let plan = find(&self.db.write, id)
+            .await?
+            .filter(|p| p.donor_id == principal.user_id)
+            .ok_or(Error::NotFound("recurring donation"))?;
+        let invalid = || {
+            Error::conflict(
+                "invalid_transition",
+                format!("a {} recurring donation cannot be {action}d", plan.status),
+            )
+        };
+        match (action, plan.status.as_str()) {
+            ("pause", "active") => {
+                set_status(&self.db.write, id, "paused", Some("by_donor"), None).await
+            }
+            ("resume", "paused") => {
+                let next = next_occurrence(today, plan.day_of_month as u32);
+                set_status(&self.db.write, id, "active", None, Some(next)).await
+            }
+            ("cancel", "active" | "paused") => {
+                set_status(&self.db.write, id, "cancelled", Some("by_donor"), None).await
+            }
+            ("pause" | "resume" | "cancel", _) => Err(invalid()),
+            _ => Err(Error::validation(
+                "action",
+                "action must be pause, resume or cancel",
+            )),
+        }
+    }
+
+    /// The campaign's creator or an admin stops every live plan for the campaign (gifts
+    /// already made stay).
+    #[tracing::instrument(skip_all, fields(campaign_id = %campaign_id))]
+    pub async fn stop_recurring_for_campaign(
+        &self,
+        principal: &Principal,
+        campaign_id: Uuid,
+    ) -> Result<u64> {
+        let campaign = campaigns_repo::find(&self.db.read, campaign_id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if campaign.creator_id != principal.user_id && !principal.is_admin() {
+            return Err(Error::Forbidden(
+                "only the campaign's creator or an admin may do this",
+            ));
+        }
+        let done = sqlx::query(
+            "update recurring_donations set status = 'stopped', status_reason = 'by_campaign', updated_at = now()
+             where campaign_id = $1 and status in ('active', 'paused')",
+        )
+        .bind(campaign_id)
+        .execute(&self.db.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Charges every plan due on or before `now`'s date. Each plan is locked while it is
+    /// handled (two schedulers never handle one plan at once), and the charge itself is
+    /// idempotent per period.
+    #[tracing::instrument(skip_all)]
+    pub async fn charge_recurring(&self, now: DateTime<Utc>) -> Result<ChargeRun> {
+        let today = now.date_naive();
+        let due: Vec<Uuid> = sqlx::query_scalar(
+            "select id from recurring_donations where status = 'active' and next_charge_on <= $1
+             order by next_charge_on, id",
+        )
+        .bind(today)
+        .fetch_all(&self.db.write)
+        .await?;
+        let mut run = ChargeRun::default();
+        for id in due {
+            let mut tx = self.db.write.begin().await?;
+            let plan: Option<RecurringPlan> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select {COLUMNS} from recurring_donations
+                 where id = $1 and status = 'active' and next_charge_on <= $2 for update skip locked"
+            )))
+            .bind(id)
+            .bind(today)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(plan) = plan else { continue };
+            let period = period_of(plan.next_charge_on);
+            let donor = Principal {
+                user_id: plan.donor_id,
+                role: Role::User,
+                tier: Tier::Standard,
+                session_id: None,
+            };
+            let gift = Donate {
+                amount: plan.amount,
+                anonymous: false,
+                message: None,
+            };
+            let key = format!("recurring:{}:{period}", plan.id);
+            match self
+                .money()
+                .donate(&donor, plan.campaign_id, gift, &key)
+                .await
+            {
+                Ok(_) => {
+                    let next = next_occurrence(
+                        plan.next_charge_on
+                            .checked_add_months(Months::new(1))
+                            .unwrap_or(today),
+                        plan.day_of_month as u32,
+                    );
+                    sqlx::query(
+                        "update recurring_donations set next_charge_on = $2, failed_attempts = 0,
+                            last_charged_period = $3, updated_at = now() where id = $1",
+                    )
+                    .bind(plan.id)
+                    .bind(next)
+                    .bind(&period)
+                    .execute(&mut *tx)
+                    .await?;
+                    run.charged += 1;
+                }
+                Err(Error::Rule {
+                    code: "insufficient_funds",
+                    ..
+                }) => {
+                    let attempts = plan.failed_attempts + 1;
+                    if attempts >= MAX_ATTEMPTS {
+                        set_status(
+                            &mut *tx,
+                            plan.id,
+                            "paused",
+                            Some("insufficient_funds"),
+                            None,
+                        )
+                        .await?;
+                        outbox::record(
+                            &mut tx,
+                            &Event::RecurringDonationPaused {
+                                plan_id: plan.id,
+                                donor_id: plan.donor_id,
+                                campaign_id: plan.campaign_id,
+                            },
+                        )
+                        .await?;
+                        run.paused += 1;
+                    } else {
+                        sqlx::query(
+                            "update recurring_donations set failed_attempts = $2, next_charge_on = $3,
+                                updated_at = now() where id = $1",
+                        )
+                        .bind(plan.id)
+                        .bind(attempts)
+                        .bind(today.checked_add_days(Days::new(1)).unwrap_or(today))
+                        .execute(&mut *tx)
+                        .await?;
+                        run.retry_later += 1;
+                    }
+                }
+                Err(Error::Conflict {
+                    code: "campaign_not_accepting",
+                    ..
+                })
+                | Err(Error::NotFound(_)) => {
+                    set_status(&mut *tx, plan.id, "ended", Some("campaign_closed"), None).await?;
+                    run.ended += 1;
+                }
+                Err(other) => return Err(other),
+            }
+            tx.commit().await?;
+        }
+        if run != ChargeRun::default() {
+            tracing::info!(?run, "recurring donations charged");
+        }
+        Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn the_next_charge_is_this_month_when_the_day_is_still_ahead() {
+        assert_eq!(next_occurrence(d(2026, 11, 10), 15), d(2026, 11, 15));
+        assert_eq!(next_occurrence(d(2026, 11, 15), 15), d(2026, 11, 15));
+    }
+
+    #[test]
+    fn the_next_charge_rolls_into_next_month_and_year() {
+        assert_eq!(next_occurrence(d(2026, 11, 20), 15), d(2026, 12, 15));
+        assert_eq!(next_occurrence(d(2026, 12, 29), 28), d(2027, 1, 28));
+    }
+
+    #[test]
+    fn periods_name_the_month_charged() {
+        assert_eq!(period_of(d(2027, 1, 3)), "2027-01");
+    }
+}
