@@ -3,6 +3,7 @@
 
 mod auth;
 mod auth_smoke;
+mod explain;
 mod foundation;
 mod helpers;
 mod loans;

@@ -1,0 +1,210 @@
+//! The read paths use indexes, not sequential scans of the big tables, checked with
+//! `EXPLAIN (FORMAT JSON)` on a dataset large enough (and analysed) for the planner to choose
+//! freely. The queries mirror `domain::campaigns::repo` and `domain::money::repo`; keep them in
+//! step when those change.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::fresh_database;
+
+const BIG_TABLES: &[&str] = &[
+    "campaigns",
+    "users",
+    "donations",
+    "ledger_entries",
+    "campaign_stats_shards",
+];
+
+const SELECT: &str =
+    "select c.id, c.creator_id, u.first_name || ' ' || u.last_name as creator_name,
+        c.title, c.description, c.goal_amount, c.currency, c.category, c.funding_model, c.status,
+        c.deadline, c.settlement, c.published_at, c.created_at, c.updated_at
+    from campaigns c join users u on u.id = c.creator_id";
+
+/// 20,000 users, 10,000 campaigns (80% active, 10% completed, 10% drafts), 100,000 donations
+/// with their stats shards; then ANALYZE.
+async fn seeded() -> PgPool {
+    let (_, url) = fresh_database().await;
+    let db = PgPool::connect(&url).await.expect("connect");
+    for sql in [
+        "insert into users (id, email, password_hash, first_name, last_name)
+         select gen_random_uuid(), 'u' || i || '@example.com', 'x', 'Ada', 'Lovelace'
+         from generate_series(1, 20000) i",
+        "with u as (select id, row_number() over (order by id) as rn from users)
+         insert into campaigns (id, creator_id, title, description, goal_amount, currency, category,
+             funding_model, status, created_at, published_at)
+         select gen_random_uuid(), u.id, 'Campaign number ' || i,
+             'A description long enough for campaign ' || i, 100000, 'USD',
+             (array['health', 'education', 'animals', 'community'])[1 + i % 4], 'keep_it_all',
+             case i % 10 when 0 then 'draft' when 1 then 'completed' else 'active' end,
+             now() - i * interval '1 minute', now() - i * interval '1 minute'
+         from generate_series(1, 10000) i join u on u.rn = 1 + i % 1000",
+        "with c as (select id, row_number() over (order by id) as rn from campaigns),
+              u as (select id, row_number() over (order by id) as rn from users)
+         insert into donations (id, campaign_id, donor_id, amount, ledger_txn, shard, created_at)
+         select gen_random_uuid(), c.id, u.id, 500, gen_random_uuid(), i % 16,
+             now() - i * interval '1 second'
+         from generate_series(1, 100000) i
+         join c on c.rn = 1 + i % 10000 join u on u.rn = 1 + i % 20000",
+        "insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
+         select campaign_id, shard, sum(amount), count(*), count(*) from donations group by 1, 2",
+        "analyze",
+    ] {
+        sqlx::query(sql).execute(&db).await.expect("seed");
+    }
+    db
+}
+
+/// Every (node type, relation) in the plan tree.
+fn nodes(plan: &Value, out: &mut Vec<(String, Option<String>)>) {
+    if let Some(node) = plan.get("Plan").or(Some(plan)) {
+        if let Some(kind) = node.get("Node Type").and_then(Value::as_str) {
+            let relation = node
+                .get("Relation Name")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            out.push((kind.to_string(), relation));
+        }
+        if let Some(children) = node.get("Plans").and_then(Value::as_array) {
+            for child in children {
+                nodes(child, out);
+            }
+        }
+    }
+}
+
+/// Asserts no sequential scan of a big table and an index scan of `main`; for pages, also that
+/// the index gives the order (no sort: a page must not read and sort every matching row).
+fn assert_indexed(name: &str, explained: &Value, main: &str, page: bool) {
+    let mut all = Vec::new();
+    for top in explained.as_array().expect("explain returns an array") {
+        nodes(top, &mut all);
+    }
+    let seq: Vec<_> = all
+        .iter()
+        .filter(|(kind, rel)| {
+            kind == "Seq Scan" && rel.as_deref().is_some_and(|r| BIG_TABLES.contains(&r))
+        })
+        .collect();
+    assert!(
+        seq.is_empty(),
+        "{name}: sequential scan of {seq:?}\n{explained:#}"
+    );
+    let indexed = all.iter().any(|(kind, rel)| {
+        matches!(
+            kind.as_str(),
+            "Index Scan" | "Index Only Scan" | "Bitmap Heap Scan"
+        ) && rel.as_deref() == Some(main)
+    });
+    assert!(indexed, "{name}: no index scan of {main}\n{explained:#}");
+    if page {
+        let sorts = all.iter().any(|(kind, _)| kind.ends_with("Sort"));
+        assert!(
+            !sorts,
+            "{name}: the page is sorted, not read in index order\n{explained:#}"
+        );
+    }
+}
+
+fn explain(sql: &str) -> String {
+    format!("explain (format json) {sql}")
+}
+
+#[tokio::test]
+async fn campaign_reads_and_the_donations_page_use_indexes_not_sequential_scans() {
+    let db = seeded().await;
+    let (campaign, at): (Uuid, DateTime<Utc>) = sqlx::query_as(
+        "select id, created_at from campaigns where status = 'active'
+         order by created_at desc, id desc offset 500 limit 1",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("a campaign");
+
+    let newest_by_status = explain(&format!(
+        "{SELECT} where 1 = 1 and c.status = $1 order by c.created_at desc, c.id desc limit $2 offset $3"
+    ));
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(newest_by_status))
+        .bind("active")
+        .bind(20i64)
+        .bind(0i64);
+    assert_indexed(
+        "newest by status",
+        &q.fetch_one(&db).await.expect("explain"),
+        "campaigns",
+        true,
+    );
+
+    let newest_public = explain(&format!(
+        "{SELECT} where 1 = 1 and c.status <> 'draft' order by c.created_at desc, c.id desc limit $1 offset $2"
+    ));
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(newest_public))
+        .bind(20i64)
+        .bind(0i64);
+    assert_indexed(
+        "newest, all public",
+        &q.fetch_one(&db).await.expect("explain"),
+        "campaigns",
+        true,
+    );
+
+    let keyset = explain(&format!(
+        "{SELECT} where 1 = 1 and c.status = $1 and (c.created_at, c.id) < ($2, $3)
+         order by c.created_at desc, c.id desc limit $4"
+    ));
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(keyset))
+        .bind("active")
+        .bind(at)
+        .bind(campaign)
+        .bind(20i64);
+    assert_indexed(
+        "keyset cursor page",
+        &q.fetch_one(&db).await.expect("explain"),
+        "campaigns",
+        true,
+    );
+
+    let detail = explain(&format!("{SELECT} where c.id = $1"));
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(detail)).bind(campaign);
+    assert_indexed(
+        "detail",
+        &q.fetch_one(&db).await.expect("explain"),
+        "campaigns",
+        false,
+    );
+
+    let stats = explain(
+        "select campaign_id, sum(raised_amount)::bigint, sum(donors_count)::bigint,
+                sum(donations_count)::bigint
+         from campaign_stats_shards where campaign_id = any($1) group by campaign_id",
+    );
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(stats)).bind(vec![campaign]);
+    assert_indexed(
+        "stats of a page",
+        &q.fetch_one(&db).await.expect("explain"),
+        "campaign_stats_shards",
+        false,
+    );
+
+    let donations_page = explain(
+        "select d.id, d.amount,
+                case when d.anonymous then null else u.first_name || ' ' || left(u.last_name, 1) || '.' end as donor_name,
+                d.message, d.created_at
+         from donations d join users u on u.id = d.donor_id
+         where d.campaign_id = $1 and d.status = 'completed'
+         order by d.created_at desc, d.id desc limit $2 offset $3",
+    );
+    let q = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(donations_page))
+        .bind(campaign)
+        .bind(20i64)
+        .bind(0i64);
+    assert_indexed(
+        "campaign donations page",
+        &q.fetch_one(&db).await.expect("explain"),
+        "donations",
+        true,
+    );
+}

@@ -1,0 +1,482 @@
+//! The run: seed, start the api (and worker), sign in, then every measured phase in order.
+//!
+//! 1. reads with the seeded donations: cached detail GETs, uncached list/search pages, and
+//!    the campaign donations page;
+//! 2. donations as raw SQL (the limit), over HTTP spread over all campaigns, and over HTTP all
+//!    to one campaign; after every point the totals must have moved by exactly what clients
+//!    saw acknowledged, and the platform's audit must pass;
+//! 3. the donations table grown (default to 1,000,000) and the reads measured again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt, stream};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db::{self, Auditor, Database};
+use crate::driver::{self, Driver, Measured};
+use crate::procs::Services;
+use crate::report::{
+    BASE, DETAIL, DONATIONS_PAGE, GROWN, HOT, LIST, Machine, Point, RAW, Results, UNIFORM,
+};
+use crate::seed::{self, Seeded, WORDS};
+use crate::{Args, raw};
+use futures::future::BoxFuture;
+
+/// Every bench donation gives this much (minor units).
+const AMOUNT: i64 = 500;
+const CATEGORIES: &[&str] = &["animals", "community", "education", "health", "technology"];
+
+pub struct Bench<'a> {
+    args: &'a Args,
+    url: String,
+    seeded: Seeded,
+    ctx: Ctx,
+    redis_prefix: String,
+    auditor: Auditor,
+    check_db: PgPool,
+    points: Vec<Point>,
+    audits: u32,
+    notes: Vec<String>,
+    in_db: usize,
+}
+
+impl<'a> Bench<'a> {
+    pub async fn run(args: &'a Args, database: &Database, machine: &Machine) -> Result<Results> {
+        let started_at = Utc::now();
+        let seeded = seed::seed(&database.url, args.users, args.campaigns, args.donations).await?;
+        let auditor = Auditor::connect(&database.url, &args.redis_url, &args.s3_endpoint).await?;
+        auditor.check("seeding").await?;
+        println!("== audit after seeding: clean");
+        let max_clients = args.clients.iter().copied().max().unwrap_or(1);
+        println!(
+            "== starting the release api{}",
+            if args.worker_bin.is_some() {
+                " and worker"
+            } else {
+                ""
+            }
+        );
+        let mut services = Services::start(args, &database.url).await?;
+        let ctx = Ctx {
+            client: driver::http_client(max_clients)?,
+            base: services.base_url.clone(),
+            drivers: Arc::new(Vec::new()),
+            campaigns: Arc::new(seeded.campaigns.clone()),
+            run: Uuid::new_v4().simple().to_string()[..8].to_string(),
+            list_urls: Arc::new(ListUrls::new(&services.base_url, &seeded)),
+        };
+        let mut bench = Bench {
+            args,
+            url: database.url.clone(),
+            in_db: seeded.donations,
+            seeded,
+            ctx,
+            redis_prefix: services.redis_prefix.clone(),
+            auditor,
+            check_db: db::pool(&database.url, 2).await?,
+            points: Vec::new(),
+            audits: 1,
+            notes: Vec::new(),
+        };
+        let outcome = bench.phases(&mut services).await;
+        let worker_running = services.worker;
+        services.stop().await;
+        outcome?;
+        let mut results = Results {
+            machine: machine.clone(),
+            started_at,
+            settings: serde_json::json!({
+                "campaigns": args.campaigns,
+                "users": args.users,
+                "donations_seeded": args.donations,
+                "donations_grown_to": args.scale_donations,
+                "driving_users": args.drivers,
+                "clients": args.clients,
+                "seconds_per_point": args.duration,
+                "warm_set": args.warm_set,
+                "api_db_connections": args.api_db_connections,
+                "donation_amount": AMOUNT,
+                "quick": args.quick,
+            }),
+            worker_running,
+            audits_passed: bench.audits,
+            points: bench.points,
+            notes: bench.notes,
+            ratios: Vec::new(),
+            targets: Vec::new(),
+        };
+        results.evaluate(args.scale_clients);
+        Ok(results)
+    }
+
+    async fn phases(&mut self, services: &mut Services) -> Result<()> {
+        let n = self
+            .args
+            .drivers
+            .max(self.args.clients.iter().copied().max().unwrap_or(1));
+        if n > self.seeded.users.len() {
+            bail!("need at least as many users as the largest client count");
+        }
+        self.ctx.drivers =
+            Arc::new(driver::login(&self.ctx.client, &self.ctx.base, &self.seeded.users, n).await?);
+        let clients = self.args.clients.clone();
+        let grow = self.args.scale_donations > self.seeded.donations;
+
+        let warm = self.warm_detail().await?;
+        for &c in &clients {
+            self.read_point(DETAIL, BASE, c, detail_op(self.ctx.clone(), warm.clone()))
+                .await?;
+            services.check_alive()?;
+        }
+        for &c in &clients {
+            self.read_point(LIST, BASE, c, list_op(self.ctx.clone()))
+                .await?;
+            services.check_alive()?;
+        }
+        let scale_clients = self.args.scale_clients;
+        if grow {
+            let op = donations_page_op(self.ctx.clone());
+            self.read_point(DONATIONS_PAGE, BASE, scale_clients, op)
+                .await?;
+        }
+
+        let hot = self.seeded.campaigns[1 % self.seeded.campaigns.len()];
+        let max_clients = clients.iter().copied().max().unwrap_or(1) as u32;
+        let pool = db::pool(&self.url, max_clients).await?;
+        for &c in &clients {
+            let op = raw_op(self.ctx.clone(), pool.clone(), c);
+            self.donation_point(RAW, c, None, op).await?;
+        }
+        pool.close().await;
+        for &c in &clients {
+            let op = http_donate_op(self.ctx.clone(), c, None);
+            self.donation_point(UNIFORM, c, None, op).await?;
+            services.check_alive()?;
+        }
+        for &c in &clients {
+            let op = http_donate_op(self.ctx.clone(), c, Some(hot));
+            self.donation_point(HOT, c, Some(hot), op).await?;
+            services.check_alive()?;
+        }
+
+        if grow {
+            if services.worker {
+                self.wait_for_outbox().await?;
+            }
+            let missing = self.args.scale_donations - self.seeded.donations;
+            seed::grow_donations(&self.url, &mut self.seeded, self.args.scale_donations).await?;
+            self.in_db += missing;
+            self.auditor.check("growing the donations table").await?;
+            self.audits += 1;
+            println!("== audit after growing: clean");
+            let warm = self.warm_detail().await?;
+            let c = scale_clients;
+            self.read_point(DETAIL, GROWN, c, detail_op(self.ctx.clone(), warm))
+                .await?;
+            self.read_point(LIST, GROWN, c, list_op(self.ctx.clone()))
+                .await?;
+            self.read_point(
+                DONATIONS_PAGE,
+                GROWN,
+                c,
+                donations_page_op(self.ctx.clone()),
+            )
+            .await?;
+            services.check_alive()?;
+        }
+        Ok(())
+    }
+
+    fn print(&self, p: &Point) {
+        println!("   {}", p.line());
+    }
+
+    async fn read_point<F, Fut>(
+        &mut self,
+        scenario: &str,
+        stage: &str,
+        clients: usize,
+        op: F,
+    ) -> Result<()>
+    where
+        F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        let m = driver::measure(clients, self.args.point_duration(), op).await?;
+        let p = Point::new(scenario, stage, self.in_db, clients, &m);
+        self.print(&p);
+        self.points.push(p);
+        Ok(())
+    }
+
+    /// Measures one donation point, then checks the totals moved by exactly what clients saw
+    /// acknowledged (also for the hot campaign alone) and runs the audit.
+    async fn donation_point<F, Fut>(
+        &mut self,
+        scenario: &str,
+        clients: usize,
+        hot: Option<Uuid>,
+        op: F,
+    ) -> Result<()>
+    where
+        F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+    {
+        let before = db::totals(&self.check_db, None).await?;
+        let before_hot = match hot {
+            Some(id) => Some(db::totals(&self.check_db, Some(id)).await?),
+            None => None,
+        };
+        let m: Measured = driver::measure(clients, self.args.point_duration(), op).await?;
+        let p = Point::new(scenario, BASE, self.in_db, clients, &m);
+        self.print(&p);
+        let phase = format!("{scenario} at {clients} clients");
+        let after = db::totals(&self.check_db, None).await?;
+        db::check_exact(&phase, before, after, m.ok, AMOUNT)?;
+        if let (Some(id), Some(before_hot)) = (hot, before_hot) {
+            let after_hot = db::totals(&self.check_db, Some(id)).await?;
+            // Wallets are not per campaign: compare them globally only.
+            let after_hot = db::Totals {
+                wallets: before_hot.wallets - (after.donated - before.donated),
+                ..after_hot
+            };
+            db::check_exact(
+                &format!("{phase}, hot campaign"),
+                before_hot,
+                after_hot,
+                m.ok,
+                AMOUNT,
+            )?;
+        }
+        self.auditor.check(&phase).await?;
+        self.audits += 1;
+        self.in_db += m.ok as usize;
+        self.points.push(p);
+        Ok(())
+    }
+
+    /// Reads `warm_set` detail pages once so they are cached, and checks Redis holds them.
+    async fn warm_detail(&mut self) -> Result<Arc<Vec<Uuid>>> {
+        let n = self.args.warm_set.min(self.seeded.campaigns.len());
+        let step = (self.seeded.campaigns.len() / n.max(1)).max(1);
+        let ids: Vec<Uuid> = self
+            .seeded
+            .campaigns
+            .iter()
+            .step_by(step)
+            .take(n)
+            .copied()
+            .collect();
+        stream::iter(ids.clone())
+            .map(|id| {
+                let client = self.ctx.client.clone();
+                let url = format!("{}/api/campaigns/{id}", self.ctx.base);
+                async move { driver::expect_status(client.get(url).send().await?, 200).await }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await
+            .context("warming the detail cache")?;
+        let cached = self.cached_detail_pages().await?;
+        println!("== detail cache warmed: {cached} pages in Redis for {n} campaigns");
+        if cached < n {
+            self.notes.push(format!(
+                "only {cached} of {n} warmed detail pages were in Redis: 'cached' detail reads partly missed"
+            ));
+        }
+        Ok(Arc::new(ids))
+    }
+
+    async fn cached_detail_pages(&self) -> Result<usize> {
+        let client = redis::Client::open(self.args.redis_url.as_str())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let pattern = format!("{}campaigns:g*:detail:*", self.redis_prefix);
+        let (mut cursor, mut count) = (0u64, 0usize);
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            count += keys.len();
+            if next == 0 {
+                return Ok(count);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Waits (up to two minutes) until the worker has relayed every outbox event, so a
+    /// backlog from the donation phases does not compete with the next measurements.
+    async fn wait_for_outbox(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let unsent: i64 =
+                sqlx::query_scalar("select count(*) from outbox where sent_at is null")
+                    .fetch_one(&self.check_db)
+                    .await?;
+            if unsent == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.notes.push(format!(
+                    "the worker still had {unsent} outbox events to relay when reads were re-measured"
+                ));
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// What the operations need, cheap to clone into each closure.
+#[derive(Clone)]
+struct Ctx {
+    client: reqwest::Client,
+    base: String,
+    drivers: Arc<Vec<Driver>>,
+    campaigns: Arc<Vec<Uuid>>,
+    run: String,
+    list_urls: Arc<ListUrls>,
+}
+
+type Op = Box<dyn Fn(usize, u64) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
+/// The driving user for a client's `seq`-th operation: each client has its own users, so no
+/// two concurrent donations come from one wallet.
+fn pick(drivers: &[Driver], clients: usize, client: usize, seq: u64) -> &Driver {
+    let own = (drivers.len() - client).div_ceil(clients).max(1);
+    &drivers[client + (seq as usize % own) * clients]
+}
+
+fn campaign(campaigns: &[Uuid], hot: Option<Uuid>) -> Uuid {
+    hot.unwrap_or_else(|| campaigns[rand::random_range(0..campaigns.len())])
+}
+
+fn raw_op(ctx: Ctx, pool: PgPool, clients: usize) -> Op {
+    Box::new(move |c, seq| {
+        let (pool, user) = (pool.clone(), pick(&ctx.drivers, clients, c, seq).user_id);
+        let campaign = campaign(&ctx.campaigns, None);
+        let key = format!("bench-{}-raw-{clients}-{c}-{seq}", ctx.run);
+        Box::pin(async move { raw::donate(&pool, user, campaign, AMOUNT, &key).await })
+    })
+}
+
+fn http_donate_op(ctx: Ctx, clients: usize, hot: Option<Uuid>) -> Op {
+    let tag = if hot.is_some() { "hot" } else { "uniform" };
+    Box::new(move |c, seq| {
+        let token = &pick(&ctx.drivers, clients, c, seq).token;
+        let campaign = campaign(&ctx.campaigns, hot);
+        let request = ctx
+            .client
+            .post(format!("{}/api/donations/campaign/{campaign}", ctx.base))
+            .bearer_auth(token)
+            .header(
+                "Idempotency-Key",
+                format!("bench-{}-{tag}-{clients}-{c}-{seq}", ctx.run),
+            )
+            .json(&serde_json::json!({ "amount": AMOUNT }));
+        Box::pin(async move { driver::expect_status(request.send().await?, 201).await })
+    })
+}
+
+fn detail_op(ctx: Ctx, warm: Arc<Vec<Uuid>>) -> Op {
+    Box::new(move |_, _| {
+        let id = warm[rand::random_range(0..warm.len())];
+        let request = ctx.client.get(format!("{}/api/campaigns/{id}", ctx.base));
+        Box::pin(async move { driver::expect_status(request.send().await?, 200).await })
+    })
+}
+
+fn list_op(ctx: Ctx) -> Op {
+    Box::new(move |_, seq| {
+        let request = ctx.client.get(ctx.list_urls.next(seq));
+        Box::pin(async move { driver::expect_status(request.send().await?, 200).await })
+    })
+}
+
+fn donations_page_op(ctx: Ctx) -> Op {
+    Box::new(move |_, _| {
+        let id = campaign(&ctx.campaigns, None);
+        let request = ctx.client.get(format!(
+            "{}/api/campaigns/{id}/donations?page=1&limit=20",
+            ctx.base
+        ));
+        Box::pin(async move { driver::expect_status(request.send().await?, 200).await })
+    })
+}
+
+/// List and search URLs that are never requested twice in a run, so every one misses the
+/// page cache: keyset pages at random cursors, searches and filtered offset pages.
+struct ListUrls {
+    base: String,
+    oldest: i64,
+    newest: i64,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl ListUrls {
+    fn new(base: &str, seeded: &Seeded) -> Self {
+        Self {
+            base: format!("{base}/api/campaigns"),
+            oldest: seeded.oldest.timestamp_micros(),
+            newest: seeded.newest.timestamp_micros(),
+            seen: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn keyset(&self) -> String {
+        let at = rand::random_range(self.oldest..=self.newest);
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{at}|{}", Uuid::new_v4()));
+        format!("{}?status=active&limit=20&cursor={cursor}", self.base)
+    }
+
+    fn next(&self, seq: u64) -> String {
+        let kind = seq % 3;
+        if kind == 0 {
+            return self.keyset();
+        }
+        for _ in 0..20 {
+            let page = rand::random_range(1..=5);
+            let limit = rand::random_range(10..=30);
+            let query = if kind == 1 {
+                let w = WORDS[rand::random_range(0..WORDS.len())];
+                if rand::random_bool(0.5) {
+                    let w2 = WORDS[rand::random_range(0..WORDS.len())];
+                    format!("q={w}%20{w2}&page={page}&limit={limit}")
+                } else {
+                    format!("q={w}&page={page}&limit={limit}")
+                }
+            } else {
+                let c = CATEGORIES[rand::random_range(0..CATEGORIES.len())];
+                let sort = if rand::random_bool(0.5) {
+                    "newest"
+                } else {
+                    "ending_soon"
+                };
+                let page = rand::random_range(1..=40);
+                format!("status=active&category={c}&sort={sort}&page={page}&limit={limit}")
+            };
+            let url = format!("{}?{query}", self.base);
+            let fresh = self
+                .seen
+                .lock()
+                .map(|mut seen| seen.insert(url.clone()))
+                .unwrap_or(false);
+            if fresh {
+                return url;
+            }
+        }
+        self.keyset()
+    }
+}
