@@ -984,3 +984,36 @@ async fn the_admin_dashboard_is_cached_for_an_hour_and_counts_cache_use() {
     assert_eq!(second["totals"]["walletBalances"], 0);
     assert!(second["cache"]["hits"].as_u64() >= Some(1));
 }
+
+#[tokio::test]
+async fn reaching_the_goal_records_one_goal_reached_event() {
+    let app = spawn_app().await;
+    let (creator, donor) = (app.register().await, app.register().await);
+    app.fund(&donor, 20_000).await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 5_000).await;
+    let goal_events = "select count(*) from outbox where kind = 'campaign.goal_reached'";
+    assert_eq!(
+        app.donate(&donor, campaign, 3_000, "1")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(app.count(goal_events).await, 0);
+    assert_eq!(
+        app.donate(&donor, campaign, 3_000, "2")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(app.count(goal_events).await, 1);
+    assert_eq!(
+        app.donate(&donor, campaign, 1_000, "3")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(app.count(goal_events).await, 1);
+}

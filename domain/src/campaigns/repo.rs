@@ -114,19 +114,44 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Campaign>>
     row.map(Campaign::try_from).transpose()
 }
 
-/// What a donation needs to know, under a key-share lock: many donations hold it at once, but
-/// a settlement or cancellation (which locks the row for update) waits for them.
-pub async fn donation_gate(
-    conn: &mut PgConnection,
-    id: Uuid,
-) -> Result<Option<(CampaignStatus, Option<DateTime<Utc>>)>> {
-    let row: Option<(String, Option<DateTime<Utc>>)> =
-        sqlx::query_as("select status, deadline from campaigns where id = $1 for key share")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(s, d)| Ok((CampaignStatus::parse(&s)?, d)))
-        .transpose()
+/// What a donation needs to know about its campaign.
+pub struct Gate {
+    pub status: CampaignStatus,
+    pub deadline: Option<DateTime<Utc>>,
+    pub goal_amount: i64,
+    pub goal_reached: bool,
+}
+
+/// Reads the gate under a key-share lock: many donations hold it at once, but a settlement or
+/// cancellation (which locks the row for update) waits for them.
+pub async fn donation_gate(conn: &mut PgConnection, id: Uuid) -> Result<Option<Gate>> {
+    let row: Option<(String, Option<DateTime<Utc>>, i64, bool)> = sqlx::query_as(
+        "select status, deadline, goal_amount, goal_reached_at is not null
+         from campaigns where id = $1 for key share",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(s, deadline, goal_amount, goal_reached)| {
+        Ok(Gate {
+            status: CampaignStatus::parse(&s)?,
+            deadline,
+            goal_amount,
+            goal_reached,
+        })
+    })
+    .transpose()
+}
+
+/// Marks the goal reached if it was not yet; true for the one caller that marked it.
+pub async fn mark_goal_reached(conn: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let done = sqlx::query(
+        "update campaigns set goal_reached_at = now() where id = $1 and goal_reached_at is null",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes the lock that waits for in-flight donations (see [`donation_gate`]).

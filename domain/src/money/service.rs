@@ -370,10 +370,10 @@ impl MoneyService<'_> {
             Started::Fresh(w) => w,
         };
         let tx = &mut work.tx;
-        let (status, deadline) = campaigns_repo::donation_gate(tx, campaign_id)
+        let gate = campaigns_repo::donation_gate(tx, campaign_id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
-        if status != CampaignStatus::Active || deadline.is_some_and(|d| d <= Utc::now()) {
+        if gate.status != CampaignStatus::Active || gate.deadline.is_some_and(|d| d <= Utc::now()) {
             return Err(Error::conflict(
                 "campaign_not_accepting",
                 "this campaign is not accepting donations",
@@ -409,6 +409,20 @@ impl MoneyService<'_> {
         )
         .await?;
         campaigns_repo::apply_gift(tx, campaign_id, principal.user_id, shard, amount, 1).await?;
+        // Until the goal is reached, each gift checks whether it got there (the total it sees
+        // includes itself and every committed gift; two gifts crossing together are caught by
+        // the next one).
+        if !gate.goal_reached {
+            let raised = campaigns_repo::stats_for(&mut **tx, &[campaign_id])
+                .await?
+                .get(&campaign_id)
+                .map_or(0, |s| s.raised_amount);
+            if raised >= gate.goal_amount
+                && campaigns_repo::mark_goal_reached(tx, campaign_id).await?
+            {
+                outbox::record(tx, &Event::CampaignGoalReached { campaign_id }).await?;
+            }
+        }
         outbox::record(
             tx,
             &Event::DonationCreated {
