@@ -86,7 +86,7 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
     match command {
         Command::Run => {
             let tasks = production_tasks(&options)?;
-            commonpot_scheduler::run(app, tasks, options, shutdown_signal()).await
+            commonpot_scheduler::run(app, tasks, options, domain::infra::shutdown::signal()).await
         }
         Command::Backup => {
             let done = backup::run(
@@ -119,23 +119,4 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
             Ok(())
         }
     }
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

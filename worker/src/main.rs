@@ -17,7 +17,7 @@ async fn main() {
     let _sentry = telemetry::init(&config);
     let result = async {
         let app = App::connect(config).await?;
-        commonpot_worker::run(app, Options::default(), shutdown_signal()).await
+        commonpot_worker::run(app, Options::default(), domain::infra::shutdown::signal()).await
     }
     .await;
     if let Err(e) = result {
@@ -25,23 +25,4 @@ async fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -4,5 +4,6 @@
 pub mod db;
 pub mod kv;
 pub mod mail;
+pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
