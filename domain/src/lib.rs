@@ -17,6 +17,8 @@ pub mod money;
 pub mod notifications;
 pub mod ops;
 pub mod reports;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod webhooks;
 
 pub use app::App;

@@ -10,7 +10,6 @@ use std::sync::Once;
 use commonpot_api::startup::Application;
 use domain::App;
 use domain::config::Config;
-use sqlx::{Connection, Executor, PgConnection};
 
 #[derive(Clone)]
 pub struct TestApp {
@@ -20,94 +19,11 @@ pub struct TestApp {
     pub db_name: String,
 }
 
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn url_for(db: &str) -> String {
-    let base = admin_url();
-    let (head, _) = base.rsplit_once('/').expect("database url has a path");
-    format!("{head}/{db}")
-}
-
-/// The template's name changes whenever a migration changes, so a stale one is never used.
-fn template_name() -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for m in domain::infra::db::MIGRATOR.iter() {
-        m.version.hash(&mut h);
-        m.checksum.hash(&mut h);
-    }
-    format!("cp_template_{:016x}", h.finish())
-}
-
-static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-
-/// Creates the migrated template database once, under an advisory lock so that parallel test
-/// processes do not race.
-async fn template() -> String {
-    TEMPLATE
-        .get_or_init(|| async {
-            let name = template_name();
-            let mut conn = PgConnection::connect(&admin_url())
-                .await
-                .expect("connect to postgres");
-            conn.execute("select pg_advisory_lock(727274)")
-                .await
-                .expect("lock");
-            let exists: bool =
-                sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-                    .bind(&name)
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("query");
-            if !exists {
-                let building = format!("{name}_building");
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    r#"drop database if exists "{building}""#
-                )))
-                .await
-                .expect("drop");
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    r#"create database "{building}""#
-                )))
-                .await
-                .expect("create template");
-                let mut tpl = PgConnection::connect(&url_for(&building))
-                    .await
-                    .expect("connect");
-                domain::infra::db::MIGRATOR
-                    .run(&mut tpl)
-                    .await
-                    .expect("migrate template");
-                tpl.close().await.expect("close");
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    r#"alter database "{building}" rename to "{name}""#
-                )))
-                .await
-                .expect("rename");
-            }
-            conn.execute("select pg_advisory_unlock(727274)")
-                .await
-                .expect("unlock");
-            name
-        })
-        .await
-        .clone()
-}
+pub use domain::testing::PrivateRedis;
 
 /// A fresh database cloned from the migrated template.
 pub async fn fresh_database() -> (String, String) {
-    let tpl = template().await;
-    let name = format!("cp_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin_url()).await.expect("connect");
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        r#"create database "{name}" template "{tpl}""#
-    )))
-    .await
-    .expect("clone template");
-    (name.clone(), url_for(&name))
+    domain::testing::create_database(true).await
 }
 
 /// Test configuration: isolated database, Redis prefix and bucket, port 0.
@@ -211,56 +127,6 @@ pub async fn error_of(resp: reqwest::Response, status: u16) -> serde_json::Value
     assert!(error["code"].is_string(), "code missing: {body}");
     assert!(error["message"].is_string(), "message missing: {body}");
     error
-}
-
-/// A throwaway `redis-server` on a free port, killed on drop: lets a test stop Redis without
-/// disturbing the other tests.
-pub struct PrivateRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        // Built before waiting so that Drop kills the child if it never comes up.
-        let redis = Self { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        panic!("private redis did not start");
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A signed-in user as the tests see it.
