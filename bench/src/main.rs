@@ -149,6 +149,11 @@ async fn run(args: Args) -> Result<()> {
     args.validate()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    // The worker writes a file per email (donation receipts): keep only this run's.
+    let mail = args.out.join("mail");
+    if mail.exists() {
+        std::fs::remove_dir_all(&mail).with_context(|| format!("clearing {}", mail.display()))?;
+    }
     let machine = report::Machine::detect();
     println!("== Commonpot bench on {machine}");
 
