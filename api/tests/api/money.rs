@@ -1017,3 +1017,41 @@ async fn reaching_the_goal_records_one_goal_reached_event() {
     );
     assert_eq!(app.count(goal_events).await, 1);
 }
+
+#[tokio::test]
+async fn a_new_image_shows_on_the_cached_campaign_page_at_once() {
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 50_000).await;
+    assert_eq!(
+        app.campaign(campaign).await["images"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        app.campaign(campaign).await["images"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"GIF89a-tiny".to_vec()).file_name("a.gif"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/campaigns/{campaign}/images")))
+        .bearer_auth(&creator.access_token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status().as_u16(), 201);
+    assert_eq!(
+        app.campaign(campaign).await["images"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}

@@ -13,6 +13,12 @@ use crate::infra::kv::Kv;
 
 pub const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
 
+// The generation and the page under it, in one round trip (single-instance Redis).
+const LOOKUP: &str = r"
+local g = redis.call('GET', KEYS[1]) or '0'
+return {tonumber(g), redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
+";
+
 #[derive(Debug, Default)]
 pub struct CacheStats {
     pub hits: AtomicU64,
@@ -55,6 +61,36 @@ impl PageCache<'_> {
             Err(e) => {
                 self.kv.mark_down(&e);
                 None
+            }
+        }
+    }
+
+    /// Reads the generation and the page in one round trip. Returns the cached value, if any,
+    /// and the key to fill on a miss (`None` when Redis is unavailable).
+    pub async fn lookup<T: DeserializeOwned>(&self, name: &str) -> (Option<T>, Option<String>) {
+        if !self.kv.available() {
+            return (None, None);
+        }
+        let mut conn = self.kv.conn();
+        let found: redis::RedisResult<(u64, Option<String>)> = redis::Script::new(LOOKUP)
+            .key(self.gen_key())
+            .arg(self.kv.key("campaigns:g"))
+            .arg(name)
+            .invoke_async(&mut conn)
+            .await;
+        match found {
+            Ok((generation, raw)) => {
+                let hit = raw.and_then(|s| serde_json::from_str(&s).ok());
+                if hit.is_some() {
+                    self.stats.hit();
+                } else {
+                    self.stats.miss();
+                }
+                (hit, Some(self.key(generation, name)))
+            }
+            Err(e) => {
+                self.kv.mark_down(&e);
+                (None, None)
             }
         }
     }

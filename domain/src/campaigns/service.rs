@@ -187,22 +187,23 @@ impl CampaignService<'_> {
     /// The campaign with live stats; drafts only for their creator and admins.
     pub async fn get(&self, viewer: Option<&Principal>, id: Uuid) -> Result<CampaignView> {
         let cache = self.cache();
-        let generation = cache.generation().await;
-        let key = generation.map(|g| cache.key(g, &format!("detail:{id}")));
-        let cached: Option<Campaign> = match &key {
-            Some(k) => cache.get(k).await,
-            None => None,
-        };
-        let campaign = match cached {
-            Some(c) => c,
+        // The campaign and its images are cached; the money figures are always read live.
+        let (cached, key) = cache
+            .lookup::<(Campaign, Vec<CampaignImage>)>(&format!("detail:{id}"))
+            .await;
+        let (campaign, images) = match cached {
+            Some(hit) => hit,
             None => {
-                let c = repo::find(&self.app.db.read, id)
+                let db = &self.app.db.read;
+                let c = repo::find(db, id)
                     .await?
                     .ok_or(Error::NotFound("campaign"))?;
-                if let (Some(k), true) = (&key, c.status.is_public()) {
-                    cache.put(k, &c).await;
+                let images = repo::images(db, id).await?;
+                let page = (c, images);
+                if let (Some(k), true) = (&key, page.0.status.is_public()) {
+                    cache.put(k, &page).await;
                 }
-                c
+                page
             }
         };
         let visible = campaign.status.is_public()
@@ -210,7 +211,8 @@ impl CampaignService<'_> {
         if !visible {
             return Err(Error::NotFound("campaign"));
         }
-        self.with_stats_and_images(campaign).await
+        let stats = self.stats(id).await?;
+        self.assemble(campaign, stats, images).await
     }
 
     async fn view(&self, id: Uuid) -> Result<CampaignView> {
@@ -225,6 +227,17 @@ impl CampaignService<'_> {
         let ids = [campaign.id];
         let (stats, images) =
             tokio::try_join!(repo::stats_for(db, &ids), repo::images(db, campaign.id))?;
+        let stats = stats.get(&campaign.id).copied().unwrap_or_default();
+        self.assemble(campaign, stats, images).await
+    }
+
+    /// Signs the image URLs (a local computation, no request to the storage server).
+    async fn assemble(
+        &self,
+        campaign: Campaign,
+        stats: CampaignStats,
+        images: Vec<CampaignImage>,
+    ) -> Result<CampaignView> {
         let mut signed = Vec::with_capacity(images.len());
         for image in images {
             let url = self
@@ -235,7 +248,7 @@ impl CampaignService<'_> {
             signed.push((image, url));
         }
         Ok(CampaignView {
-            stats: stats.get(&campaign.id).copied().unwrap_or_default(),
+            stats,
             campaign,
             images: signed,
         })
@@ -546,6 +559,7 @@ impl CampaignService<'_> {
             .put(&image.object_key, content_type, bytes)
             .await?;
         repo::insert_image(&self.app.db.write, id, &image, size).await?;
+        self.cache().invalidate().await;
         let url = self
             .app
             .storage
