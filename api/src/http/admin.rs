@@ -31,6 +31,11 @@ pub struct DayDto {
     pub donors_count: i32,
     pub new_campaigns: i32,
     pub new_users: i32,
+    pub loans_approved: i32,
+    pub loans_rejected: i32,
+    pub loans_repaid: i32,
+    /// Approved share of the day's loan decisions, in basis points (absent without decisions).
+    pub approval_rate_bp: Option<i64>,
 }
 
 #[derive(Object)]
@@ -81,6 +86,13 @@ impl AdminApi {
                     donors_count: x.donors_count,
                     new_campaigns: x.new_campaigns,
                     new_users: x.new_users,
+                    loans_approved: x.loans_approved,
+                    loans_rejected: x.loans_rejected,
+                    loans_repaid: x.loans_repaid,
+                    approval_rate_bp: domain::analytics::approval_rate_bp(
+                        x.loans_approved,
+                        x.loans_rejected,
+                    ),
                 })
                 .collect(),
             cache: CacheDto { hits, misses },

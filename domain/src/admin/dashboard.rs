@@ -13,6 +13,9 @@ use crate::error::Result;
 
 pub const TTL_SECS: u64 = 3600;
 
+// Bumped when the cached shape changes, so an old entry is never misread.
+const KEY: &str = "dashboard:v2";
+
 #[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
 pub struct Totals {
     pub users: i64,
@@ -31,6 +34,9 @@ pub struct Day {
     pub donors_count: i32,
     pub new_campaigns: i32,
     pub new_users: i32,
+    pub loans_approved: i32,
+    pub loans_rejected: i32,
+    pub loans_repaid: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,7 +50,7 @@ impl App {
     /// The dashboard (admins only), from the cache when it is less than an hour old.
     pub async fn dashboard(&self, principal: &Principal) -> Result<Dashboard> {
         principal.require_admin()?;
-        let key = self.kv.key("dashboard:v1");
+        let key = self.kv.key(KEY);
         if self.kv.available() {
             let mut conn = self.kv.conn();
             match conn.get::<_, Option<String>>(&key).await {
@@ -72,7 +78,8 @@ impl App {
         .fetch_one(db)
         .await?;
         let last_30_days = sqlx::query_as(
-            "select day, donations_count, donations_amount, donors_count, new_campaigns, new_users
+            "select day, donations_count, donations_amount, donors_count, new_campaigns, new_users,
+                    loans_approved, loans_rejected, loans_repaid
              from daily_analytics order by day desc limit 30",
         )
         .fetch_all(db)

@@ -53,6 +53,35 @@ async fn nightly_analytics_totals_the_previous_utc_day_and_rerunning_changes_not
     set_created(pool, "donations", late, at(2026, 3, 1, 23, 59, 59)).await;
     let next_day = env.donation(campaign, ann.id, 700).await;
     set_created(pool, "donations", next_day, at(2026, 3, 2, 0, 0, 0)).await;
+    // Loan decisions and repayments count by the day of their status change.
+    let loan = Uuid::new_v4();
+    sqlx::query(
+        "insert into loans (id, borrower_id, amount, term_months, purpose, description, status)
+         values ($1, $2, 10000, 6, 'A loom', 'A second-hand loom for the weaving co-op.', 'rejected')",
+    )
+    .bind(loan)
+    .bind(ann.id)
+    .execute(pool)
+    .await
+    .expect("loan");
+    for (to_status, when) in [
+        ("fundraising", at(2026, 3, 1, 9, 0, 0)),
+        ("rejected", at(2026, 3, 1, 9, 5, 0)),
+        ("rejected", at(2026, 3, 1, 9, 6, 0)),
+        ("repaid", at(2026, 3, 1, 18, 0, 0)),
+        ("fundraising", at(2026, 3, 2, 9, 0, 0)),
+    ] {
+        sqlx::query(
+            "insert into loan_transitions (loan_id, to_status, reason, created_at)
+             values ($1, $2, 'test', $3)",
+        )
+        .bind(loan)
+        .bind(to_status)
+        .bind(when)
+        .execute(pool)
+        .await
+        .expect("transition");
+    }
     let now = at(2026, 3, 2, 0, 30, 0);
 
     let first = analytics::run_nightly(pool, now).await.expect("first");
@@ -67,7 +96,11 @@ async fn nightly_analytics_totals_the_previous_utc_day_and_rerunning_changes_not
         refunds_amount: 1_000,
         new_campaigns: 1,
         new_users: 1,
+        loans_approved: 1,
+        loans_rejected: 2,
+        loans_repaid: 1,
     };
+    assert_eq!(expected.approval_rate_bp(), Some(3_333));
     assert_eq!(first, expected);
     assert_eq!(second, expected);
     let rows: i64 = sqlx::query_scalar("select count(*) from daily_analytics")
