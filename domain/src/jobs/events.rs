@@ -163,14 +163,14 @@ mod tests {
                 loan_id: id,
                 due_at: chrono::Utc::now(),
             },
+            Event::LoanDefaulted { loan_id: id },
+            Event::ReportRequested { report_id: id },
+            Event::WebhookReplayRequested { delivery_id: id },
             Event::RecurringDonationPaused {
                 plan_id: id,
                 donor_id: id,
                 campaign_id: id,
             },
-            Event::LoanDefaulted { loan_id: id },
-            Event::ReportRequested { report_id: id },
-            Event::WebhookReplayRequested { delivery_id: id },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();
         assert_eq!(kinds, Event::KINDS);
