@@ -477,6 +477,34 @@ impl LoanService<'_> {
         Ok((detail.loan, installments))
     }
 
+    /// Validates a payment's amount and claims its idempotency key (lending and repaying share
+    /// the request shape, each under its own scope).
+    async fn start_payment<T: serde::de::DeserializeOwned>(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        amount: i64,
+        key: &str,
+        scope: &str,
+    ) -> Result<Started<T>> {
+        if amount <= 0 {
+            return Err(Error::validation("amount", "amount must be positive"));
+        }
+        #[derive(Serialize)]
+        struct Request {
+            loan_id: Uuid,
+            amount: i64,
+        }
+        let request = Request {
+            loan_id: id,
+            amount,
+        };
+        self.app
+            .money()
+            .start(principal.user_id, key, scope, &request)
+            .await
+    }
+
     /// A lender funds a share of a fundraising loan from their wallet into the loan's escrow.
     /// The loan row is locked first, so concurrent lenders apply one at a time and can never
     /// fund more than the amount: a share larger than what remains is refused (409). The
@@ -490,22 +518,8 @@ impl LoanService<'_> {
         amount: i64,
         key: &str,
     ) -> Result<Idempotent<LoanShare>> {
-        if amount <= 0 {
-            return Err(Error::validation("amount", "amount must be positive"));
-        }
-        #[derive(Serialize)]
-        struct Request {
-            loan_id: Uuid,
-            amount: i64,
-        }
-        let request = Request {
-            loan_id: id,
-            amount,
-        };
         let mut work = match self
-            .app
-            .money()
-            .start(principal.user_id, key, "loan_share", &request)
+            .start_payment(principal, id, amount, key, "loan_share")
             .await?
         {
             Started::Replayed(r) => return Ok(r),
@@ -597,22 +611,8 @@ impl LoanService<'_> {
         amount: i64,
         key: &str,
     ) -> Result<Idempotent<Repayment>> {
-        if amount <= 0 {
-            return Err(Error::validation("amount", "amount must be positive"));
-        }
-        #[derive(Serialize)]
-        struct Request {
-            loan_id: Uuid,
-            amount: i64,
-        }
-        let request = Request {
-            loan_id: id,
-            amount,
-        };
         let mut work = match self
-            .app
-            .money()
-            .start(principal.user_id, key, "loan_repayment", &request)
+            .start_payment(principal, id, amount, key, "loan_repayment")
             .await?
         {
             Started::Replayed(r) => return Ok(r),
