@@ -13,6 +13,7 @@ pub struct App {
     pub storage: Storage,
     pub cache_stats: std::sync::Arc<crate::campaigns::cache::CacheStats>,
     pub live: std::sync::Arc<crate::campaigns::live::LivePublisher>,
+    pub group_commit: std::sync::Arc<crate::money::group_commit::GroupCommit>,
 }
 
 /// Which dependency a readiness check found down.
@@ -45,6 +46,7 @@ impl App {
             storage,
             cache_stats: Default::default(),
             live: Default::default(),
+            group_commit: Default::default(),
         })
     }
 

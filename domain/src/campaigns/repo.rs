@@ -124,34 +124,41 @@ pub struct Gate {
 
 /// Reads the gate under a key-share lock: many donations hold it at once, but a settlement or
 /// cancellation (which locks the row for update) waits for them.
-pub async fn donation_gate(conn: &mut PgConnection, id: Uuid) -> Result<Option<Gate>> {
-    let row: Option<(String, Option<DateTime<Utc>>, i64, bool)> = sqlx::query_as(
-        "select status, deadline, goal_amount, goal_reached_at is not null
-         from campaigns where id = $1 for key share",
+pub async fn donation_gates(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Gate>> {
+    let rows: Vec<(Uuid, String, Option<DateTime<Utc>>, i64, bool)> = sqlx::query_as(
+        "select id, status, deadline, goal_amount, goal_reached_at is not null
+         from campaigns where id = any($1) order by id for key share",
     )
-    .bind(id)
-    .fetch_optional(conn)
+    .bind(ids)
+    .fetch_all(conn)
     .await?;
-    row.map(|(s, deadline, goal_amount, goal_reached)| {
-        Ok(Gate {
-            status: CampaignStatus::parse(&s)?,
-            deadline,
-            goal_amount,
-            goal_reached,
+    rows.into_iter()
+        .map(|(id, s, deadline, goal_amount, goal_reached)| {
+            Ok((
+                id,
+                Gate {
+                    status: CampaignStatus::parse(&s)?,
+                    deadline,
+                    goal_amount,
+                    goal_reached,
+                },
+            ))
         })
-    })
-    .transpose()
+        .collect()
 }
 
-/// Marks the goal reached if it was not yet; true for the one caller that marked it.
-pub async fn mark_goal_reached(conn: &mut PgConnection, id: Uuid) -> Result<bool> {
-    let done = sqlx::query(
-        "update campaigns set goal_reached_at = now() where id = $1 and goal_reached_at is null",
+/// Marks the goal reached where it was not yet; returns the campaigns this call marked.
+pub async fn mark_goal_reached(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "update campaigns set goal_reached_at = now()
+         where id = any($1) and goal_reached_at is null returning id",
     )
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(ids)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Takes the lock that waits for in-flight donations (see [`donation_gate`]).
@@ -238,67 +245,98 @@ pub async fn stats_for(
         .collect())
 }
 
-/// Adds (or with negative values removes) one gift on one shard, keeping the donor count exact:
-/// a donor counts while they have at least one standing gift.
-pub async fn apply_gift(
+/// One new gift for [`add_gifts`].
+pub struct NewGift {
+    pub campaign_id: Uuid,
+    pub donor_id: Uuid,
+    pub amount: i64,
+}
+
+/// Counts new gifts in the stats, keeping donor counts exact (a donor counts while they have at
+/// least one standing gift). Each campaign's gifts go to one shard, `shard_of(campaign)`. A call
+/// must not hold one (campaign, donor) twice; gifts sorted by campaign keep the row-lock order
+/// the same for concurrent callers.
+pub async fn add_gifts(
+    conn: &mut PgConnection,
+    gifts: &[NewGift],
+    shard_of: impl Fn(Uuid) -> i16,
+) -> Result<()> {
+    let campaigns: Vec<Uuid> = gifts.iter().map(|g| g.campaign_id).collect();
+    let donors: Vec<Uuid> = gifts.iter().map(|g| g.donor_id).collect();
+    let first_gifts: Vec<Option<Uuid>> = sqlx::query_scalar(
+        "insert into campaign_donors (campaign_id, donor_id, standing_donations)
+         select c, d, 1 from unnest($1::uuid[], $2::uuid[]) as t(c, d)
+         on conflict (campaign_id, donor_id)
+         do update set standing_donations = campaign_donors.standing_donations + 1
+         returning case when standing_donations = 1 then campaign_id end",
+    )
+    .bind(&campaigns)
+    .bind(&donors)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Per campaign: raised, new donors, gifts — in campaign order.
+    let mut per_campaign: std::collections::BTreeMap<Uuid, (i64, i32, i32)> = Default::default();
+    for g in gifts {
+        let entry = per_campaign.entry(g.campaign_id).or_default();
+        entry.0 += g.amount;
+        entry.2 += 1;
+    }
+    for id in first_gifts.into_iter().flatten() {
+        if let Some(entry) = per_campaign.get_mut(&id) {
+            entry.1 += 1;
+        }
+    }
+    let ids: Vec<Uuid> = per_campaign.keys().copied().collect();
+    let shards: Vec<i16> = ids.iter().map(|id| shard_of(*id)).collect();
+    let raised: Vec<i64> = per_campaign.values().map(|v| v.0).collect();
+    let new_donors: Vec<i32> = per_campaign.values().map(|v| v.1).collect();
+    let counts: Vec<i32> = per_campaign.values().map(|v| v.2).collect();
+    sqlx::query(
+        "insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
+         select * from unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::int[], $5::int[])
+         on conflict (campaign_id, shard) do update set
+            raised_amount = campaign_stats_shards.raised_amount + excluded.raised_amount,
+            donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
+            donations_count = campaign_stats_shards.donations_count + excluded.donations_count",
+    )
+    .bind(&ids)
+    .bind(&shards)
+    .bind(&raised)
+    .bind(&new_donors)
+    .bind(&counts)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes one refunded gift out of the stats of the shard it was added to (which therefore
+/// exists); the donor stops counting with their last standing gift.
+pub async fn remove_gift(
     conn: &mut PgConnection,
     campaign_id: Uuid,
     donor_id: Uuid,
     shard: i16,
     amount: i64,
-    gifts: i32,
 ) -> Result<()> {
-    // Removal updates in place: an upsert would check the CHECK on the proposed -1 row first.
-    let standing: i32 = if gifts > 0 {
-        sqlx::query_scalar(
-            "insert into campaign_donors (campaign_id, donor_id, standing_donations)
-             values ($1, $2, $3)
-             on conflict (campaign_id, donor_id)
-             do update set standing_donations = campaign_donors.standing_donations + excluded.standing_donations
-             returning standing_donations",
-        )
-        .bind(campaign_id)
-        .bind(donor_id)
-        .bind(gifts)
-        .fetch_one(&mut *conn)
-        .await?
-    } else {
-        sqlx::query_scalar(
-            "update campaign_donors set standing_donations = standing_donations + $3
-             where campaign_id = $1 and donor_id = $2 returning standing_donations",
-        )
-        .bind(campaign_id)
-        .bind(donor_id)
-        .bind(gifts)
-        .fetch_one(&mut *conn)
-        .await?
-    };
-    let donors_delta = match (gifts, standing) {
-        (1, 1) => 1,
-        (-1, 0) => -1,
-        _ => 0,
-    };
-    let sql = if gifts > 0 {
-        "insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
-         values ($1, $2, $3, $4, $5)
-         on conflict (campaign_id, shard) do update set
-            raised_amount = campaign_stats_shards.raised_amount + excluded.raised_amount,
-            donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
-            donations_count = campaign_stats_shards.donations_count + excluded.donations_count"
-    } else {
-        // A removal always hits the shard its gift was added to, which therefore exists.
-        "update campaign_stats_shards set raised_amount = raised_amount + $3,
-            donors_count = donors_count + $4, donations_count = donations_count + $5
-         where campaign_id = $1 and shard = $2"
-    };
-    sqlx::query(sql)
-        .bind(campaign_id)
-        .bind(shard)
-        .bind(amount)
-        .bind(donors_delta)
-        .bind(gifts)
-        .execute(conn)
-        .await?;
+    let standing: i32 = sqlx::query_scalar(
+        "update campaign_donors set standing_donations = standing_donations - 1
+         where campaign_id = $1 and donor_id = $2 returning standing_donations",
+    )
+    .bind(campaign_id)
+    .bind(donor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update campaign_stats_shards set raised_amount = raised_amount - $3,
+            donors_count = donors_count - $4, donations_count = donations_count - 1
+         where campaign_id = $1 and shard = $2",
+    )
+    .bind(campaign_id)
+    .bind(shard)
+    .bind(amount)
+    .bind(i32::from(standing == 0))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

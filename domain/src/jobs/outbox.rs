@@ -19,6 +19,22 @@ pub async fn record(conn: &mut PgConnection, event: &Event) -> Result<()> {
     Ok(())
 }
 
+/// Records many events in one statement, in the caller's transaction.
+pub async fn record_many(conn: &mut PgConnection, events: &[Event]) -> Result<()> {
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    let payloads = events
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(crate::Error::internal)?;
+    sqlx::query("insert into outbox (kind, payload) select * from unnest($1::text[], $2::jsonb[])")
+        .bind(&kinds)
+        .bind(&payloads)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Relays up to `limit` unsent events and returns how many rows it marked sent.
 ///
 /// The rows are locked (`FOR UPDATE SKIP LOCKED`, so several relays share the work), their jobs

@@ -69,15 +69,89 @@ pub async fn claim<T: DeserializeOwned>(
     .bind(key)
     .fetch_one(&mut *conn)
     .await?;
-    if hash != fingerprint {
+    replay(&hash, fingerprint, response).map(Claim::Replay)
+}
+
+/// The stored result of an earlier use of a key, if that use asked for the same thing.
+pub fn replay<T: DeserializeOwned>(
+    stored_hash: &str,
+    fingerprint: &str,
+    response: serde_json::Value,
+) -> Result<T> {
+    if stored_hash != fingerprint {
         return Err(Error::rule(
             "idempotency_key_reused",
             "this Idempotency-Key was already used for a different request",
         ));
     }
-    serde_json::from_value(response)
-        .map(Claim::Replay)
-        .map_err(Error::internal)
+    serde_json::from_value(response).map_err(Error::internal)
+}
+
+/// One key of a batch (see [`claim_many`]).
+pub struct KeyClaim<'a> {
+    pub user_id: Uuid,
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// Claims many keys in one statement, with the same waiting rules as [`claim`]. For each
+/// claim, in order: `None` when it is new, or the earlier use's stored request hash and
+/// response. The batch must not hold one (user, key) twice.
+pub async fn claim_many(
+    conn: &mut PgConnection,
+    claims: &[KeyClaim<'_>],
+) -> Result<Vec<Option<(String, serde_json::Value)>>> {
+    let users: Vec<Uuid> = claims.iter().map(|c| c.user_id).collect();
+    let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
+    let hashes: Vec<&str> = claims.iter().map(|c| c.fingerprint).collect();
+    let inserted: Vec<(Uuid, String)> = sqlx::query_as(
+        "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
+         select u, k, h, 0, 'null' from unnest($1::uuid[], $2::text[], $3::text[]) as t(u, k, h)
+         on conflict do nothing returning user_id, key",
+    )
+    .bind(&users)
+    .bind(&keys)
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
+    .await?;
+    if inserted.len() == claims.len() {
+        return Ok(vec![None; claims.len()]);
+    }
+    let new: std::collections::HashSet<(Uuid, String)> = inserted.into_iter().collect();
+    let (old_users, old_keys): (Vec<Uuid>, Vec<&str>) = claims
+        .iter()
+        .filter(|c| !new.contains(&(c.user_id, c.key.to_string())))
+        .map(|c| (c.user_id, c.key))
+        .unzip();
+    let stored: Vec<(Uuid, String, String, serde_json::Value)> = sqlx::query_as(
+        "select k.user_id, k.key, k.request_hash, k.response
+         from unnest($1::uuid[], $2::text[]) as t(u, k)
+         join idempotency_keys k on k.user_id = t.u and k.key = t.k",
+    )
+    .bind(&old_users)
+    .bind(&old_keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut stored: std::collections::HashMap<(Uuid, String), (String, serde_json::Value)> =
+        stored
+            .into_iter()
+            .map(|(u, k, h, r)| ((u, k), (h, r)))
+            .collect();
+    claims
+        .iter()
+        .map(|c| {
+            let id = (c.user_id, c.key.to_string());
+            if new.contains(&id) {
+                Ok(None)
+            } else {
+                // Present: the conflicting row committed before our insert gave up on it.
+                stored
+                    .remove(&id)
+                    .map(Some)
+                    .ok_or_else(|| Error::internal("idempotency key vanished during its claim"))
+            }
+        })
+        .collect()
 }
 
 /// Stores the result under the claimed key, in the same transaction as the work.
@@ -97,6 +171,41 @@ pub async fn complete(
     .bind(key)
     .bind(status as i16)
     .bind(response)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores the results of many claimed keys (status 201), `responses` in the order of `keys`.
+pub async fn complete_many(
+    conn: &mut PgConnection,
+    keys: &[(Uuid, &str)],
+    responses: &[serde_json::Value],
+) -> Result<()> {
+    let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
+    sqlx::query(
+        "update idempotency_keys k set response_status = 201, response = t.r
+         from unnest($1::uuid[], $2::text[], $3::jsonb[]) as t(u, k, r)
+         where k.user_id = t.u and k.key = t.k",
+    )
+    .bind(&users)
+    .bind(&keys)
+    .bind(responses)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives back keys claimed earlier in this transaction whose work was refused, so a retry
+/// (after a deposit, say) runs afresh — as if the claim had rolled back with the work.
+pub async fn release_many(conn: &mut PgConnection, keys: &[(Uuid, &str)]) -> Result<()> {
+    let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
+    sqlx::query(
+        "delete from idempotency_keys k using unnest($1::uuid[], $2::text[]) as t(u, k)
+         where k.user_id = t.u and k.key = t.k and k.response_status = 0",
+    )
+    .bind(&users)
+    .bind(&keys)
     .execute(conn)
     .await?;
     Ok(())

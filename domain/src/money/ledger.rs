@@ -84,6 +84,33 @@ impl Posting {
     }
 }
 
+/// Writes many postings in one statement, each under a new transaction id (returned in order).
+pub async fn write_many(conn: &mut PgConnection, postings: Vec<Posting>) -> Result<Vec<Uuid>> {
+    let mut txn_ids = Vec::with_capacity(postings.len());
+    let (mut txns, mut accounts, mut amounts, mut kinds) = (vec![], vec![], vec![], vec![]);
+    for posting in postings {
+        let txn_id = Uuid::now_v7();
+        for (account, amount) in posting.lines {
+            txns.push(txn_id);
+            accounts.push(account.to_string());
+            amounts.push(amount);
+            kinds.push(posting.kind);
+        }
+        txn_ids.push(txn_id);
+    }
+    sqlx::query(
+        "insert into ledger_entries (txn_id, account, amount, kind)
+         select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])",
+    )
+    .bind(&txns)
+    .bind(&accounts)
+    .bind(&amounts)
+    .bind(&kinds)
+    .execute(conn)
+    .await?;
+    Ok(txn_ids)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
 pub struct LedgerLine {
     pub id: i64,

@@ -3,6 +3,7 @@
 //! transaction, behind an idempotency key.
 
 pub mod audit;
+pub mod group_commit;
 pub mod idempotency;
 pub mod ledger;
 pub mod model;

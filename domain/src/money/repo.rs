@@ -20,21 +20,37 @@ pub struct NewDonation<'a> {
     pub shard: i16,
 }
 
-pub async fn insert_donation(conn: &mut PgConnection, d: NewDonation<'_>) -> Result<Donation> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+/// Inserts donations in one statement; returns them in the order given.
+pub async fn insert_donations(
+    conn: &mut PgConnection,
+    rows: &[NewDonation<'_>],
+) -> Result<Vec<Donation>> {
+    let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+    let inserted: Vec<Donation> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {DONATION_COLUMNS}"
+         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::bool[],
+                              $6::text[], $7::uuid[], $8::smallint[])
+         returning {DONATION_COLUMNS}"
     )))
-    .bind(d.id)
-    .bind(d.campaign_id)
-    .bind(d.donor_id)
-    .bind(d.amount)
-    .bind(d.anonymous)
-    .bind(d.message)
-    .bind(d.ledger_txn)
-    .bind(d.shard)
-    .fetch_one(conn)
-    .await?)
+    .bind(&ids)
+    .bind(rows.iter().map(|d| d.campaign_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.donor_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.anonymous).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.message).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.ledger_txn).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.shard).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    let mut by_id: std::collections::HashMap<Uuid, Donation> =
+        inserted.into_iter().map(|d| (d.id, d)).collect();
+    ids.iter()
+        .map(|id| {
+            by_id
+                .remove(id)
+                .ok_or_else(|| crate::Error::internal("an inserted donation was not returned"))
+        })
+        .collect()
 }
 
 /// Locks a donation for a refund; returns it with its stats shard.

@@ -4,19 +4,19 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::group_commit::Gift;
 use super::idempotency::{self, Claim};
 use super::ledger::{self, Account, LedgerLine, Posting};
 use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
 use super::{repo, wallets};
 use crate::accounts::Principal;
 use crate::app::App;
-use crate::campaigns::repo::{self as campaigns_repo, STAT_SHARDS};
+use crate::campaigns::repo as campaigns_repo;
 use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
 use crate::error::{Error, Result};
 use crate::jobs::{Event, outbox};
@@ -330,7 +330,8 @@ impl MoneyService<'_> {
         Ok(WebhookOutcome::Applied(deposit))
     }
 
-    /// Gives `amount` from the donor's wallet to an active campaign.
+    /// Gives `amount` from the donor's wallet to an active campaign. The donation is written
+    /// by the group commit (see [`super::group_commit`]); this returns once it is durable.
     #[tracing::instrument(skip_all, fields(donor_id = %principal.user_id, campaign_id = %campaign_id))]
     pub async fn donate(
         &self,
@@ -362,80 +363,19 @@ impl MoneyService<'_> {
             anonymous: input.anonymous,
             message,
         };
-        let mut work = match self
-            .start(principal.user_id, key, "donation", &request)
-            .await?
-        {
-            Started::Replayed(r) => return Ok(r),
-            Started::Fresh(w) => w,
-        };
-        let tx = &mut work.tx;
-        let gate = campaigns_repo::donation_gate(tx, campaign_id)
-            .await?
-            .ok_or(Error::NotFound("campaign"))?;
-        if gate.status != CampaignStatus::Active || gate.deadline.is_some_and(|d| d <= Utc::now()) {
-            return Err(Error::conflict(
-                "campaign_not_accepting",
-                "this campaign is not accepting donations",
-            ));
-        }
-        if !wallets::debit(tx, principal.user_id, amount).await? {
-            return Err(Error::rule(
-                "insufficient_funds",
-                "your wallet balance is too low for this donation",
-            ));
-        }
-        let txn = Posting::transfer(
-            "donation",
-            Account::Wallet(principal.user_id),
-            Account::Campaign(campaign_id),
+        let gift = Gift {
+            user_id: principal.user_id,
+            key: key.to_string(),
+            fingerprint: idempotency::fingerprint("donation", &request)?,
+            campaign_id,
             amount,
-        )?
-        .write(tx)
-        .await?;
-        let shard = rand::rng().random_range(0..STAT_SHARDS);
-        let donation = repo::insert_donation(
-            tx,
-            repo::NewDonation {
-                id: Uuid::now_v7(),
-                campaign_id,
-                donor_id: principal.user_id,
-                amount,
-                anonymous: input.anonymous,
-                message,
-                ledger_txn: txn,
-                shard,
-            },
-        )
-        .await?;
-        campaigns_repo::apply_gift(tx, campaign_id, principal.user_id, shard, amount, 1).await?;
-        // Until the goal is reached, each gift checks whether it got there (the total it sees
-        // includes itself and every committed gift; two gifts crossing together are caught by
-        // the next one).
-        if !gate.goal_reached {
-            let raised = campaigns_repo::stats_for(&mut **tx, &[campaign_id])
-                .await?
-                .get(&campaign_id)
-                .map_or(0, |s| s.raised_amount);
-            if raised >= gate.goal_amount
-                && campaigns_repo::mark_goal_reached(tx, campaign_id).await?
-            {
-                outbox::record(tx, &Event::CampaignGoalReached { campaign_id }).await?;
-            }
+            anonymous: input.anonymous,
+            message: message.map(str::to_string),
+        };
+        let done = self.app.group_commit.submit(&self.app.db.write, gift).await?;
+        if !done.replayed {
+            self.publish_stats(campaign_id);
         }
-        outbox::record(
-            tx,
-            &Event::DonationCreated {
-                donation_id: donation.id,
-                campaign_id,
-                donor_id: principal.user_id,
-                amount,
-            },
-        )
-        .await?;
-        let done = work.finish(donation).await?;
-        tracing::info!(donation_id = %done.value.id, amount, "donation_created");
-        self.publish_stats(campaign_id);
         Ok(done)
     }
 
@@ -676,13 +616,12 @@ async fn refund_in_tx(
     .write(conn)
     .await?;
     wallets::credit(conn, donation.donor_id, donation.amount).await?;
-    campaigns_repo::apply_gift(
+    campaigns_repo::remove_gift(
         conn,
         donation.campaign_id,
         donation.donor_id,
         shard,
-        -donation.amount,
-        -1,
+        donation.amount,
     )
     .await?;
     let refunded = repo::mark_refunded(conn, donation.id).await?;

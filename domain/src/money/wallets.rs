@@ -1,6 +1,8 @@
 //! Wallet balances. A wallet row appears with the first credit; the CHECK constraint keeps
 //! balances non-negative whatever the code does.
 
+use std::collections::HashSet;
+
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -29,6 +31,27 @@ pub async fn debit(conn: &mut PgConnection, user_id: Uuid, amount: i64) -> Resul
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Takes each amount from its user's wallet where the wallet holds it, in one statement;
+/// returns the users whose wallets were debited. Each user at most once per call; callers
+/// pass users in a stable order so that concurrent batches lock wallets in the same order.
+pub async fn debit_many(
+    conn: &mut PgConnection,
+    users: &[Uuid],
+    amounts: &[i64],
+) -> Result<HashSet<Uuid>> {
+    let debited: Vec<Uuid> = sqlx::query_scalar(
+        "update wallets w set balance = w.balance - t.amount, updated_at = now()
+         from unnest($1::uuid[], $2::bigint[]) as t(user_id, amount)
+         where w.user_id = t.user_id and w.balance >= t.amount
+         returning w.user_id",
+    )
+    .bind(users)
+    .bind(amounts)
+    .fetch_all(conn)
+    .await?;
+    Ok(debited.into_iter().collect())
 }
 
 pub async fn balance(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<i64> {

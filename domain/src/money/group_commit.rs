@@ -1,0 +1,397 @@
+//! Group commit for donations. Donations that arrive while earlier ones are being written wait
+//! in a queue and are then written together: one database transaction, about a dozen set-based
+//! statements and one commit for the whole batch instead of a dozen statements and a commit
+//! each. Every caller is answered only after the transaction holding its donation committed.
+//!
+//! A refusal (wallet too low, campaign closed, key reused) is decided per donation inside the
+//! batch and touches nothing of the others. Anything unexpected (a database error) fails the
+//! batch as a whole; its donations are then written again one by one, so one failing donation
+//! never takes the others down with it.
+//!
+//! Lock order: each table's rows are locked by one statement of the batch, in sorted order
+//! (claims and wallets by donor; donors and stats by campaign), so two batches in flight never
+//! wait on each other in a cycle.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use rand::Rng;
+use sqlx::PgPool;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::idempotency::{self, KeyClaim};
+use super::ledger::{self, Account, Posting};
+use super::model::Donation;
+use super::service::Idempotent;
+use super::{repo, wallets};
+use crate::campaigns::CampaignStatus;
+use crate::campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
+use crate::error::{Error, Result};
+use crate::jobs::{Event, outbox};
+
+/// Most donations in one transaction; past this the batch holds its row locks long enough to
+/// cost more latency than the shared commit saves.
+const MAX_BATCH: usize = 128;
+/// Batches in flight at once, so one is being written while another waits for its commit.
+const COMMITTERS: usize = 2;
+/// Donations the queue holds before callers wait to add theirs (back-pressure).
+const QUEUE: usize = 4096;
+
+/// A validated donation waiting to be written.
+pub(crate) struct Gift {
+    pub user_id: Uuid,
+    pub key: String,
+    pub fingerprint: String,
+    pub campaign_id: Uuid,
+    pub amount: i64,
+    pub anonymous: bool,
+    pub message: Option<String>,
+}
+
+type Outcome = Result<Idempotent<Donation>>;
+
+struct Pending {
+    gift: Gift,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// Counters of this process's batches (for tests and the bench).
+#[derive(Debug, Default)]
+pub struct GroupCommitStats {
+    pub batches: AtomicU64,
+    pub donations: AtomicU64,
+    pub largest_batch: AtomicU64,
+    /// Donations written again on their own after their batch failed.
+    pub retried_alone: AtomicU64,
+}
+
+/// The queue in front of the batch writer; the writer starts with the first donation.
+#[derive(Default)]
+pub struct GroupCommit {
+    queue: OnceLock<mpsc::Sender<Pending>>,
+    pub stats: Arc<GroupCommitStats>,
+}
+
+impl fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl GroupCommit {
+    /// Queues the donation and waits until the batch holding it committed (or refused it).
+    pub(crate) async fn submit(&self, db: &PgPool, gift: Gift) -> Outcome {
+        let queue = self.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(collect(db.clone(), receiver, self.stats.clone()));
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Pending { gift, reply })
+            .await
+            .map_err(|_| Error::internal("the donation queue has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("a donation batch ended without an answer"))?
+    }
+}
+
+/// Hands batches to the committers: whatever queued up while they were busy is the next batch.
+async fn collect(db: PgPool, mut queue: mpsc::Receiver<Pending>, stats: Arc<GroupCommitStats>) {
+    let committers = Arc::new(Semaphore::new(COMMITTERS));
+    let mut waiting = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(p) => waiting.push_back(p),
+                None => return,
+            }
+        }
+        let Ok(permit) = committers.clone().acquire_owned().await else {
+            return;
+        };
+        while waiting.len() < 2 * MAX_BATCH {
+            match queue.try_recv() {
+                Ok(p) => waiting.push_back(p),
+                Err(_) => break,
+            }
+        }
+        let batch = take_batch(&mut waiting);
+        let (db, stats) = (db.clone(), stats.clone());
+        tokio::spawn(async move {
+            commit(&db, batch, &stats).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Up to [`MAX_BATCH`] donations, one per donor: set-based statements touch each wallet and
+/// idempotency key once, so a donor's second gift waits for the next batch.
+fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
+    let mut donors = HashSet::new();
+    let mut batch = Vec::new();
+    let mut later = VecDeque::new();
+    for p in waiting.drain(..) {
+        if batch.len() < MAX_BATCH && donors.insert(p.gift.user_id) {
+            batch.push(p);
+        } else {
+            later.push_back(p);
+        }
+    }
+    *waiting = later;
+    batch
+}
+
+async fn commit(db: &PgPool, mut batch: Vec<Pending>, stats: &GroupCommitStats) {
+    let size = batch.len() as u64;
+    stats.batches.fetch_add(1, Ordering::Relaxed);
+    stats.donations.fetch_add(size, Ordering::Relaxed);
+    stats.largest_batch.fetch_max(size, Ordering::Relaxed);
+    // Donor order: the order claims and wallets are locked in.
+    batch.sort_by_key(|p| p.gift.user_id);
+    let gifts: Vec<&Gift> = batch.iter().map(|p| &p.gift).collect();
+    match write(db, &gifts).await {
+        Ok(outcomes) => {
+            for (p, outcome) in batch.into_iter().zip(outcomes) {
+                // The caller may have gone (client disconnected); its donation stands.
+                let _ = p.reply.send(outcome);
+            }
+        }
+        Err(e) if size == 1 => {
+            let _ = batch.remove(0).reply.send(Err(e));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, size, "donation batch failed; writing its donations one by one");
+            stats.retried_alone.fetch_add(size, Ordering::Relaxed);
+            for p in batch {
+                let outcome = match write(db, &[&p.gift]).await {
+                    Ok(mut one) => one
+                        .pop()
+                        .unwrap_or_else(|| Err(Error::internal("no outcome for a donation"))),
+                    Err(e) => Err(e),
+                };
+                let _ = p.reply.send(outcome);
+            }
+        }
+    }
+}
+
+fn accepting(gate: &Gate) -> bool {
+    gate.status == CampaignStatus::Active && gate.deadline.is_none_or(|d| d > Utc::now())
+}
+
+/// Writes the batch in one transaction. `Ok` holds each gift's own outcome (in order): its
+/// donation, the replay of an earlier identical request, or why it was refused. `Err` means
+/// nothing was written.
+async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
+    let mut outcomes: Vec<Option<Outcome>> = gifts.iter().map(|_| None).collect();
+    let mut tx = db.begin().await?;
+
+    let claims: Vec<KeyClaim> = gifts
+        .iter()
+        .map(|g| KeyClaim {
+            user_id: g.user_id,
+            key: &g.key,
+            fingerprint: &g.fingerprint,
+        })
+        .collect();
+    for (i, stored) in idempotency::claim_many(&mut tx, &claims)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        if let Some((hash, response)) = stored {
+            outcomes[i] = Some(
+                idempotency::replay(&hash, &gifts[i].fingerprint, response).map(|value| {
+                    Idempotent {
+                        value,
+                        replayed: true,
+                    }
+                }),
+            );
+        }
+    }
+    let claimed: Vec<usize> = (0..gifts.len()).filter(|&i| outcomes[i].is_none()).collect();
+
+    let campaign_ids: Vec<Uuid> = claimed
+        .iter()
+        .map(|&i| gifts[i].campaign_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let gates = campaigns_repo::donation_gates(&mut tx, &campaign_ids).await?;
+    let mut live = claimed.clone();
+    live.retain(|&i| match gates.get(&gifts[i].campaign_id) {
+        None => {
+            outcomes[i] = Some(Err(Error::NotFound("campaign")));
+            false
+        }
+        Some(gate) if !accepting(gate) => {
+            outcomes[i] = Some(Err(Error::conflict(
+                "campaign_not_accepting",
+                "this campaign is not accepting donations",
+            )));
+            false
+        }
+        Some(_) => true,
+    });
+
+    let (users, amounts): (Vec<Uuid>, Vec<i64>) =
+        live.iter().map(|&i| (gifts[i].user_id, gifts[i].amount)).unzip();
+    let debited = wallets::debit_many(&mut tx, &users, &amounts).await?;
+    live.retain(|&i| {
+        let ok = debited.contains(&gifts[i].user_id);
+        if !ok {
+            outcomes[i] = Some(Err(Error::rule(
+                "insufficient_funds",
+                "your wallet balance is too low for this donation",
+            )));
+        }
+        ok
+    });
+
+    let refused: Vec<(Uuid, &str)> = claimed
+        .iter()
+        .filter(|&&i| outcomes[i].is_some())
+        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
+        .collect();
+    if !refused.is_empty() {
+        idempotency::release_many(&mut tx, &refused).await?;
+    }
+    if !live.is_empty() {
+        let donations = write_gifts(&mut tx, gifts, &live, &gates).await?;
+        for (&i, donation) in live.iter().zip(donations) {
+            tracing::info!(donation_id = %donation.id, amount = donation.amount, "donation_created");
+            outcomes[i] = Some(Ok(Idempotent {
+                value: donation,
+                replayed: false,
+            }));
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::internal("a donation was left without outcome"))))
+        .collect())
+}
+
+/// The accepted gifts' ledger lines, donation rows, stats, events and stored responses.
+async fn write_gifts(
+    tx: &mut sqlx::PgConnection,
+    gifts: &[&Gift],
+    live: &[usize],
+    gates: &HashMap<Uuid, Gate>,
+) -> Result<Vec<Donation>> {
+    // Campaign order from here on: the order donor and stats rows are locked in.
+    let mut order = live.to_vec();
+    order.sort_by_key(|&i| (gifts[i].campaign_id, gifts[i].user_id));
+
+    let postings = order
+        .iter()
+        .map(|&i| {
+            let g = gifts[i];
+            Posting::transfer(
+                "donation",
+                Account::Wallet(g.user_id),
+                Account::Campaign(g.campaign_id),
+                g.amount,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let txns = ledger::write_many(tx, postings).await?;
+
+    // One shard per campaign per batch: a viral campaign's batch updates one stats row.
+    let shards: HashMap<Uuid, i16> = {
+        let mut rng = rand::rng();
+        order
+            .iter()
+            .map(|&i| (gifts[i].campaign_id, rng.random_range(0..STAT_SHARDS)))
+            .collect()
+    };
+    let rows: Vec<repo::NewDonation> = order
+        .iter()
+        .zip(&txns)
+        .map(|(&i, &ledger_txn)| {
+            let g = gifts[i];
+            repo::NewDonation {
+                id: Uuid::now_v7(),
+                campaign_id: g.campaign_id,
+                donor_id: g.user_id,
+                amount: g.amount,
+                anonymous: g.anonymous,
+                message: g.message.as_deref(),
+                ledger_txn,
+                shard: shards[&g.campaign_id],
+            }
+        })
+        .collect();
+    let donations = repo::insert_donations(tx, &rows).await?;
+    let new_gifts: Vec<NewGift> = donations
+        .iter()
+        .map(|d| NewGift {
+            campaign_id: d.campaign_id,
+            donor_id: d.donor_id,
+            amount: d.amount,
+        })
+        .collect();
+    campaigns_repo::add_gifts(tx, &new_gifts, |id| shards[&id]).await?;
+
+    // Until the goal is reached, each batch checks whether it got there (the total it sees
+    // includes its own gifts and every committed one; two batches crossing together are
+    // caught by the next).
+    let mut events = Vec::new();
+    let short: Vec<Uuid> = shards
+        .keys()
+        .copied()
+        .filter(|id| !gates[id].goal_reached)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !short.is_empty() {
+        let totals = campaigns_repo::stats_for(&mut *tx, &short).await?;
+        let reached: Vec<Uuid> = short
+            .into_iter()
+            .filter(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount)
+            .collect();
+        if !reached.is_empty() {
+            for campaign_id in campaigns_repo::mark_goal_reached(tx, &reached).await? {
+                events.push(Event::CampaignGoalReached { campaign_id });
+            }
+        }
+    }
+    events.extend(donations.iter().map(|d| Event::DonationCreated {
+        donation_id: d.id,
+        campaign_id: d.campaign_id,
+        donor_id: d.donor_id,
+        amount: d.amount,
+    }));
+    outbox::record_many(tx, &events).await?;
+
+    let responses = donations
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    let done: Vec<(Uuid, &str)> = order
+        .iter()
+        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
+        .collect();
+    idempotency::complete_many(tx, &done, &responses).await?;
+
+    // Back to the caller's order.
+    let mut by_index: HashMap<usize, Donation> = order.into_iter().zip(donations).collect();
+    live.iter()
+        .map(|i| {
+            by_index
+                .remove(i)
+                .ok_or_else(|| Error::internal("a written donation went missing"))
+        })
+        .collect()
+}
