@@ -5,6 +5,7 @@ mod auth;
 mod auth_smoke;
 mod explain;
 mod foundation;
+mod group_commit;
 mod helpers;
 mod loans;
 mod money;

@@ -128,22 +128,30 @@ pub async fn donation_gates(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Gate>> {
-    let rows: Vec<(Uuid, String, Option<DateTime<Utc>>, i64, bool)> = sqlx::query_as(
-        "select id, status, deadline, goal_amount, goal_reached_at is not null
+    #[derive(FromRow)]
+    struct Row {
+        id: Uuid,
+        status: String,
+        deadline: Option<DateTime<Utc>>,
+        goal_amount: i64,
+        goal_reached: bool,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, status, deadline, goal_amount, goal_reached_at is not null as goal_reached
          from campaigns where id = any($1) order by id for key share",
     )
     .bind(ids)
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(id, s, deadline, goal_amount, goal_reached)| {
+        .map(|r| {
             Ok((
-                id,
+                r.id,
                 Gate {
-                    status: CampaignStatus::parse(&s)?,
-                    deadline,
-                    goal_amount,
-                    goal_reached,
+                    status: CampaignStatus::parse(&r.status)?,
+                    deadline: r.deadline,
+                    goal_amount: r.goal_amount,
+                    goal_reached: r.goal_reached,
                 },
             ))
         })

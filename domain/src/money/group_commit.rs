@@ -62,6 +62,8 @@ struct Pending {
 /// Counters of this process's batches (for tests and the bench).
 #[derive(Debug, Default)]
 pub struct GroupCommitStats {
+    /// Donations queued and not yet taken into a batch.
+    pub waiting: AtomicU64,
     pub batches: AtomicU64,
     pub donations: AtomicU64,
     pub largest_batch: AtomicU64,
@@ -93,6 +95,7 @@ impl GroupCommit {
             sender
         });
         let (reply, answer) = oneshot::channel();
+        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
         queue
             .send(Pending { gift, reply })
             .await
@@ -151,6 +154,7 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
 
 async fn commit(db: &PgPool, mut batch: Vec<Pending>, stats: &GroupCommitStats) {
     let size = batch.len() as u64;
+    stats.waiting.fetch_sub(size, Ordering::Relaxed);
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.donations.fetch_add(size, Ordering::Relaxed);
     stats.largest_batch.fetch_max(size, Ordering::Relaxed);
@@ -218,7 +222,9 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
             );
         }
     }
-    let claimed: Vec<usize> = (0..gifts.len()).filter(|&i| outcomes[i].is_none()).collect();
+    let claimed: Vec<usize> = (0..gifts.len())
+        .filter(|&i| outcomes[i].is_none())
+        .collect();
 
     let campaign_ids: Vec<Uuid> = claimed
         .iter()
@@ -243,8 +249,10 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
         Some(_) => true,
     });
 
-    let (users, amounts): (Vec<Uuid>, Vec<i64>) =
-        live.iter().map(|&i| (gifts[i].user_id, gifts[i].amount)).unzip();
+    let (users, amounts): (Vec<Uuid>, Vec<i64>) = live
+        .iter()
+        .map(|&i| (gifts[i].user_id, gifts[i].amount))
+        .unzip();
     let debited = wallets::debit_many(&mut tx, &users, &amounts).await?;
     live.retain(|&i| {
         let ok = debited.contains(&gifts[i].user_id);

@@ -132,11 +132,10 @@ pub async fn claim_many(
     .bind(&old_keys)
     .fetch_all(&mut *conn)
     .await?;
-    let mut stored: std::collections::HashMap<(Uuid, String), (String, serde_json::Value)> =
-        stored
-            .into_iter()
-            .map(|(u, k, h, r)| ((u, k), (h, r)))
-            .collect();
+    let mut stored: std::collections::HashMap<(Uuid, String), (String, serde_json::Value)> = stored
+        .into_iter()
+        .map(|(u, k, h, r)| ((u, k), (h, r)))
+        .collect();
     claims
         .iter()
         .map(|c| {

@@ -372,7 +372,11 @@ impl MoneyService<'_> {
             anonymous: input.anonymous,
             message: message.map(str::to_string),
         };
-        let done = self.app.group_commit.submit(&self.app.db.write, gift).await?;
+        let done = self
+            .app
+            .group_commit
+            .submit(&self.app.db.write, gift)
+            .await?;
         if !done.replayed {
             self.publish_stats(campaign_id);
         }

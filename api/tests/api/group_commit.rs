@@ -1,0 +1,256 @@
+//! Group commit: concurrent donations written in one transaction still get their own answers.
+//!
+//! To make a batch of known content, the tests hold a campaign row locked (as a settlement
+//! would): two "plug" donations to it occupy both committers, the donations under test queue
+//! up behind them, and releasing the lock lets the queue go as one batch.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, TestUser, error_of, spawn_app};
+
+type Reply = tokio::task::JoinHandle<reqwest::Response>;
+
+impl TestApp {
+    fn donate_in_background(
+        &self,
+        donor: &TestUser,
+        campaign: Uuid,
+        body: Value,
+        key: &str,
+    ) -> Reply {
+        let (app, token, key) = (self.clone(), donor.access_token.clone(), key.to_string());
+        tokio::spawn(async move {
+            app.post_idem(
+                &format!("/api/donations/campaign/{campaign}"),
+                &token,
+                &key,
+                &body,
+            )
+            .await
+        })
+    }
+
+    async fn funded_donor(&self, amount: i64) -> TestUser {
+        let donor = self.register().await;
+        self.fund(&donor, amount).await;
+        donor
+    }
+
+    /// Locks the campaign row and sends two donations to it that block both committers.
+    async fn block_committers(
+        &self,
+        campaign: Uuid,
+    ) -> (Transaction<'static, Postgres>, Vec<Reply>) {
+        let mut lock = self.app.db.write.begin().await.expect("begin");
+        sqlx::query("select 1 from campaigns where id = $1 for update")
+            .bind(campaign)
+            .execute(&mut *lock)
+            .await
+            .expect("lock");
+        let mut plugs = Vec::new();
+        let before = self.app.group_commit.stats.batches.load(Ordering::Relaxed);
+        for n in 0..2 {
+            let donor = self.funded_donor(1_000).await;
+            plugs.push(self.donate_in_background(
+                &donor,
+                campaign,
+                json!({"amount": 100}),
+                &format!("plug-{n}"),
+            ));
+            self.wait_until(|s| s.batches.load(Ordering::Relaxed) == before + n + 1)
+                .await;
+        }
+        (lock, plugs)
+    }
+
+    async fn wait_until(
+        &self,
+        done: impl Fn(&domain::money::group_commit::GroupCommitStats) -> bool,
+    ) {
+        for _ in 0..200 {
+            if done(&self.app.group_commit.stats) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "group commit did not get there: {:?}",
+            self.app.group_commit.stats
+        );
+    }
+}
+
+async fn status_of(reply: Reply) -> (u16, reqwest::Response) {
+    let resp = reply.await.expect("task");
+    (resp.status().as_u16(), resp)
+}
+
+#[tokio::test]
+async fn refusals_in_one_batch_touch_only_their_own_donations() {
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let campaign = app
+        .active_campaign(&creator, "keep_it_all", 1_000_000)
+        .await;
+    let expired = app
+        .active_campaign(&creator, "keep_it_all", 1_000_000)
+        .await;
+    sqlx::query("update campaigns set deadline = now() - interval '1 minute' where id = $1")
+        .bind(expired)
+        .execute(&app.app.db.write)
+        .await
+        .expect("expire");
+    let ok = app.funded_donor(5_000).await;
+    let poor = app.funded_donor(100).await;
+    let late = app.funded_donor(5_000).await;
+    let lost = app.funded_donor(5_000).await;
+    let again = app.funded_donor(5_000).await;
+    let reuser = app.funded_donor(5_000).await;
+    assert_eq!(
+        app.donate(&again, campaign, 1_000, "again").await.status(),
+        201
+    );
+    assert_eq!(
+        app.donate(&reuser, campaign, 1_000, "reuse").await.status(),
+        201
+    );
+
+    let (lock, plugs) = app.block_committers(campaign).await;
+    let gift = json!({"amount": 1_000});
+    let replies = [
+        app.donate_in_background(&ok, campaign, gift.clone(), "ok"),
+        app.donate_in_background(&poor, campaign, gift.clone(), "poor"),
+        app.donate_in_background(&late, expired, gift.clone(), "late"),
+        app.donate_in_background(&lost, Uuid::new_v4(), gift.clone(), "lost"),
+        app.donate_in_background(&again, campaign, gift.clone(), "again"),
+        app.donate_in_background(&reuser, campaign, json!({"amount": 2_000}), "reuse"),
+    ];
+    app.wait_until(|s| s.waiting.load(Ordering::Relaxed) == 6)
+        .await;
+    lock.rollback().await.expect("unlock");
+    for plug in plugs {
+        assert_eq!(status_of(plug).await.0, 201);
+    }
+    let [ok_r, poor_r, late_r, lost_r, again_r, reuse_r] = replies;
+    assert_eq!(status_of(ok_r).await.0, 201);
+    assert_eq!(
+        error_of(poor_r.await.expect("task"), 422).await["code"],
+        "insufficient_funds"
+    );
+    assert_eq!(
+        error_of(late_r.await.expect("task"), 409).await["code"],
+        "campaign_not_accepting"
+    );
+    error_of(lost_r.await.expect("task"), 404).await;
+    let (status, replayed) = status_of(again_r).await;
+    assert_eq!(status, 201);
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        error_of(reuse_r.await.expect("task"), 422).await["code"],
+        "idempotency_key_reused"
+    );
+    assert!(
+        app.app
+            .group_commit
+            .stats
+            .largest_batch
+            .load(Ordering::Relaxed)
+            >= 6,
+        "the six donations were written as one batch"
+    );
+
+    for (donor, left) in [
+        (&ok, 4_000),
+        (&poor, 100),
+        (&late, 5_000),
+        (&lost, 5_000),
+        (&again, 4_000),
+        (&reuser, 4_000),
+    ] {
+        assert_eq!(app.balance(donor).await, left);
+    }
+    // A refused donation's key was given back: after a deposit the same request goes through.
+    app.fund(&poor, 1_000).await;
+    assert_eq!(
+        app.donate(&poor, campaign, 1_000, "poor").await.status(),
+        201
+    );
+    let c = app.campaign(campaign).await;
+    assert_eq!(c["raisedAmount"], 2 * 100 + 4 * 1_000);
+    assert_eq!(c["donationsCount"], 6);
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_donation_that_fails_inside_a_batch_does_not_take_the_others_down() {
+    let app = spawn_app().await;
+    // A real database failure for one row: a trigger that refuses one message.
+    for sql in [
+        "create function refuse_boom() returns trigger language plpgsql as $$
+         begin
+             if new.message = 'boom' then raise exception 'injected failure'; end if;
+             return new;
+         end $$",
+        "create trigger refuse_boom before insert on donations
+         for each row execute function refuse_boom()",
+    ] {
+        sqlx::query(sql)
+            .execute(&app.app.db.write)
+            .await
+            .expect("trigger");
+    }
+    let creator = app.register().await;
+    let campaign = app
+        .active_campaign(&creator, "keep_it_all", 1_000_000)
+        .await;
+    let mut donors = Vec::new();
+    for _ in 0..12 {
+        donors.push(app.funded_donor(2_000).await);
+    }
+
+    let (lock, plugs) = app.block_committers(campaign).await;
+    let replies: Vec<Reply> = donors
+        .iter()
+        .enumerate()
+        .map(|(n, d)| {
+            let message = if n == 5 { "boom" } else { "good luck" };
+            app.donate_in_background(
+                d,
+                campaign,
+                json!({"amount": 500, "message": message}),
+                "gift",
+            )
+        })
+        .collect();
+    app.wait_until(|s| s.waiting.load(Ordering::Relaxed) == 12)
+        .await;
+    lock.rollback().await.expect("unlock");
+    for plug in plugs {
+        assert_eq!(status_of(plug).await.0, 201);
+    }
+    for (n, reply) in replies.into_iter().enumerate() {
+        let (status, _) = status_of(reply).await;
+        assert_eq!(status, if n == 5 { 500 } else { 201 }, "donation {n}");
+    }
+    assert!(
+        app.app
+            .group_commit
+            .stats
+            .retried_alone
+            .load(Ordering::Relaxed)
+            >= 12,
+        "the failed batch was written again one by one"
+    );
+    for (n, d) in donors.iter().enumerate() {
+        assert_eq!(app.balance(d).await, if n == 5 { 2_000 } else { 1_500 });
+    }
+    let c = app.campaign(campaign).await;
+    assert_eq!(c["raisedAmount"], 2 * 100 + 11 * 500);
+    assert_eq!(c["donationsCount"], 13);
+    app.assert_books_balance().await;
+}
