@@ -171,6 +171,7 @@ impl<'a> Bench<'a> {
             }
             let missing = self.args.scale_donations - self.seeded.donations;
             seed::grow_donations(&self.url, &mut self.seeded, self.args.scale_donations).await?;
+            self.retire_cached_pages().await?;
             self.in_db += missing;
             self.auditor.check("growing the donations table").await?;
             self.audits += 1;
@@ -291,6 +292,18 @@ impl<'a> Bench<'a> {
             ));
         }
         Ok(Arc::new(ids))
+    }
+
+    /// The grown donations were written behind the api's back (COPY): retire every cached page,
+    /// as an operator would after a bulk import, so detail pages show the new totals.
+    async fn retire_cached_pages(&self) -> Result<()> {
+        let client = redis::Client::open(self.args.redis_url.as_str())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("INCR")
+            .arg(format!("{}campaigns:gen", self.redis_prefix))
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
     }
 
     async fn cached_detail_pages(&self) -> Result<usize> {

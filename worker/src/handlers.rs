@@ -40,7 +40,10 @@ pub trait Handler: JobKind {
 
 impl Handler for RecomputeCampaignStats {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        campaign_stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        let check = campaign_stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        if check.corrected {
+            domain::campaigns::cache::stats_changed(&ctx.app.kv, &[self.campaign_id]).await;
+        }
         Ok(())
     }
     fn into_job(self) -> Job {

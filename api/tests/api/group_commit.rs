@@ -254,3 +254,72 @@ async fn a_donation_that_fails_inside_a_batch_does_not_take_the_others_down() {
     assert_eq!(c["donationsCount"], 13);
     app.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn a_cached_detail_page_never_shows_a_total_older_than_an_answered_donation() {
+    use std::sync::atomic::AtomicI64;
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let campaign = app
+        .active_campaign(&creator, "keep_it_all", 10_000_000)
+        .await;
+    let mut donors = Vec::new();
+    for _ in 0..16 {
+        donors.push(app.funded_donor(10_000).await);
+    }
+    let answered = std::sync::Arc::new(AtomicI64::new(0));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Readers keep filling and hitting the cache while the donations go in.
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, answered, done) = (app.clone(), answered.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    let floor = answered.load(Ordering::SeqCst);
+                    let raised = app.campaign(campaign).await["raisedAmount"]
+                        .as_i64()
+                        .expect("raised");
+                    assert!(
+                        raised >= floor,
+                        "page showed {raised} after {floor} was answered"
+                    );
+                }
+            })
+        })
+        .collect();
+    let givers: Vec<_> = donors
+        .into_iter()
+        .map(|d| {
+            let (app, answered) = (app.clone(), answered.clone());
+            tokio::spawn(async move {
+                for n in 0..5 {
+                    let resp = app.donate(&d, campaign, 100, &format!("g{n}")).await;
+                    assert_eq!(resp.status().as_u16(), 201);
+                    answered.fetch_add(100, Ordering::SeqCst);
+                    // Includes this donor's own gift, answered just now.
+                    let floor = answered.load(Ordering::SeqCst);
+                    let raised = app.campaign(campaign).await["raisedAmount"]
+                        .as_i64()
+                        .expect("raised");
+                    assert!(
+                        raised >= floor,
+                        "page showed {raised} after {floor} was answered"
+                    );
+                }
+            })
+        })
+        .collect();
+    for g in givers {
+        g.await.expect("giver");
+    }
+    done.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.await.expect("reader");
+    }
+    assert!(
+        app.app.cache_stats.snapshot().0 > 0,
+        "reads were served from the cache"
+    );
+    assert_eq!(app.campaign(campaign).await["raisedAmount"], 16 * 5 * 100);
+    app.assert_books_balance().await;
+}

@@ -1,23 +1,64 @@
-//! Redis cache for campaign pages (15 min TTL). Keys carry a generation number that every
-//! campaign change bumps, so a reader that raced with a change can only write a key nobody
-//! reads any more. Money figures are never cached: they are summed live from the stats shards,
-//! so nobody sees a stale total after a donation. Redis down → every read is a miss.
+//! Redis cache for campaign pages. Keys carry a generation number that every campaign change
+//! bumps, so a reader that raced with a change can only write a key nobody reads any more.
+//!
+//! Detail pages also carry the money figures. Their keys add the campaign's own stats
+//! generation, which every committed change of its totals bumps (donation batches, refunds,
+//! closings, recomputes) before the change is answered: a donor who got their 201 never reads
+//! the total from before their gift. If Redis fails between a commit and its bump, the short
+//! [`LIVE_PAGE_TTL`] bounds how long a total can lag. Redis down → every read is a miss.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
 
 use crate::infra::kv::Kv;
 
 pub const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
+/// Pages with money figures: short, because it is the bound on staleness after a lost bump.
+pub const LIVE_PAGE_TTL: Duration = Duration::from_secs(60);
+/// A stats generation outlives every page filled under an older value of it.
+const STATS_GEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 // The generation and the page under it, in one round trip (single-instance Redis).
 const LOOKUP: &str = r"
 local g = redis.call('GET', KEYS[1]) or '0'
 return {tonumber(g), redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
 ";
+
+// Both generations and the page under them, in one round trip; returns the page's key too.
+const LOOKUP_LIVE: &str = r"
+local g = redis.call('GET', KEYS[1]) or '0'
+local s = redis.call('GET', KEYS[2]) or '0'
+local key = ARGV[1] .. g .. ':s' .. s .. ':' .. ARGV[2]
+return {key, redis.call('GET', key)}
+";
+
+fn stats_gen_key(kv: &Kv, campaign_id: Uuid) -> String {
+    kv.key(format!("campaign:{campaign_id}:stats_gen"))
+}
+
+/// Retires the cached detail pages of campaigns whose totals just changed (after the commit,
+/// before answering). Failure is logged, not raised: the change has committed, and
+/// [`LIVE_PAGE_TTL`] bounds the staleness.
+pub async fn stats_changed(kv: &Kv, campaign_ids: &[Uuid]) {
+    if campaign_ids.is_empty() || !kv.available() {
+        return;
+    }
+    let mut pipe = redis::pipe();
+    for id in campaign_ids {
+        let key = stats_gen_key(kv, *id);
+        pipe.incr(&key, 1)
+            .ignore()
+            .expire(&key, STATS_GEN_TTL.as_secs() as i64)
+            .ignore();
+    }
+    if let Err(e) = pipe.query_async::<()>(&mut kv.conn()).await {
+        kv.mark_down(&e);
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct CacheStats {
@@ -95,6 +136,40 @@ impl PageCache<'_> {
         }
     }
 
+    /// Like [`PageCache::lookup`] for a page that carries `campaign_id`'s money figures.
+    pub async fn lookup_live<T: DeserializeOwned>(
+        &self,
+        campaign_id: Uuid,
+        name: &str,
+    ) -> (Option<T>, Option<String>) {
+        if !self.kv.available() {
+            return (None, None);
+        }
+        let mut conn = self.kv.conn();
+        let found: redis::RedisResult<(String, Option<String>)> = redis::Script::new(LOOKUP_LIVE)
+            .key(self.gen_key())
+            .key(stats_gen_key(self.kv, campaign_id))
+            .arg(self.kv.key("campaigns:g"))
+            .arg(name)
+            .invoke_async(&mut conn)
+            .await;
+        match found {
+            Ok((key, raw)) => {
+                let hit = raw.and_then(|s| serde_json::from_str(&s).ok());
+                if hit.is_some() {
+                    self.stats.hit();
+                } else {
+                    self.stats.miss();
+                }
+                (hit, Some(key))
+            }
+            Err(e) => {
+                self.kv.mark_down(&e);
+                (None, None)
+            }
+        }
+    }
+
     pub fn key(&self, generation: u64, name: &str) -> String {
         self.kv.key(format!("campaigns:g{generation}:{name}"))
     }
@@ -117,11 +192,15 @@ impl PageCache<'_> {
     }
 
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) {
+        self.put_for(key, value, PAGE_TTL).await
+    }
+
+    pub async fn put_for<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
         let Ok(json) = serde_json::to_string(value) else {
             return;
         };
         let mut conn = self.kv.conn();
-        if let Err(e) = conn.set_ex::<_, _, ()>(key, json, PAGE_TTL.as_secs()).await {
+        if let Err(e) = conn.set_ex::<_, _, ()>(key, json, ttl.as_secs()).await {
             self.kv.mark_down(&e);
         }
     }

@@ -124,10 +124,7 @@ pub struct Gate {
 
 /// Reads the gate under a key-share lock: many donations hold it at once, but a settlement or
 /// cancellation (which locks the row for update) waits for them.
-pub async fn donation_gates(
-    conn: &mut PgConnection,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Gate>> {
+pub async fn donation_gates(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Gate>> {
     #[derive(FromRow)]
     struct Row {
         id: Uuid,

@@ -10,7 +10,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::cache::PageCache;
+use super::cache::{LIVE_PAGE_TTL, PageCache};
 use super::model::{
     self, Campaign, CampaignImage, CampaignStats, CampaignStatus, CampaignView, FundingModel,
 };
@@ -187,21 +187,30 @@ impl CampaignService<'_> {
     /// The campaign with live stats; drafts only for their creator and admins.
     pub async fn get(&self, viewer: Option<&Principal>, id: Uuid) -> Result<CampaignView> {
         let cache = self.cache();
-        // The campaign and its images are cached; the money figures are always read live.
         let (cached, key) = cache
-            .lookup::<(Campaign, Vec<CampaignImage>)>(&format!("detail:{id}"))
+            .lookup_live::<(Campaign, Vec<CampaignImage>, CampaignStats)>(
+                id,
+                &format!("detail:{id}"),
+            )
             .await;
-        let (campaign, images) = match cached {
+        let (campaign, images, stats) = match cached {
             Some(hit) => hit,
             None => {
                 let db = &self.app.db.read;
                 let c = repo::find(db, id)
                     .await?
                     .ok_or(Error::NotFound("campaign"))?;
-                let images = repo::images(db, id).await?;
-                let page = (c, images);
+                // Totals from the primary: a replica's lag would be cached under the new
+                // stats generation.
+                let ids = [id];
+                let (images, mut stats) = tokio::try_join!(
+                    repo::images(db, id),
+                    repo::stats_for(&self.app.db.write, &ids)
+                )?;
+                let stats = stats.remove(&id).unwrap_or_default();
+                let page = (c, images, stats);
                 if let (Some(k), true) = (&key, page.0.status.is_public()) {
-                    cache.put(k, &page).await;
+                    cache.put_for(k, &page, LIVE_PAGE_TTL).await;
                 }
                 page
             }
@@ -211,7 +220,6 @@ impl CampaignService<'_> {
         if !visible {
             return Err(Error::NotFound("campaign"));
         }
-        let stats = self.stats(id).await?;
         self.assemble(campaign, stats, images).await
     }
 

@@ -8,6 +8,9 @@
 //! batch as a whole; its donations are then written again one by one, so one failing donation
 //! never takes the others down with it.
 //!
+//! Before answering, a batch retires the cached detail pages of the campaigns it gave to (see
+//! [`crate::campaigns::cache`]).
+//!
 //! Lock order: each table's rows are locked by one statement of the batch, in sorted order
 //! (claims and wallets by donor; donors and stats by campaign), so two batches in flight never
 //! wait on each other in a cycle.
@@ -28,9 +31,10 @@ use super::ledger::{self, Account, Posting};
 use super::model::Donation;
 use super::service::Idempotent;
 use super::{repo, wallets};
-use crate::campaigns::CampaignStatus;
 use crate::campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
+use crate::campaigns::{CampaignStatus, cache};
 use crate::error::{Error, Result};
+use crate::infra::kv::Kv;
 use crate::jobs::{Event, outbox};
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to
@@ -88,10 +92,15 @@ impl fmt::Debug for GroupCommit {
 
 impl GroupCommit {
     /// Queues the donation and waits until the batch holding it committed (or refused it).
-    pub(crate) async fn submit(&self, db: &PgPool, gift: Gift) -> Outcome {
+    pub(crate) async fn submit(&self, db: &PgPool, kv: &Kv, gift: Gift) -> Outcome {
         let queue = self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(collect(db.clone(), receiver, self.stats.clone()));
+            tokio::spawn(collect(
+                db.clone(),
+                kv.clone(),
+                receiver,
+                self.stats.clone(),
+            ));
             sender
         });
         let (reply, answer) = oneshot::channel();
@@ -107,7 +116,12 @@ impl GroupCommit {
 }
 
 /// Hands batches to the committers: whatever queued up while they were busy is the next batch.
-async fn collect(db: PgPool, mut queue: mpsc::Receiver<Pending>, stats: Arc<GroupCommitStats>) {
+async fn collect(
+    db: PgPool,
+    kv: Kv,
+    mut queue: mpsc::Receiver<Pending>,
+    stats: Arc<GroupCommitStats>,
+) {
     let committers = Arc::new(Semaphore::new(COMMITTERS));
     let mut waiting = VecDeque::new();
     loop {
@@ -127,9 +141,9 @@ async fn collect(db: PgPool, mut queue: mpsc::Receiver<Pending>, stats: Arc<Grou
             }
         }
         let batch = take_batch(&mut waiting);
-        let (db, stats) = (db.clone(), stats.clone());
+        let (db, kv, stats) = (db.clone(), kv.clone(), stats.clone());
         tokio::spawn(async move {
-            commit(&db, batch, &stats).await;
+            commit(&db, &kv, batch, &stats).await;
             drop(permit);
         });
     }
@@ -152,7 +166,7 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
     batch
 }
 
-async fn commit(db: &PgPool, mut batch: Vec<Pending>, stats: &GroupCommitStats) {
+async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupCommitStats) {
     let size = batch.len() as u64;
     stats.waiting.fetch_sub(size, Ordering::Relaxed);
     stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -161,29 +175,33 @@ async fn commit(db: &PgPool, mut batch: Vec<Pending>, stats: &GroupCommitStats) 
     // Donor order: the order claims and wallets are locked in.
     batch.sort_by_key(|p| p.gift.user_id);
     let gifts: Vec<&Gift> = batch.iter().map(|p| &p.gift).collect();
-    match write(db, &gifts).await {
-        Ok(outcomes) => {
-            for (p, outcome) in batch.into_iter().zip(outcomes) {
-                // The caller may have gone (client disconnected); its donation stands.
-                let _ = p.reply.send(outcome);
-            }
-        }
-        Err(e) if size == 1 => {
-            let _ = batch.remove(0).reply.send(Err(e));
-        }
+    let outcomes = match write(db, &gifts).await {
+        Ok(outcomes) => outcomes,
+        Err(e) if size == 1 => vec![Err(e)],
         Err(e) => {
             tracing::warn!(error = %e, size, "donation batch failed; writing its donations one by one");
             stats.retried_alone.fetch_add(size, Ordering::Relaxed);
-            for p in batch {
-                let outcome = match write(db, &[&p.gift]).await {
+            let mut outcomes = Vec::with_capacity(gifts.len());
+            for gift in &gifts {
+                outcomes.push(match write(db, &[gift]).await {
                     Ok(mut one) => one
                         .pop()
                         .unwrap_or_else(|| Err(Error::internal("no outcome for a donation"))),
                     Err(e) => Err(e),
-                };
-                let _ = p.reply.send(outcome);
+                });
             }
+            outcomes
         }
+    };
+    let changed: BTreeSet<Uuid> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().filter(|d| !d.replayed))
+        .map(|d| d.value.campaign_id)
+        .collect();
+    cache::stats_changed(kv, &changed.into_iter().collect::<Vec<_>>()).await;
+    for (p, outcome) in batch.into_iter().zip(outcomes) {
+        // The caller may have gone (client disconnected); its donation stands.
+        let _ = p.reply.send(outcome);
     }
 }
 

@@ -16,6 +16,7 @@ use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
 use super::{repo, wallets};
 use crate::accounts::Principal;
 use crate::app::App;
+use crate::campaigns::cache;
 use crate::campaigns::repo as campaigns_repo;
 use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
 use crate::error::{Error, Result};
@@ -375,16 +376,19 @@ impl MoneyService<'_> {
         let done = self
             .app
             .group_commit
-            .submit(&self.app.db.write, gift)
+            .submit(&self.app.db.write, &self.app.kv, gift)
             .await?;
+        // The batch already retired the cached page before answering.
         if !done.replayed {
-            self.publish_stats(campaign_id);
+            self.app.live.changed(self.app, campaign_id);
         }
         Ok(done)
     }
 
-    /// Tells live viewers (server-sent events) that the campaign's totals changed.
-    fn publish_stats(&self, campaign_id: Uuid) {
+    /// After a committed change of a campaign's totals: retires its cached detail page and
+    /// tells live viewers (server-sent events).
+    async fn stats_changed(&self, campaign_id: Uuid) {
+        cache::stats_changed(&self.app.kv, &[campaign_id]).await;
         self.app.live.changed(self.app, campaign_id);
     }
 
@@ -425,7 +429,7 @@ impl MoneyService<'_> {
         }
         let refunded = refund_in_tx(&mut work.tx, &donation, shard).await?;
         let done = work.finish(refunded).await?;
-        self.publish_stats(done.value.campaign_id);
+        self.stats_changed(done.value.campaign_id).await;
         Ok(done)
     }
 
@@ -513,7 +517,7 @@ impl MoneyService<'_> {
         outbox::record(&mut tx, &Event::CampaignChanged { campaign_id }).await?;
         tx.commit().await?;
         self.app.campaigns().invalidate_pages().await;
-        self.publish_stats(campaign_id);
+        self.stats_changed(campaign_id).await;
         Ok(refunded)
     }
 
