@@ -7,6 +7,7 @@
 //! that reads stay flat, and writes a table, JSON and a PNG chart. Run it with `bench/run`.
 
 mod chart;
+mod cpu;
 mod db;
 mod driver;
 mod procs;

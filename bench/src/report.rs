@@ -1,6 +1,7 @@
 //! Results: one row per measured point, the ratios the issue asks for, the targets and whether
 //! each is met; printed as one table and serialised as JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;
@@ -83,6 +84,8 @@ pub struct Point {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub first_error: Option<String>,
+    /// CPU milliseconds per operation by process group (see `cpu.rs`).
+    pub cpu_ms_per_op: BTreeMap<String, f64>,
 }
 
 impl Point {
@@ -113,12 +116,25 @@ impl Point {
             p99_ms: ms(0.99),
             max_ms: m.hist.max() as f64 / 1000.0,
             first_error: m.first_error.clone(),
+            cpu_ms_per_op: BTreeMap::new(),
+        }
+    }
+
+    pub fn with_cpu(self, cpu_ms_per_op: BTreeMap<String, f64>) -> Self {
+        Self {
+            cpu_ms_per_op,
+            ..self
         }
     }
 
     pub fn line(&self) -> String {
+        let cpu: Vec<String> = self
+            .cpu_ms_per_op
+            .iter()
+            .map(|(group, ms)| format!("{group} {ms:.2}"))
+            .collect();
         format!(
-            "{:<22} {:>5} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+            "{:<22} {:>5} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}   {}",
             self.scenario,
             if self.stage == GROWN { "grown" } else { "" },
             self.donations_in_db,
@@ -127,7 +143,8 @@ impl Point {
             self.p50_ms,
             self.p95_ms,
             self.p99_ms,
-            self.errors
+            self.errors,
+            cpu.join("  ")
         )
     }
 }
@@ -302,7 +319,7 @@ impl Results {
         );
         let _ = writeln!(
             s,
-            "{:<22} {:>5} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>7}",
+            "{:<22} {:>5} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>7}   CPU ms per op",
             "scenario",
             "stage",
             "donations",

@@ -25,7 +25,7 @@ use crate::report::{
     BASE, DETAIL, DONATIONS_PAGE, GROWN, HOT, LIST, Machine, Point, RAW, Results, UNIFORM,
 };
 use crate::seed::{self, Seeded, WORDS};
-use crate::{Args, raw};
+use crate::{Args, cpu, raw};
 use futures::future::BoxFuture;
 
 /// Every bench donation gives this much (minor units).
@@ -209,8 +209,13 @@ impl<'a> Bench<'a> {
         F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
     {
+        let cpu_before = cpu::snapshot();
         let m = driver::measure(clients, self.args.point_duration(), op).await?;
-        let p = Point::new(scenario, stage, self.in_db, clients, &m);
+        let p = Point::new(scenario, stage, self.in_db, clients, &m).with_cpu(cpu::per_op(
+            &cpu_before,
+            &cpu::snapshot(),
+            m.ok,
+        ));
         self.print(&p);
         self.points.push(p);
         Ok(())
@@ -234,8 +239,13 @@ impl<'a> Bench<'a> {
             Some(id) => Some(db::totals(&self.check_db, Some(id)).await?),
             None => None,
         };
+        let cpu_before = cpu::snapshot();
         let m: Measured = driver::measure(clients, self.args.point_duration(), op).await?;
-        let p = Point::new(scenario, BASE, self.in_db, clients, &m);
+        let p = Point::new(scenario, BASE, self.in_db, clients, &m).with_cpu(cpu::per_op(
+            &cpu_before,
+            &cpu::snapshot(),
+            m.ok,
+        ));
         self.print(&p);
         let phase = format!("{scenario} at {clients} clients");
         let after = db::totals(&self.check_db, None).await?;

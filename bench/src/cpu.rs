@@ -1,0 +1,87 @@
+//! CPU time per process group, read from `/proc` (Linux), to show where each point's work
+//! went: the bench's clients, the api, the worker, PostgreSQL and Redis share the same cores.
+//! A point's worker time includes any backlog it inherited from the point before.
+
+use std::collections::BTreeMap;
+
+/// Process names (`/proc/<pid>/stat`) and the labels the table uses.
+const GROUPS: &[(&str, &str)] = &[
+    ("postgres", "pg"),
+    ("api", "api"),
+    ("worker", "worker"),
+    ("redis-server", "redis"),
+    ("bench", "bench"),
+];
+
+/// Linux reports process times in USER_HZ, which is 100 on every architecture it runs on.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// User + system clock ticks per group, summed over the processes alive now.
+pub fn snapshot() -> BTreeMap<&'static str, u64> {
+    let mut ticks: BTreeMap<&'static str, u64> = GROUPS.iter().map(|(_, l)| (*l, 0)).collect();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return ticks;
+    };
+    for entry in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if let Some((name, t)) = parse(&stat)
+            && let Some((_, label)) = GROUPS.iter().find(|(n, _)| *n == name)
+        {
+            *ticks.entry(label).or_default() += t;
+        }
+    }
+    ticks
+}
+
+/// `pid (name) state ...`: the name may hold spaces, so fields are counted after the last ')'.
+fn parse(stat: &str) -> Option<(&str, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = &stat[open + 1..close];
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // Fields 14 and 15 of the file (utime, stime) are 11 and 12 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((name, utime + stime))
+}
+
+/// CPU milliseconds per operation per group between two snapshots. PostgreSQL backends that
+/// exited in between take their time with them, so figures are lower bounds.
+pub fn per_op(
+    before: &BTreeMap<&'static str, u64>,
+    after: &BTreeMap<&'static str, u64>,
+    ops: u64,
+) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(label, t)| {
+            let used = t.saturating_sub(before.get(label).copied().unwrap_or(0)) as f64;
+            let ms = used / TICKS_PER_SECOND * 1000.0 / ops.max(1) as f64;
+            (label.to_string(), ms)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_name_and_times_even_with_spaces_in_the_name() {
+        let stat = "42 (tokio (rt) 1) S 1 42 42 0 -1 4194560 100 0 0 0 70 30 0 0 20 0";
+        assert_eq!(parse(stat), Some(("tokio (rt) 1", 100)));
+        let stat = "7 (api) R 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0";
+        assert_eq!(parse(stat), Some(("api", 11)));
+    }
+
+    #[test]
+    fn per_op_divides_the_difference() {
+        let before = BTreeMap::from([("pg", 100u64), ("api", 10)]);
+        let after = BTreeMap::from([("pg", 300u64), ("api", 5)]);
+        let per = per_op(&before, &after, 1_000);
+        assert_eq!(per["pg"], 2.0);
+        assert_eq!(per["api"], 0.0);
+    }
+}
