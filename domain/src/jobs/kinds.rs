@@ -123,10 +123,10 @@ impl Job {
     }
 
     /// The jobs for outbox row `id`: those of [`Job::for_event`], plus the webhook fan-out
-    /// when integrations may subscribe to the event's kind.
-    pub fn for_outbox(id: i64, event: &Event) -> Vec<Job> {
+    /// when some endpoint subscribes to the event's kind (`subscribed`).
+    pub fn for_outbox(id: i64, event: &Event, subscribed: bool) -> Vec<Job> {
         let mut jobs = Self::for_event(event);
-        if crate::webhooks::EVENT_KINDS.contains(&event.kind()) {
+        if subscribed && crate::webhooks::EVENT_KINDS.contains(&event.kind()) {
             jobs.push(Job::DispatchWebhooks(DispatchWebhooks {
                 event_id: id,
                 event: event.clone(),
@@ -135,9 +135,10 @@ impl Job {
         jobs
     }
 
-    /// The jobs a committed event calls for. Money figures are never cached (they are summed
-    /// live from the stats), so donations retire no cache; stats are kept exact by the
-    /// donation transaction itself and only re-checked here after a refund rewrote them.
+    /// The jobs a committed event calls for. Donations retire their campaign's cached detail
+    /// page themselves before answering (see `campaigns::cache`), so they need no cache job;
+    /// stats are kept exact by the donation transaction itself and only re-checked here after a
+    /// refund rewrote them.
     pub fn for_event(event: &Event) -> Vec<Job> {
         match *event {
             Event::UserRegistered { user_id } => {
@@ -232,14 +233,15 @@ mod tests {
     }
 
     #[test]
-    fn subscribable_events_also_fan_out_to_webhooks_and_internal_ones_do_not() {
+    fn subscribed_events_also_fan_out_to_webhooks_and_others_do_not() {
         let donation = Event::DonationCreated {
             donation_id: Uuid::nil(),
             campaign_id: Uuid::nil(),
             donor_id: Uuid::nil(),
             amount: 1,
         };
-        let jobs = Job::for_outbox(7, &donation);
+        assert_eq!(Job::for_outbox(6, &donation, false).len(), 2);
+        let jobs = Job::for_outbox(7, &donation, true);
         assert_eq!(jobs.len(), 3);
         assert_eq!(
             jobs.last(),
@@ -250,14 +252,14 @@ mod tests {
         );
         let report_id = Uuid::new_v4();
         assert_eq!(
-            Job::for_outbox(8, &Event::ReportRequested { report_id }),
+            Job::for_outbox(8, &Event::ReportRequested { report_id }, true),
             [Job::GenerateReport(GenerateReport { report_id })]
         );
         let user = Event::UserRegistered {
             user_id: Uuid::nil(),
         };
         assert!(
-            Job::for_outbox(9, &user)
+            Job::for_outbox(9, &user, true)
                 .iter()
                 .all(|j| j.name() != DispatchWebhooks::NAME)
         );

@@ -59,23 +59,30 @@ pub async fn relay_batch(pool: &PgPool, queues: &Queues, limit: i64) -> Result<u
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut jobs: Vec<KeyedJob> = Vec::new();
+    let mut events = Vec::with_capacity(rows.len());
     for (id, payload) in rows {
         match serde_json::from_value::<Event>(payload) {
-            Ok(event) => {
-                jobs.extend(
-                    Job::for_outbox(id, &event)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(n, job)| (job, Some(format!("outbox:{id}:{n}")))),
-                );
-                ids.push(id);
-            }
+            Ok(event) => events.push((id, event)),
             // A known kind that does not parse is a bug in the writer: leave the row for a fix
             // rather than dropping the work.
             Err(e) => tracing::error!(outbox_id = id, error = %e, "malformed outbox event"),
         }
+    }
+    let mut kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let subscribed = crate::webhooks::subscribed_kinds(&mut *tx, &kinds).await?;
+    let mut ids = Vec::with_capacity(events.len());
+    let mut jobs: Vec<KeyedJob> = Vec::new();
+    for (id, event) in &events {
+        let fan_out = subscribed.contains(event.kind());
+        jobs.extend(
+            Job::for_outbox(*id, event, fan_out)
+                .into_iter()
+                .enumerate()
+                .map(|(n, job)| (job, Some(format!("outbox:{id}:{n}")))),
+        );
+        ids.push(*id);
     }
     queues.push_all(jobs).await?;
     sqlx::query("update outbox set sent_at = now() where id = any($1)")

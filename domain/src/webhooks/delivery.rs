@@ -99,6 +99,22 @@ pub fn body(event_id: i64, event: &Event, now: chrono::DateTime<Utc>) -> Result<
     .map_err(Error::internal)
 }
 
+/// Which of `kinds` some endpoint subscribes to, so the relay fans out only events somebody
+/// wants (one indexed query per relay batch instead of a job per event).
+pub async fn subscribed_kinds(
+    db: impl sqlx::PgExecutor<'_>,
+    kinds: &[&str],
+) -> Result<std::collections::HashSet<String>> {
+    let wanted: Vec<String> = sqlx::query_scalar(
+        "select k from unnest($1::text[]) as k
+         where exists (select 1 from webhook_endpoints where kinds @> array[k])",
+    )
+    .bind(kinds)
+    .fetch_all(db)
+    .await?;
+    Ok(wanted.into_iter().collect())
+}
+
 /// The `dispatch_webhooks` job: one delivery per endpoint subscribed to the event (platform
 /// endpoints, and the owner's), then a `deliver_webhook` job for each not yet attempted.
 /// Running it again inserts nothing new and re-pushes under the same idempotency keys.

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
-pub use delivery::{Sender, deliver, dispatch, mark_failed};
+pub use delivery::{Sender, deliver, dispatch, mark_failed, subscribed_kinds};
 pub use service::{NewEndpoint, WebhooksService};
 
 /// The event kinds an endpoint may subscribe to (a subset of `Event::KINDS`: internal events

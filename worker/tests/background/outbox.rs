@@ -117,3 +117,41 @@ async fn events_committed_while_redis_is_down_are_delivered_when_it_returns() {
     worker.stop().await;
     assert_eq!(env.mails_to(&user.email).len(), 1);
 }
+
+#[tokio::test]
+async fn events_fan_out_to_webhooks_only_once_an_endpoint_subscribes_to_their_kind() {
+    let env = TestEnv::new().await;
+    let user = env.user("Ada", true).await;
+    let queues = Queues::new(&env.app.kv);
+    let donation = || Event::DonationCreated {
+        donation_id: uuid::Uuid::new_v4(),
+        campaign_id: uuid::Uuid::new_v4(),
+        donor_id: user.id,
+        amount: 500,
+    };
+    env.commit_event(&donation()).await;
+    relay_batch(env.pool(), &queues, 100).await.expect("relay");
+    let depths = queues.depths().await.expect("depths");
+    assert_eq!(pending(&depths, "send_notification"), 2);
+    assert_eq!(
+        pending(&depths, "dispatch_webhooks"),
+        0,
+        "nobody listens yet"
+    );
+
+    sqlx::query(
+        "insert into webhook_endpoints (id, owner_id, created_by, url, kinds, secret)
+         values ($1, null, $2, 'https://hooks.example.org/in', array['donation.created'], 's')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(user.id)
+    .execute(env.pool())
+    .await
+    .expect("endpoint");
+    env.commit_event(&donation()).await;
+    env.commit_event(&Event::UserRegistered { user_id: user.id })
+        .await;
+    relay_batch(env.pool(), &queues, 100).await.expect("relay");
+    let depths = queues.depths().await.expect("depths");
+    assert_eq!(pending(&depths, "dispatch_webhooks"), 1);
+}
