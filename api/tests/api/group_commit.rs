@@ -68,6 +68,17 @@ impl TestApp {
         (lock, plugs)
     }
 
+    /// The campaign page shows at least `floor` raised: every gift answered before the read.
+    async fn assert_total_at_least(&self, campaign: Uuid, floor: i64) {
+        let raised = self.campaign(campaign).await["raisedAmount"]
+            .as_i64()
+            .expect("raised");
+        assert!(
+            raised >= floor,
+            "page showed {raised} after {floor} was answered"
+        );
+    }
+
     async fn wait_until(
         &self,
         done: impl Fn(&domain::money::group_commit::GroupCommitStats) -> bool,
@@ -275,14 +286,8 @@ async fn a_cached_detail_page_never_shows_a_total_older_than_an_answered_donatio
             let (app, answered, done) = (app.clone(), answered.clone(), done.clone());
             tokio::spawn(async move {
                 while !done.load(Ordering::Relaxed) {
-                    let floor = answered.load(Ordering::SeqCst);
-                    let raised = app.campaign(campaign).await["raisedAmount"]
-                        .as_i64()
-                        .expect("raised");
-                    assert!(
-                        raised >= floor,
-                        "page showed {raised} after {floor} was answered"
-                    );
+                    app.assert_total_at_least(campaign, answered.load(Ordering::SeqCst))
+                        .await;
                 }
             })
         })
@@ -297,14 +302,8 @@ async fn a_cached_detail_page_never_shows_a_total_older_than_an_answered_donatio
                     assert_eq!(resp.status().as_u16(), 201);
                     answered.fetch_add(100, Ordering::SeqCst);
                     // Includes this donor's own gift, answered just now.
-                    let floor = answered.load(Ordering::SeqCst);
-                    let raised = app.campaign(campaign).await["raisedAmount"]
-                        .as_i64()
-                        .expect("raised");
-                    assert!(
-                        raised >= floor,
-                        "page showed {raised} after {floor} was answered"
-                    );
+                    app.assert_total_at_least(campaign, answered.load(Ordering::SeqCst))
+                        .await;
                 }
             })
         })

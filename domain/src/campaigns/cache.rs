@@ -22,13 +22,7 @@ pub const LIVE_PAGE_TTL: Duration = Duration::from_secs(60);
 /// A stats generation outlives every page filled under an older value of it.
 const STATS_GEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-// The generation and the page under it, in one round trip (single-instance Redis).
-const LOOKUP: &str = r"
-local g = redis.call('GET', KEYS[1]) or '0'
-return {tonumber(g), redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
-";
-
-// Both generations and the page under them, in one round trip; returns the page's key too.
+// Both generations and the page under them; returns the page's key too.
 const LOOKUP_LIVE: &str = r"
 local g = redis.call('GET', KEYS[1]) or '0'
 local s = redis.call('GET', KEYS[2]) or '0'
@@ -106,37 +100,9 @@ impl PageCache<'_> {
         }
     }
 
-    /// Reads the generation and the page in one round trip. Returns the cached value, if any,
-    /// and the key to fill on a miss (`None` when Redis is unavailable).
-    pub async fn lookup<T: DeserializeOwned>(&self, name: &str) -> (Option<T>, Option<String>) {
-        if !self.kv.available() {
-            return (None, None);
-        }
-        let mut conn = self.kv.conn();
-        let found: redis::RedisResult<(u64, Option<String>)> = redis::Script::new(LOOKUP)
-            .key(self.gen_key())
-            .arg(self.kv.key("campaigns:g"))
-            .arg(name)
-            .invoke_async(&mut conn)
-            .await;
-        match found {
-            Ok((generation, raw)) => {
-                let hit = raw.and_then(|s| serde_json::from_str(&s).ok());
-                if hit.is_some() {
-                    self.stats.hit();
-                } else {
-                    self.stats.miss();
-                }
-                (hit, Some(self.key(generation, name)))
-            }
-            Err(e) => {
-                self.kv.mark_down(&e);
-                (None, None)
-            }
-        }
-    }
-
-    /// Like [`PageCache::lookup`] for a page that carries `campaign_id`'s money figures.
+    /// Reads both generations (campaigns, and `campaign_id`'s stats) and the page under them in
+    /// one round trip (single-instance Redis). Returns the cached value, if any, and the key to
+    /// fill on a miss (`None` when Redis is unavailable).
     pub async fn lookup_live<T: DeserializeOwned>(
         &self,
         campaign_id: Uuid,
@@ -154,15 +120,7 @@ impl PageCache<'_> {
             .invoke_async(&mut conn)
             .await;
         match found {
-            Ok((key, raw)) => {
-                let hit = raw.and_then(|s| serde_json::from_str(&s).ok());
-                if hit.is_some() {
-                    self.stats.hit();
-                } else {
-                    self.stats.miss();
-                }
-                (hit, Some(key))
-            }
+            Ok((key, raw)) => (self.counted(raw), Some(key)),
             Err(e) => {
                 self.kv.mark_down(&e);
                 (None, None)
@@ -176,13 +134,18 @@ impl PageCache<'_> {
 
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let mut conn = self.kv.conn();
-        let hit = match conn.get::<_, Option<String>>(key).await {
-            Ok(v) => v.and_then(|s| serde_json::from_str(&s).ok()),
+        match conn.get::<_, Option<String>>(key).await {
+            Ok(raw) => self.counted(raw),
             Err(e) => {
                 self.kv.mark_down(&e);
                 None
             }
-        };
+        }
+    }
+
+    /// Decodes a cached value and counts the hit or miss.
+    fn counted<T: DeserializeOwned>(&self, raw: Option<String>) -> Option<T> {
+        let hit = raw.and_then(|s| serde_json::from_str(&s).ok());
         if hit.is_some() {
             self.stats.hit();
         } else {
