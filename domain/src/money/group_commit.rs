@@ -4,9 +4,10 @@
 //! each. Every caller is answered only after the transaction holding its donation committed.
 //!
 //! A refusal (wallet too low, campaign closed, key reused) is decided per donation inside the
-//! batch and touches nothing of the others. Anything unexpected (a database error) fails the
+//! batch and touches nothing of the others. A statement that fails (a database error) fails the
 //! batch as a whole; its donations are then written again one by one, so one failing donation
-//! never takes the others down with it.
+//! never takes the others down with it. When the database cannot be reached at all, every
+//! donation of the batch is answered 503 at once.
 //!
 //! Before answering, a batch retires the cached detail pages of the campaigns it gave to (see
 //! [`crate::campaigns::cache`]).
@@ -178,6 +179,15 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
     let outcomes = match write(db, &gifts).await {
         Ok(outcomes) => outcomes,
         Err(e) if size == 1 => vec![Err(e)],
+        // Not one statement's failure but the connection's (pool timeout, I/O): writing the
+        // gifts one by one would only repeat the wait for each of them.
+        Err(e) if !matches!(e, Error::Database(sqlx::Error::Database(_))) => {
+            tracing::error!(error = %e, size, "donation batch could not reach the database");
+            gifts
+                .iter()
+                .map(|_| Err(Error::Unavailable("database")))
+                .collect()
+        }
         Err(e) => {
             tracing::warn!(error = %e, size, "donation batch failed; writing its donations one by one");
             stats.retried_alone.fetch_add(size, Ordering::Relaxed);
