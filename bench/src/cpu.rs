@@ -1,6 +1,5 @@
 //! CPU time per process group, read from `/proc` (Linux), to show where each point's work
 //! went: the bench's clients, the api, the worker, PostgreSQL and Redis share the same cores.
-//! A point's worker time includes any backlog it inherited from the point before.
 
 use std::collections::BTreeMap;
 

@@ -38,6 +38,8 @@ pub struct Bench<'a> {
     seeded: Seeded,
     ctx: Ctx,
     redis_prefix: String,
+    /// The worker runs beside the api: donation points start once it has caught up.
+    worker: bool,
     auditor: Auditor,
     check_db: PgPool,
     points: Vec<Point>,
@@ -78,6 +80,7 @@ impl<'a> Bench<'a> {
             seeded,
             ctx,
             redis_prefix: services.redis_prefix.clone(),
+            worker: services.worker,
             auditor,
             check_db: db::pool(&database.url, 2).await?,
             points: Vec::new(),
@@ -166,8 +169,8 @@ impl<'a> Bench<'a> {
         }
 
         if grow {
-            if services.worker {
-                self.wait_for_outbox().await?;
+            if self.worker {
+                self.wait_for_worker().await?;
             }
             let missing = self.args.scale_donations - self.seeded.donations;
             seed::grow_donations(&self.url, &mut self.seeded, self.args.scale_donations).await?;
@@ -234,6 +237,9 @@ impl<'a> Bench<'a> {
         F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
     {
+        if self.worker {
+            self.wait_for_worker().await?;
+        }
         let before = db::totals(&self.check_db, None).await?;
         let before_hot = match hot {
             Some(id) => Some(db::totals(&self.check_db, Some(id)).await?),
@@ -338,25 +344,38 @@ impl<'a> Bench<'a> {
         }
     }
 
-    /// Waits (up to two minutes) until the worker has relayed every outbox event, so a
-    /// backlog from the donation phases does not compete with the next measurements.
-    async fn wait_for_outbox(&mut self) -> Result<()> {
+    /// Waits (up to two minutes) until the worker has relayed every outbox event and emptied
+    /// its queues, so a backlog left by one point does not compete with the next one's
+    /// measurements (each point still pays for the background work of its own donations as
+    /// they happen).
+    async fn wait_for_worker(&mut self) -> Result<()> {
+        let kv = domain::infra::kv::Kv::connect(&self.args.redis_url, &self.redis_prefix)
+            .await
+            .context("connecting to the worker's queues")?;
+        let queues = domain::jobs::Queues::new(&kv);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let unsent: i64 =
                 sqlx::query_scalar("select count(*) from outbox where sent_at is null")
                     .fetch_one(&self.check_db)
                     .await?;
-            if unsent == 0 {
+            let pending: u64 = queues
+                .depths()
+                .await
+                .context("reading queue depths")?
+                .iter()
+                .map(|d| d.pending)
+                .sum();
+            if unsent == 0 && pending == 0 {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 self.notes.push(format!(
-                    "the worker still had {unsent} outbox events to relay when reads were re-measured"
+                    "the worker still had {unsent} outbox events and {pending} jobs waiting when the next point started"
                 ));
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }
