@@ -3,7 +3,8 @@
 //!
 //! Detail pages also carry the money figures. Their keys add the campaign's own stats
 //! generation, which every committed change of its totals bumps (donation batches, refunds,
-//! closings, recomputes) before the change is answered: a donor who got their 201 never reads
+//! stats corrections; closings retire every page through the campaigns generation) before the
+//! change is answered: a donor who got their 201 never reads
 //! the total from before their gift. If Redis fails between a commit and its bump, the short
 //! [`LIVE_PAGE_TTL`] bounds how long a total can lag. Redis down → every read is a miss.
 

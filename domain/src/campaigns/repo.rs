@@ -166,7 +166,7 @@ pub async fn mark_goal_reached(conn: &mut PgConnection, ids: &[Uuid]) -> Result<
     .await?)
 }
 
-/// Takes the lock that waits for in-flight donations (see [`donation_gate`]).
+/// Takes the lock that waits for in-flight donations (see [`donation_gates`]).
 pub async fn lock_exclusive(conn: &mut PgConnection, id: Uuid) -> Result<()> {
     sqlx::query("select 1 from campaigns where id = $1 for update")
         .bind(id)

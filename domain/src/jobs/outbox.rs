@@ -10,13 +10,7 @@ use crate::error::Result;
 
 /// Records `event` in the caller's transaction.
 pub async fn record(conn: &mut PgConnection, event: &Event) -> Result<()> {
-    let payload = serde_json::to_value(event).map_err(crate::Error::internal)?;
-    sqlx::query("insert into outbox (kind, payload) values ($1, $2)")
-        .bind(event.kind())
-        .bind(payload)
-        .execute(conn)
-        .await?;
-    Ok(())
+    record_many(conn, std::slice::from_ref(event)).await
 }
 
 /// Records many events in one statement, in the caller's transaction.

@@ -50,26 +50,15 @@ pub async fn claim<T: DeserializeOwned>(
     key: &str,
     fingerprint: &str,
 ) -> Result<Claim<T>> {
-    let inserted = sqlx::query(
-        "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-         values ($1, $2, $3, 0, 'null') on conflict do nothing",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(fingerprint)
-    .execute(&mut *conn)
-    .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(Claim::New);
+    let claim = KeyClaim {
+        user_id,
+        key,
+        fingerprint,
+    };
+    match claim_many(conn, &[claim]).await?.pop().flatten() {
+        None => Ok(Claim::New),
+        Some((hash, response)) => replay(&hash, fingerprint, response).map(Claim::Replay),
     }
-    let (hash, response): (String, serde_json::Value) = sqlx::query_as(
-        "select request_hash, response from idempotency_keys where user_id = $1 and key = $2",
-    )
-    .bind(user_id)
-    .bind(key)
-    .fetch_one(&mut *conn)
-    .await?;
-    replay(&hash, fingerprint, response).map(Claim::Replay)
 }
 
 /// The stored result of an earlier use of a key, if that use asked for the same thing.
@@ -153,26 +142,15 @@ pub async fn claim_many(
         .collect()
 }
 
-/// Stores the result under the claimed key, in the same transaction as the work.
+/// Stores the result (status 201) under the claimed key, in the same transaction as the work.
 pub async fn complete(
     conn: &mut PgConnection,
     user_id: Uuid,
     key: &str,
-    status: u16,
     result: &impl Serialize,
 ) -> Result<()> {
     let response = serde_json::to_value(result).map_err(Error::internal)?;
-    sqlx::query(
-        "update idempotency_keys set response_status = $3, response = $4
-         where user_id = $1 and key = $2",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(status as i16)
-    .bind(response)
-    .execute(conn)
-    .await?;
-    Ok(())
+    complete_many(conn, &[(user_id, key)], &[response]).await
 }
 
 /// Stores the results of many claimed keys (status 201), `responses` in the order of `keys`.

@@ -67,20 +67,10 @@ impl Posting {
 
     /// Writes the lines under a new transaction id, in the caller's database transaction.
     pub async fn write(self, conn: &mut PgConnection) -> Result<Uuid> {
-        let txn_id = Uuid::now_v7();
-        let accounts: Vec<String> = self.lines.iter().map(|(a, _)| a.to_string()).collect();
-        let amounts: Vec<i64> = self.lines.iter().map(|(_, a)| *a).collect();
-        sqlx::query(
-            "insert into ledger_entries (txn_id, account, amount, kind)
-             select $1, account, amount, $4 from unnest($2::text[], $3::bigint[]) as t(account, amount)",
-        )
-        .bind(txn_id)
-        .bind(&accounts)
-        .bind(&amounts)
-        .bind(self.kind)
-        .execute(conn)
-        .await?;
-        Ok(txn_id)
+        write_many(conn, vec![self])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("a written posting has no transaction id"))
     }
 }
 

@@ -72,7 +72,7 @@ pub(crate) struct Work {
 
 impl Work {
     pub(crate) async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
-        idempotency::complete(&mut self.tx, self.user_id, &self.key, 201, &value).await?;
+        idempotency::complete(&mut self.tx, self.user_id, &self.key, &value).await?;
         self.tx.commit().await?;
         Ok(Idempotent {
             value,

@@ -22,15 +22,9 @@ pub async fn credit(conn: &mut PgConnection, user_id: Uuid, amount: i64) -> Resu
 
 /// Takes `amount` if the wallet holds it; false (and nothing changed) otherwise.
 pub async fn debit(conn: &mut PgConnection, user_id: Uuid, amount: i64) -> Result<bool> {
-    let done = sqlx::query(
-        "update wallets set balance = balance - $2, updated_at = now()
-         where user_id = $1 and balance >= $2",
-    )
-    .bind(user_id)
-    .bind(amount)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(debit_many(conn, &[user_id], &[amount])
+        .await?
+        .contains(&user_id))
 }
 
 /// Takes each amount from its user's wallet where the wallet holds it, in one statement;
