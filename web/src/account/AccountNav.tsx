@@ -1,0 +1,14 @@
+import { SubNav } from '../components/Layout';
+
+export function AccountNav() {
+  return (
+    <SubNav
+      label="Account"
+      items={[
+        ['/account/settings', 'Settings'],
+        ['/account/api-keys', 'API keys'],
+        ['/account/webhooks', 'Webhooks'],
+      ]}
+    />
+  );
+}

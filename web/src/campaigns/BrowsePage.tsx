@@ -1,0 +1,87 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
+import { $api } from '../api/client';
+import { Async, Button, Empty, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
+import { CampaignCard } from './CampaignCard';
+import { CATEGORIES, SORTS, label } from './constants';
+
+const LIMIT = 12;
+
+export default function BrowsePage() {
+  const [params, setParams] = useSearchParams();
+  const q = params.get('q') ?? '';
+  const category = params.get('category') ?? '';
+  const sort = params.get('sort') ?? 'newest';
+  const page = Number(params.get('page') ?? '1') || 1;
+  const [text, setText] = useState(q);
+
+  const update = (changes: Record<string, string>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!('page' in changes)) next.delete('page');
+    setParams(next);
+  };
+
+  const list = $api.useQuery('get', '/api/campaigns', {
+    params: {
+      query: {
+        // The public list also holds completed, cancelled and suspended campaigns: browse shows
+        // the ones taking donations.
+        status: 'active',
+        q: q || undefined,
+        category: category || undefined,
+        sort,
+        page,
+        limit: LIMIT,
+      },
+    },
+  });
+
+  function search(e: FormEvent) {
+    e.preventDefault();
+    update({ q: text.trim() });
+  }
+
+  return (
+    <div>
+      <PageTitle actions={<Link to="/campaigns/new" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-800">Start a campaign</Link>}>
+        Campaigns
+      </PageTitle>
+      <form role="search" onSubmit={search} className="mb-4 grid gap-x-3 sm:grid-cols-[2fr_1fr_1fr_auto] sm:items-end">
+        <TextField label="Search campaigns" type="search" value={text} onChange={(e) => setText(e.target.value)} />
+        <SelectField
+          label="Category"
+          value={category}
+          onChange={(e) => update({ category: e.target.value })}
+          options={[{ value: '', label: 'All categories' }, ...CATEGORIES.map((c) => ({ value: c, label: label(c) }))]}
+        />
+        <SelectField label="Sort by" value={sort} onChange={(e) => update({ sort: e.target.value })} options={[...SORTS]} />
+        <div className="mb-3">
+          <Button type="submit">Search</Button>
+        </div>
+      </form>
+      <Async q={list} label="Loading campaigns…">
+        {(data) =>
+          data.items.length === 0 ? (
+            <Empty>No campaigns match. Try another search or category.</Empty>
+          ) : (
+            <>
+              <p className="mb-2 text-sm text-slate-700" aria-live="polite">
+                {data.total} campaign{data.total === 1 ? '' : 's'}
+              </p>
+              <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+                {data.items.map((c) => (
+                  <CampaignCard key={c.id} c={c} />
+                ))}
+              </div>
+              <Pagination page={data.page} limit={data.limit} total={data.total} onPage={(p) => update({ page: String(p) })} />
+            </>
+          )
+        }
+      </Async>
+    </div>
+  );
+}
