@@ -18,6 +18,6 @@ export default tseslint.config(
   {
     files: ['e2e/**/*.mjs', 'scripts/**/*.mjs', 'eslint.config.js'],
     extends: [js.configs.recommended],
-    languageOptions: { globals: { ...globals.node } },
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

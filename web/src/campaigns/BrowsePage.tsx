@@ -47,7 +47,7 @@ export default function BrowsePage() {
 
   return (
     <div>
-      <PageTitle actions={<Link to="/campaigns/new" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-800">Start a campaign</Link>}>
+      <PageTitle actions={<Link to="/campaigns/new" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white no-underline hover:bg-emerald-800">Start a campaign</Link>}>
         Campaigns
       </PageTitle>
       <form role="search" onSubmit={search} className="mb-4 grid gap-x-3 sm:grid-cols-[2fr_1fr_1fr_auto] sm:items-end">

@@ -33,7 +33,7 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
       <PageTitle
         actions={
           isOwner ? (
-            <Link to={`/campaigns/${c.id}/manage`} className="rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold">
+            <Link to={`/campaigns/${c.id}/manage`} className="rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-900 no-underline">
               Manage campaign
             </Link>
           ) : undefined

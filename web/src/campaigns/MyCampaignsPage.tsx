@@ -28,7 +28,7 @@ export default function MyCampaignsPage() {
   if (!user) return <Loading />;
   return (
     <div>
-      <PageTitle actions={<Link to="/campaigns/new" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white">Start a campaign</Link>}>
+      <PageTitle actions={<Link to="/campaigns/new" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white no-underline">Start a campaign</Link>}>
         My campaigns
       </PageTitle>
       <h2 className="mb-2 mt-4 text-lg font-semibold">Drafts</h2>

@@ -10,7 +10,7 @@ function Item({ to, children, onClick }: { to: string; children: ReactNode; onCl
       end
       onClick={onClick}
       className={({ isActive }) =>
-        cx('block rounded px-2 py-2 text-sm font-medium text-slate-900 hover:bg-slate-100', isActive && 'bg-emerald-50 text-emerald-900')
+        cx('block rounded px-2 py-2 text-sm font-medium text-slate-900 no-underline hover:bg-slate-100', isActive && 'bg-emerald-50 text-emerald-900')
       }
     >
       {children}
@@ -104,7 +104,7 @@ export function SubNav({ label, items }: { label: string; items: Array<[string, 
               to={to}
               end
               className={({ isActive }) =>
-                cx('block whitespace-nowrap rounded px-3 py-1.5 text-sm font-medium', isActive ? 'bg-emerald-700 text-white' : 'bg-white text-slate-900 border border-slate-200')
+                cx('block whitespace-nowrap rounded px-3 py-1.5 text-sm font-medium no-underline', isActive ? 'bg-emerald-700 text-white' : 'bg-white text-slate-900 border border-slate-200')
               }
             >
               {text}

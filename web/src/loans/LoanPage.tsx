@@ -26,6 +26,8 @@ function LoanView({ loan }: { loan: Loan }) {
   const { user, signedIn } = useAuth();
   const location = useLocation();
   const isBorrower = user?.id === loan.borrowerId;
+  // Kept here: a share that completes the funding moves the loan on and the lend form goes away.
+  const [lent, setLent] = useState<string | null>(null);
   const myShare = (loan.lenders ?? []).filter((l) => l.lenderId === user?.id).reduce((s, l) => s + l.amount, 0);
   return (
     <div>
@@ -87,6 +89,7 @@ function LoanView({ loan }: { loan: Loan }) {
                 Repaid <Money amount={loan.repaidAmount} /> of <Money amount={loan.totalDue} />
               </p>
             )}
+            {lent && <Notice tone="success">{lent}</Notice>}
             {myShare > 0 && (
               <p className="mt-1 text-sm font-medium" data-testid="my-share">
                 You lent {formatMoney(myShare)}
@@ -94,7 +97,7 @@ function LoanView({ loan }: { loan: Loan }) {
             )}
           </Card>
           {loan.status === 'fundraising' && !isBorrower && (
-            <Card>{signedIn ? <Lend loan={loan} /> : <Link to={loginPath(location)}>Sign in to lend</Link>}</Card>
+            <Card>{signedIn ? <Lend loan={loan} onLent={setLent} /> : <Link to={loginPath(location)}>Sign in to lend</Link>}</Card>
           )}
           {isBorrower && ['active', 'late'].includes(loan.status) && (
             <Card>
@@ -130,11 +133,10 @@ function useKeyedAmount() {
   };
 }
 
-function Lend({ loan }: { loan: Loan }) {
+function Lend({ loan, onLent }: { loan: Loan; onLent: (msg: string | null) => void }) {
   const qc = useQueryClient();
   const f = useKeyedAmount();
   const act = useAction();
-  const [done, setDone] = useState<string | null>(null);
   async function submit(e: FormEvent) {
     e.preventDefault();
     const amount = parseMoney(f.value);
@@ -148,7 +150,7 @@ function Lend({ loan }: { loan: Loan }) {
     );
     if (r) {
       f.reset();
-      setDone(`You lent ${formatMoney(r.amount)}.`);
+      onLent(`You lent ${formatMoney(r.amount)}.`);
       await qc.invalidateQueries({ queryKey: ['get', '/api/loans/{id}'] });
       await qc.invalidateQueries({ queryKey: ['get', '/api/wallet'] });
     }
@@ -156,9 +158,8 @@ function Lend({ loan }: { loan: Loan }) {
   return (
     <form onSubmit={submit} noValidate aria-label="Lend to this loan">
       <h2 className="mb-2 text-lg font-semibold">Lend</h2>
-      <MoneyField label="Amount (USD)" value={f.value} onChange={(v) => { f.setValue(v); setDone(null); }} error={fieldError(act.error, 'amount')} hint={`Up to ${formatMoney(loan.remainingAmount)}`} />
+      <MoneyField label="Amount (USD)" value={f.value} onChange={(v) => { f.setValue(v); onLent(null); }} error={fieldError(act.error, 'amount')} hint={`Up to ${formatMoney(loan.remainingAmount)}`} />
       {act.error && !act.error.field && <ErrorBox error={new Error(act.error.message)} />}
-      {done && <Notice tone="success">{done}</Notice>}
       <Button type="submit" busy={act.busy}>
         Lend
       </Button>

@@ -8,7 +8,7 @@ export default function MarketplacePage() {
   const q = $api.useQuery('get', '/api/loans', { params: { query: { status: 'fundraising', page, limit: 12 } } });
   return (
     <div>
-      <PageTitle actions={<Link to="/loans/apply" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white">Apply for a loan</Link>}>
+      <PageTitle actions={<Link to="/loans/apply" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white no-underline">Apply for a loan</Link>}>
         Lend to a borrower
       </PageTitle>
       <Async q={q} label="Loading loans…">

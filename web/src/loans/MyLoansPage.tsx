@@ -9,7 +9,7 @@ export default function MyLoansPage() {
   const q = $api.useQuery('get', '/api/loans/me', { params: { query: { page, limit: 20 } } });
   return (
     <div>
-      <PageTitle actions={<Link to="/loans/apply" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white">Apply for a loan</Link>}>
+      <PageTitle actions={<Link to="/loans/apply" className="rounded-md bg-emerald-700 px-4 py-2 text-sm font-semibold text-white no-underline">Apply for a loan</Link>}>
         My loans
       </PageTitle>
       <Async q={q}>
