@@ -7,7 +7,7 @@ import { join } from 'node:path';
 const dir = mkdtempSync(join(tmpdir(), 'cp-gen-'));
 const out = join(dir, 'schema.d.ts');
 try {
-  execFileSync('npx', ['openapi-typescript', '../openapi/openapi.yaml', '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('node_modules/.bin/openapi-typescript', [ '../openapi/openapi.yaml', '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   const fresh = readFileSync(out, 'utf8');
   const current = readFileSync('src/api/schema.d.ts', 'utf8');
   if (fresh !== current) {
