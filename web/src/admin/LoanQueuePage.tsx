@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { $api, client, type Schemas } from '../api/client';
-import { unwrap } from '../api/errors';
+import { fieldError, unwrap } from '../api/errors';
 import { Async, Badge, Button, Card, DateText, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { ScoreFactors } from '../loans/ScoreFactors';
@@ -77,14 +77,16 @@ function Review({ loan }: { loan: Schemas['AdminLoanDto'] }) {
         </div>
         <div>{loan.score ? <ScoreFactors score={loan.score} /> : <p className="text-sm">Not scored yet.</p>}</div>
       </div>
-      {act.error && <ErrorBox error={new Error(act.error.message)} />}
+      {act.error && !act.error.field && <ErrorBox error={new Error(act.error.message)} />}
       {loan.status === 'pending_review' && (
         <div className="mt-3 flex flex-wrap items-end gap-2">
-          <Button onClick={() => void approve()} busy={act.busy} aria-label={`Approve loan ${loan.purpose}`}>
-            Approve
-          </Button>
+          <div className="mb-3">
+            <Button onClick={() => void approve()} busy={act.busy} aria-label={`Approve loan ${loan.purpose}`}>
+              Approve
+            </Button>
+          </div>
           <div className="min-w-60 flex-1">
-            <TextField label="Rejection reason (optional)" value={reason} onChange={(e) => setReason(e.target.value)} />
+            <TextField label="Rejection reason" hint="Required to reject; the borrower is told." value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(act.error, 'reason')} />
           </div>
           <div className="mb-3">
             <Button variant="danger" onClick={() => void reject()} busy={act.busy} aria-label={`Reject loan ${loan.purpose}`}>

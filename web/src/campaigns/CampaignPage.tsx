@@ -41,7 +41,8 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
       >
         {c.title}
       </PageTitle>
-      <div className="grid gap-6 lg:grid-cols-[2fr_1fr]">
+      {/* Phones: story, then progress and the donate form, then donors and ledger. */}
+      <div className="grid gap-6 lg:grid-cols-[2fr_1fr] lg:items-start">
         <div className="min-w-0 space-y-6">
           {img ? (
             <img src={img.url} alt={`Image for ${c.title}`} className="max-h-96 w-full rounded-lg object-cover" />
@@ -58,10 +59,8 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
             )}
           </div>
           <p className="whitespace-pre-line leading-relaxed">{c.description}</p>
-          <Donors id={c.id} currency={c.currency} />
-          <Ledger id={c.id} currency={c.currency} />
         </div>
-        <div className="space-y-4">
+        <div className="space-y-4 lg:col-start-2 lg:row-span-2 lg:row-start-1">
           <Card>
             <p className="text-3xl font-bold" data-testid="raised">
               <Money amount={raised} currency={c.currency} />
@@ -88,6 +87,10 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
             )}
           </Card>
           <Share title={c.title} />
+        </div>
+        <div className="min-w-0 space-y-6 lg:col-start-1">
+          <Donors id={c.id} currency={c.currency} />
+          <Ledger id={c.id} currency={c.currency} />
         </div>
       </div>
     </div>
