@@ -225,6 +225,17 @@ async function donorFlow() {
   const pub = await api('GET', `/api/campaigns/${camp2.id}/donations`);
   if (pub.total !== 1) throw new Error(`campaign shows ${pub.total} donations after a double click`);
 
+  // A monthly gift: start it on the campaign page, pause and resume it under My giving.
+  await a.page.getByText('Give monthly instead').click();
+  await a.page.getByLabel('Monthly amount (USD)').fill('5');
+  await a.page.getByLabel('Day of the month (1–28)').fill('15');
+  await a.page.getByRole('button', { name: 'Start monthly gift' }).click();
+  await a.page.getByText(/Monthly gift of \$5\.00 set up/).waitFor();
+  await a.page.goto('/my/donations');
+  await heading(a.page, 'My giving');
+  await a.page.getByRole('button', { name: /^Pause plan/ }).click();
+  await a.page.getByRole('button', { name: /^Resume plan/ }).click();
+  await a.page.getByRole('button', { name: /^Pause plan/ }).waitFor();
   await visit(a.page, '/my/donations', 'my-donations', (p) => heading(p, 'My giving'));
   await a.ctx.close();
 }

@@ -5,6 +5,7 @@ import { $api, type Schemas } from '../api/client';
 import { useAuth, loginPath } from '../auth/AuthContext';
 import { Async, Badge, Button, Card, DateText, Empty, Money, PageTitle, Pagination, ProgressBar, Table, Td } from '../components/ui';
 import { DonateForm } from '../donate/DonateForm';
+import { RecurringForm } from '../donate/RecurringForm';
 import { percentOf } from '../lib/money';
 import { label } from './constants';
 import { useLiveStats } from './useLiveStats';
@@ -79,7 +80,10 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
             {c.status !== 'active' ? (
               <p>This campaign is not taking donations ({label(c.status)}).</p>
             ) : signedIn ? (
-              <DonateForm campaignId={c.id} currency={c.currency} />
+              <>
+                <DonateForm campaignId={c.id} currency={c.currency} />
+                <RecurringForm campaignId={c.id} currency={c.currency} />
+              </>
             ) : (
               <p>
                 <Link to={loginPath(location)}>Sign in to donate</Link>
