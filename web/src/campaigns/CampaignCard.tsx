@@ -25,7 +25,7 @@ export function CampaignCard({ c }: { c: Schemas['CampaignDto'] }) {
           <ProgressBar value={c.raisedAmount} max={c.goalAmount} label={`Progress of ${c.title}`} />
           <p className="mt-1 text-sm">
             <strong><Money amount={c.raisedAmount} currency={c.currency} /></strong> of{' '}
-            <Money amount={c.goalAmount} currency={c.currency} /> · {c.totalDonors} donors
+            <Money amount={c.goalAmount} currency={c.currency} /> · {c.totalDonors} donor{c.totalDonors === 1 ? '' : 's'}
           </p>
         </div>
       </div>

@@ -76,6 +76,11 @@ function LoanView({ loan }: { loan: Loan }) {
           )}
         </div>
         <div className="space-y-4">
+          {UNDER_REVIEW.includes(loan.status) && (
+            <Notice>
+              {loan.status === 'pending_review' ? 'Scored and waiting for an admin to review it.' : 'Being scored: this takes a moment.'} Lenders see it once approved.
+            </Notice>
+          )}
           <Card>
             <p className="text-2xl font-bold">
               <Money amount={loan.fundedAmount} /> <span className="text-base font-normal">funded of</span> <Money amount={loan.amount} />
