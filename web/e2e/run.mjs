@@ -103,6 +103,8 @@ async function context(user) {
 }
 
 async function shoot(page, name) {
+  // Every section has loaded (no "Loading…" status left).
+  await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')].some((e) => /Loading/.test(e.textContent ?? '')));
   for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
     await page.waitForTimeout(150);
@@ -120,7 +122,6 @@ async function shoot(page, name) {
 async function visit(page, path, name, ready) {
   await page.goto(path);
   await ready(page);
-  await page.waitForLoadState('networkidle').catch(() => {});
   await shoot(page, name);
 }
 
@@ -428,11 +429,18 @@ async function main() {
   try {
     sys = await start();
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
-    await test('a new donor signs up, deposits, donates and sees another context’s gift live; a double click gives once', donorFlow);
-    await test('a creator creates, uploads an image, publishes and withdraws', creatorFlow);
-    await test('a borrower applies with a document, an admin approves, a lender funds, the borrower repays and the lender sees it', loanFlow);
-    await test('an admin suspends a campaign and it leaves browse', suspendFlow);
-    await test('every main page renders at desktop and phone width', pagesTour);
+    // Two lanes at once (the scenarios use their own users and campaigns).
+    await Promise.all([
+      (async () => {
+        await test('a new donor signs up, deposits, donates and sees another context’s gift live; a double click gives once', donorFlow);
+        await test('an admin suspends a campaign and it leaves browse', suspendFlow);
+        await test('every main page renders at desktop and phone width', pagesTour);
+      })(),
+      (async () => {
+        await test('a creator creates, uploads an image, publishes and withdraws', creatorFlow);
+        await test('a borrower applies with a document, an admin approves, a lender funds, the borrower repays and the lender sees it', loanFlow);
+      })(),
+    ]);
     await test('axe: no serious or critical violation on any screenshotted page', async () => {
       if (a11yFailures.length) throw new Error(`\n  ${a11yFailures.join('\n  ')}`);
     });

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it, vi } from 'vitest';
 import { TokenManager, type TokenStore, type Tokens } from './tokens';
 

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { formatMoney, parseMoney, percentOf, toDecimalString, toInputValue } from './money';
 

@@ -18,7 +18,13 @@ const DISBURSED = ['active', 'late', 'repaid', 'defaulted', 'written_off', 'fund
 
 export default function LoanPage() {
   const { id = '' } = useParams();
-  const q = $api.useQuery('get', '/api/loans/{id}', { params: { path: { id } } });
+  const q = $api.useQuery(
+    'get',
+    '/api/loans/{id}',
+    { params: { path: { id } } },
+    // Scoring and disbursement happen in the worker: look again until they are done.
+    { refetchInterval: (query) => (['submitted', 'scoring', 'funded'].includes(query.state.data?.status ?? '') ? 2000 : false) },
+  );
   return <Async q={q} label="Loading loan…">{(l) => <LoanView loan={l} />}</Async>;
 }
 
