@@ -90,4 +90,16 @@ describe('TokenManager', () => {
     expect(fetchMock).toHaveBeenCalledTimes(2);
     expect(store.value?.refreshToken).toBe('r3');
   });
+
+  it('uses tokens another tab rotated while it waited for the lock, without refreshing again', async () => {
+    const store = memoryStore({ accessToken: 'a1', refreshToken: 'r1', expiresAt: 0 });
+    const fetchMock = vi.fn();
+    const otherTabFirst = async <T,>(fn: () => Promise<T>) => {
+      store.value = { accessToken: 'a2', refreshToken: 'r2', expiresAt: 900_000 };
+      return fn();
+    };
+    const tm = new TokenManager(store, fetchMock as unknown as typeof fetch, () => 1, 60_000, otherTabFirst);
+    expect(await tm.accessToken()).toBe('a2');
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
 });

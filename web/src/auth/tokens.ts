@@ -1,7 +1,8 @@
 // Access and refresh tokens: kept in localStorage, the access token refreshed shortly before
 // it expires. The API rotates refresh tokens and revokes the session when an old one is used
 // again, so at most one refresh is in flight at a time (callers share its promise) and the new
-// refresh token replaces the old one before anyone can use it.
+// refresh token replaces the old one before anyone can use it. Across tabs, refreshes take a Web
+// Lock in turn, and a tab that finds the token already rotated by another one uses that instead.
 
 export interface Tokens {
   accessToken: string;
@@ -39,6 +40,14 @@ export const localStore: TokenStore = {
   },
 };
 
+/** Runs fn while holding a cross-tab lock (Web Locks API where the browser has it). */
+export type Lock = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export const browserLock: Lock = (fn) =>
+  typeof navigator !== 'undefined' && navigator.locks
+    ? (navigator.locks.request('commonpot-auth-refresh', fn) as ReturnType<typeof fn>)
+    : fn();
+
 export class TokenManager {
   /** Refresh this long before expiry. */
   readonly leewayMs: number;
@@ -51,6 +60,7 @@ export class TokenManager {
     private doFetch: typeof fetch = (...a) => fetch(...a),
     private now: () => number = () => Date.now(),
     leewayMs = 60_000,
+    private lock: Lock = browserLock,
   ) {
     this.leewayMs = leewayMs;
   }
@@ -92,16 +102,23 @@ export class TokenManager {
   /** Refreshes once; concurrent callers share the same request. */
   refresh(): Promise<string | null> {
     if (!this.inflight) {
-      this.inflight = this.doRefresh().finally(() => {
+      const before = this.store.load();
+      this.inflight = this.lock(() => this.doRefresh(before)).finally(() => {
         this.inflight = null;
       });
     }
     return this.inflight;
   }
 
-  private async doRefresh(): Promise<string | null> {
+  private async doRefresh(before: Tokens | null): Promise<string | null> {
     const t = this.store.load();
     if (!t) return null;
+    if (before && t.refreshToken !== before.refreshToken && t.expiresAt - this.now() > this.leewayMs) {
+      // Another tab rotated the tokens while this one waited for the lock.
+      this.schedule();
+      for (const l of this.listeners) l(t);
+      return t.accessToken;
+    }
     let res: Response;
     try {
       res = await this.doFetch('/api/auth/refresh', {
