@@ -34,7 +34,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </Link>
           <button
             type="button"
-            className="rounded border border-slate-300 px-3 py-2 text-sm md:hidden"
+            className="rounded border border-slate-300 px-3 py-2 text-sm lg:hidden"
             aria-expanded={open}
             aria-controls="main-nav"
             onClick={() => setOpen((o) => !o)}
@@ -45,11 +45,11 @@ export function Layout({ children }: { children: ReactNode }) {
             id="main-nav"
             aria-label="Main"
             className={cx(
-              'absolute left-0 right-0 top-14 z-40 border-b border-slate-200 bg-white px-4 pb-3 md:static md:flex md:border-0 md:p-0',
-              open ? 'block' : 'hidden md:flex',
+              'absolute left-0 right-0 top-14 z-40 border-b border-slate-200 bg-white px-4 pb-3 lg:static lg:flex lg:border-0 lg:p-0',
+              open ? 'block' : 'hidden lg:flex',
             )}
           >
-            <ul className="flex flex-col gap-1 md:flex-row md:items-center md:gap-2">
+            <ul className="flex flex-col gap-1 lg:flex-row lg:items-center lg:gap-2">
               <li><Item to="/" onClick={close}>Campaigns</Item></li>
               <li><Item to="/loans" onClick={close}>Loans</Item></li>
               <li><Item to="/ledger" onClick={close}>Ledger</Item></li>
