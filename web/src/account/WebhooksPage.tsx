@@ -5,10 +5,11 @@ import { fieldError, unwrap } from '../api/errors';
 import { useAuth } from '../auth/AuthContext';
 import { Async, Badge, Button, Card, Checkbox, DateText, Empty, ErrorBox, Notice, PageTitle, Pagination, Table, TextField, Td } from '../components/ui';
 import { useAction } from '../lib/useAction';
+import type { WebhookEvent } from '../api/types';
 import { AccountNav } from './AccountNav';
 
 // The spec types `events` as plain strings; these are the kinds the API documents.
-const EVENTS = [
+const EVENTS: WebhookEvent[] = [
   'donation.created',
   'donation.refunded',
   'campaign.goal_reached',
@@ -26,7 +27,7 @@ export default function WebhooksPage() {
   const list = $api.useQuery('get', '/api/webhooks');
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
-  const [events, setEvents] = useState<string[]>(['donation.created']);
+  const [events, setEvents] = useState<WebhookEvent[]>(['donation.created']);
   const [platform, setPlatform] = useState(false);
   const [created, setCreated] = useState<Schemas['CreatedWebhookDto'] | null>(null);
   const [open, setOpen] = useState<string | null>(null);

@@ -6,13 +6,14 @@ import { unwrap } from '../api/errors';
 import { Async, Badge, Button, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField, Table, TextField, Td } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { useAction } from '../lib/useAction';
+import type { CampaignStatusFilter } from '../api/types';
 import { AdminNav } from './AdminNav';
 
 export default function CampaignsPage() {
   const [status, setStatus] = useState('active');
   const [q, setQ] = useState('');
   const [page, setPage] = useState(1);
-  const list = $api.useQuery('get', '/api/campaigns', { params: { query: { status, q: q || undefined, page, limit: 20 } } });
+  const list = $api.useQuery('get', '/api/campaigns', { params: { query: { status: status as CampaignStatusFilter, q: q || undefined, page, limit: 20 } } });
   return (
     <div>
       <PageTitle>Campaign moderation</PageTitle>

@@ -7,6 +7,7 @@ import { Async, Badge, Button, Card, DateText, Empty, ErrorBox, Money, PageTitle
 import { label } from '../campaigns/constants';
 import { ScoreFactors } from '../loans/ScoreFactors';
 import { useAction } from '../lib/useAction';
+import type { AdminLoanStatusFilter } from '../api/types';
 import { AdminNav } from './AdminNav';
 
 const STATUSES = ['pending_review', 'scoring', 'fundraising', 'active', 'late', 'defaulted', 'repaid', 'rejected', 'written_off'];
@@ -14,7 +15,7 @@ const STATUSES = ['pending_review', 'scoring', 'fundraising', 'active', 'late', 
 export default function LoanQueuePage() {
   const [status, setStatus] = useState('pending_review');
   const [page, setPage] = useState(1);
-  const q = $api.useQuery('get', '/api/admin/loans', { params: { query: { status, page, limit: 20 } } });
+  const q = $api.useQuery('get', '/api/admin/loans', { params: { query: { status: status as AdminLoanStatusFilter, page, limit: 20 } } });
   return (
     <div>
       <PageTitle>Loan review</PageTitle>

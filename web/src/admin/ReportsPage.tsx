@@ -3,6 +3,7 @@ import { $api, client } from '../api/client';
 import { fieldError, unwrap } from '../api/errors';
 import { Badge, Button, Card, DateText, Empty, ErrorBox, PageTitle, SelectField, TextField } from '../components/ui';
 import { useAction } from '../lib/useAction';
+import type { ReportKind } from '../api/types';
 import { AdminNav } from './AdminNav';
 
 const STORE = 'commonpot.reports';
@@ -30,7 +31,7 @@ export default function ReportsPage() {
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const r = await act.run(() => unwrap(client.POST('/api/admin/reports', { body: { kind, from, to } })));
+    const r = await act.run(() => unwrap(client.POST('/api/admin/reports', { body: { kind: kind as ReportKind, from, to } })));
     if (r) {
       const next = [r.id, ...ids].slice(0, 20);
       localStorage.setItem(STORE, JSON.stringify(next));

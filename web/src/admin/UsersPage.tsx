@@ -4,6 +4,7 @@ import { $api, client, type Schemas } from '../api/client';
 import { unwrap } from '../api/errors';
 import { Async, Button, DateText, Empty, ErrorBox, PageTitle, Pagination, Table, TextField, Td } from '../components/ui';
 import { useAction } from '../lib/useAction';
+import type { UserRole, UserTier } from '../api/types';
 import { AdminNav } from './AdminNav';
 
 export default function UsersPage() {
@@ -52,14 +53,14 @@ function UserRow({ u }: { u: Schemas['UserDto'] }) {
       <Td><DateText value={u.createdAt} /></Td>
       <Td>
         <label className="sr-only" htmlFor={`role-${u.id}`}>Role of {name}</label>
-        <select id={`role-${u.id}`} className="rounded border border-slate-400 px-2 py-1" value={u.role} disabled={act.busy} onChange={(e) => void update({ role: e.target.value })}>
+        <select id={`role-${u.id}`} className="rounded border border-slate-400 px-2 py-1" value={u.role} disabled={act.busy} onChange={(e) => void update({ role: e.target.value as UserRole })}>
           <option value="user">user</option>
           <option value="admin">admin</option>
         </select>
       </Td>
       <Td>
         <label className="sr-only" htmlFor={`tier-${u.id}`}>Tier of {name}</label>
-        <select id={`tier-${u.id}`} className="rounded border border-slate-400 px-2 py-1" value={u.tier} disabled={act.busy} onChange={(e) => void update({ tier: e.target.value })}>
+        <select id={`tier-${u.id}`} className="rounded border border-slate-400 px-2 py-1" value={u.tier} disabled={act.busy} onChange={(e) => void update({ tier: e.target.value as UserTier })}>
           <option value="standard">standard</option>
           <option value="premium">premium</option>
         </select>

@@ -30,7 +30,7 @@ export function errorInfo(e: unknown, status?: number): ErrorInfo {
       code: e.error.code,
       message: e.error.message,
       field,
-      retryable: status !== undefined ? status >= 500 : e.error.code === 'unavailable',
+      retryable: status !== undefined ? status >= 500 : ['service_unavailable', 'unavailable'].includes(e.error.code as string),
     };
   }
   if (e instanceof TypeError || (e instanceof Error && e.name === 'TypeError')) {

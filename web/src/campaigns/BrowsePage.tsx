@@ -4,6 +4,7 @@ import { $api } from '../api/client';
 import { Async, Button, Empty, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
 import { CampaignCard } from './CampaignCard';
 import { CATEGORIES, SORTS, label } from './constants';
+import type { CampaignCategory, CampaignSort } from '../api/types';
 
 const LIMIT = 12;
 
@@ -32,8 +33,8 @@ export default function BrowsePage() {
         // the ones taking donations.
         status: 'active',
         q: q || undefined,
-        category: category || undefined,
-        sort,
+        category: (category || undefined) as CampaignCategory,
+        sort: sort as CampaignSort,
         page,
         limit: LIMIT,
       },

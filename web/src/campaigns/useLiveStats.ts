@@ -1,7 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { Schemas } from '../api/client';
-
-type LiveStats = Schemas['LiveStats'];
+import type { LiveStats } from '../api/types';
 
 /**
  * The campaign's totals pushed by `GET /api/campaigns/{id}/events` (server-sent events: the
