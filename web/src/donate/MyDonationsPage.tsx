@@ -76,7 +76,7 @@ function PlanActions({ plan }: { plan: Schemas['RecurringDto'] }) {
           Resume
         </Button>
       )}
-      {plan.status !== 'cancelled' && plan.status !== 'ended' && (
+      {!['cancelled', 'ended', 'stopped'].includes(plan.status) && (
         <Button variant="danger" busy={act.busy} onClick={() => void go('cancel')} aria-label={`Cancel plan ${plan.id.slice(0, 8)}`}>
           Cancel
         </Button>
