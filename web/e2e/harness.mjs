@@ -159,6 +159,7 @@ export async function start() {
 
 export async function stop(state, { keepLogs = false } = {}) {
   if (!state) return;
+  const t0 = Date.now();
   for (const p of state.procs) {
     try {
       p.kill('SIGTERM');
@@ -201,5 +202,6 @@ export async function stop(state, { keepLogs = false } = {}) {
   } catch {
     // best effort
   }
+  log(`stopped and cleaned up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   if (existsSync(state.tmp) && !keepLogs && !process.env.E2E_KEEP_TMP) rmSync(state.tmp, { recursive: true, force: true });
 }

@@ -448,7 +448,9 @@ async function main() {
     results.push({ name: 'harness', ok: false, error: e });
     log(`harness failed: ${e.stack ?? e}`);
   } finally {
+    const tc = Date.now();
     await browser?.close().catch(() => {});
+    log(`browser closed in ${((Date.now() - tc) / 1000).toFixed(1)}s`);
     const failing = results.some((r) => !r.ok);
     if (failing && sys?.logFile) log(`server logs kept: ${sys.logFile}`);
     await stop(sys, { keepLogs: failing });
