@@ -7,7 +7,7 @@ import { useAction } from '../lib/useAction';
 import { AccountNav } from './AccountNav';
 
 export default function SettingsPage() {
-  const me = $api.useQuery('get', '/api/users/me');
+  const me = $api.useQuery('get', '/api/users/me', {});
   return (
     <div>
       <PageTitle>Account settings</PageTitle>
@@ -29,7 +29,7 @@ function Forms({ user }: { user: Schemas['UserDto'] }) {
     setSaved(null);
     const u = await act.run(() => unwrap(client.PATCH('/api/users/me', { body })));
     if (u) {
-      qc.setQueryData($api.queryOptions('get', '/api/users/me').queryKey, u);
+      qc.setQueryData($api.queryOptions('get', '/api/users/me', {}).queryKey, u);
       setSaved(msg);
       return true;
     }
