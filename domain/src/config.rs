@@ -205,9 +205,20 @@ pub struct Config {
     /// `LOAN_*`: see [`LoanPolicy`].
     pub loans: LoanPolicy,
     /// `WEBHOOKS_ALLOW_HTTP` (default true in development, false in production): outgoing
-    /// webhook endpoints may use plain http and local addresses (for tests and local
-    /// receivers); otherwise only https to public hosts.
+    /// webhook endpoints may use plain http (for tests and local receivers); otherwise https
+    /// only.
     pub webhooks_allow_http: bool,
+    /// `WEBHOOKS_ALLOW_PRIVATE` (default true in development, false in production): outgoing
+    /// webhooks may reach loopback, private, link-local and other non-public addresses (for
+    /// tests and local receivers). Off, every address a host resolves to is checked when the
+    /// worker connects (see `webhooks::destination`).
+    pub webhooks_allow_private: bool,
+    /// `CORS_ORIGINS` (comma-separated; default: the origin of `PUBLIC_URL`): web origins other
+    /// than the api's own that may call it from a browser.
+    pub cors_origins: Vec<String>,
+    /// `WEB_DIR` (default `web/dist`): the web app's production build, served at `/` when the
+    /// folder exists.
+    pub web_dir: String,
 }
 
 impl Config {
@@ -230,6 +241,9 @@ impl Config {
             }
         };
         let production = environment == Environment::Production;
+        if production {
+            refuse_example_secrets(&env)?;
+        }
         let jwt_secret = env.required("JWT_SECRET")?;
         if jwt_secret.len() < 32 {
             return Err(ConfigError {
@@ -270,10 +284,10 @@ impl Config {
         };
         let s3_endpoint = env.get("S3_ENDPOINT");
         let loans = loan_policy(&env)?;
+        let public_url = env.or("PUBLIC_URL", "http://localhost:8080");
         Ok(Self {
             environment,
             bind_addr: env.parse("BIND_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
-            public_url: env.or("PUBLIC_URL", "http://localhost:8080"),
             database_url: Secret::new(database_url),
             database_read_url: env.get("DATABASE_READ_URL").map(Secret::new),
             database_max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 20)?,
@@ -308,8 +322,68 @@ impl Config {
             currency: env.or("CURRENCY", "USD"),
             loans,
             webhooks_allow_http: env.parse("WEBHOOKS_ALLOW_HTTP", !production)?,
+            webhooks_allow_private: env.parse("WEBHOOKS_ALLOW_PRIVATE", !production)?,
+            cors_origins: match env.get("CORS_ORIGINS") {
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+                None => vec![origin_of(&public_url)],
+            },
+            web_dir: env.or("WEB_DIR", "web/dist"),
+            public_url,
         })
     }
+}
+
+/// `scheme://host[:port]` of a URL (what browsers send as `Origin`).
+pub fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{authority}")
+        }
+        None => url.trim_end_matches('/').to_string(),
+    }
+}
+
+/// The development defaults, committed for everyone to read: a secret among them protects
+/// nothing, so production refuses each one.
+const EXAMPLE_ENV: &str = include_str!("../../.env.example");
+
+/// Every secret variable `.env.example` sets (a test keeps this list complete).
+const SECRET_VARS: &[&str] = &[
+    "JWT_SECRET",
+    "PAYMENTS_WEBHOOK_SECRET",
+    "S3_SECRET_ACCESS_KEY",
+    "ADMIN_PASSWORD",
+];
+
+/// `VAR=value` lines of the example env file, quotes removed.
+fn example_values() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EXAMPLE_ENV
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(var, value)| (var.trim(), value.trim().trim_matches('"')))
+}
+
+fn refuse_example_secrets<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<(), ConfigError> {
+    for &var in SECRET_VARS {
+        let committed = example_values()
+            .find(|(v, _)| *v == var)
+            .map(|(_, value)| value);
+        if committed.is_some_and(|example| env.get(var).as_deref() == Some(example)) {
+            return Err(ConfigError {
+                var,
+                reason: "is the committed development value; set a real secret in production"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn loan_policy<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<LoanPolicy, ConfigError> {
@@ -427,6 +501,7 @@ mod tests {
         assert!(cfg.database_read_url.is_none());
         assert!(!cfg.trust_proxy);
         assert!(cfg.webhooks_allow_http);
+        assert!(cfg.webhooks_allow_private);
         assert_eq!(cfg.loans, LoanPolicy::default());
         assert_eq!(cfg.loans.default_days, 90);
         assert_eq!(cfg.loans.annual_rate_bp, 0);
@@ -482,7 +557,59 @@ mod tests {
         let cfg = load(&vars).expect("loads");
         assert!(!cfg.payments_sandbox);
         assert!(!cfg.webhooks_allow_http);
+        assert!(!cfg.webhooks_allow_private);
         assert_eq!(cfg.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_every_secret_committed_in_the_example_env() {
+        let mut prod = base();
+        prod.insert("APP_ENV", "production".into());
+        prod.insert("PAYMENTS_WEBHOOK_SECRET", "whsec".into());
+        for (var, value) in [
+            (
+                "JWT_SECRET",
+                "dev-only-jwt-secret-change-me-0123456789abcdef",
+            ),
+            ("PAYMENTS_WEBHOOK_SECRET", "dev-payments-webhook-secret"),
+            ("S3_SECRET_ACCESS_KEY", "commonpot-secret"),
+            ("ADMIN_PASSWORD", "admin-password-123"),
+        ] {
+            let mut vars = prod.clone();
+            vars.insert(var, value.into());
+            assert_eq!(load(&vars).expect_err(var).var, var);
+            // Development keeps accepting them.
+            let mut dev = base();
+            dev.insert(var, value.into());
+            load(&dev).expect("development accepts the example values");
+        }
+    }
+
+    #[test]
+    fn cors_origins_default_to_the_public_url_origin() {
+        let mut vars = base();
+        vars.insert("PUBLIC_URL", "https://commonpot.example/app/".into());
+        assert_eq!(
+            load(&vars).expect("loads").cors_origins,
+            ["https://commonpot.example"]
+        );
+        vars.insert("CORS_ORIGINS", "https://a.test, https://b.test/".into());
+        assert_eq!(
+            load(&vars).expect("loads").cors_origins,
+            ["https://a.test", "https://b.test"]
+        );
+    }
+
+    #[test]
+    fn every_secret_in_the_example_env_is_checked_in_production() {
+        for (var, _) in example_values() {
+            if var.contains("SECRET") || var.contains("PASSWORD") {
+                assert!(
+                    SECRET_VARS.contains(&var),
+                    "{var} is missing from SECRET_VARS"
+                );
+            }
+        }
     }
 
     #[test]

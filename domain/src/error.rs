@@ -71,6 +71,35 @@ impl Error {
         Self::Internal(message.to_string())
     }
 
+    /// Whether PostgreSQL or Redis could not be reached at all (no free connection, connection
+    /// lost, server shutting down or refusing connections) rather than refusing a statement:
+    /// such requests are answered 503 with `Retry-After`, as a retry may well succeed.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Error::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                // 08: connection exception; 57P01-03: admin/crash shutdown, cannot connect
+                // now; 53300: too many connections.
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            Error::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::BeginFailed,
+            ) => true,
+            Error::Redis(e) => {
+                e.is_io_error()
+                    || e.is_connection_refusal()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+            }
+            _ => false,
+        }
+    }
+
     /// The name of the violated constraint, when this is a constraint violation.
     pub fn constraint(&self) -> Option<&str> {
         match self {

@@ -3,10 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi};
+
+use super::reply::Json;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::{ADMIN, API, ApiResult};
 use super::security::Auth;
 
 #[derive(Object)]
@@ -34,7 +36,8 @@ pub struct DayDto {
     pub loans_approved: i32,
     pub loans_rejected: i32,
     pub loans_repaid: i32,
-    /// Approved share of the day's loan decisions, in basis points (absent without decisions).
+    /// Approved share of the day's loan decisions, in basis points (null without decisions).
+    #[oai(nullable)]
     pub approval_rate_bp: Option<i64>,
 }
 
@@ -61,8 +64,12 @@ pub struct AdminApi;
 #[OpenApi(prefix_path = "/api/admin", tag = "ApiTags::Admin")]
 impl AdminApi {
     /// Platform totals, the last 30 days and cache hit rates.
-    #[oai(path = "/dashboard", method = "get")]
-    async fn dashboard(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<DashboardDto>> {
+    #[oai(path = "/dashboard", method = "get", operation_id = "getDashboard")]
+    async fn dashboard(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<DashboardDto>, { API | ADMIN }> {
         let d = app.dashboard(auth.principal()).await?;
         let (hits, misses) = app.cache_stats.snapshot();
         let t = d.totals;

@@ -5,12 +5,14 @@ use domain::App;
 use domain::accounts::repo::ApiKeyRow;
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::reply::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::{API, AUTH, ApiResult, BODY, BY_ID};
 use super::json::JsonBody;
 use super::security::Auth;
 
@@ -18,6 +20,8 @@ use super::security::Auth;
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct CreateApiKeyRequest {
+    /// 1 to 100 characters (trimmed).
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub name: String,
 }
 
@@ -29,7 +33,11 @@ pub struct ApiKeyDto {
     /// Public part of the key, to recognise it.
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    /// Null until first used.
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Null while the key works.
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -58,12 +66,14 @@ pub struct CreatedApiKey {
 
 #[derive(ApiResponse)]
 pub enum KeyCreated {
+    /// Created; the response holds the only copy of the full key.
     #[oai(status = 201)]
     Created(Json<CreatedApiKey>),
 }
 
 #[derive(ApiResponse)]
 pub enum KeyRevoked {
+    /// Revoked.
     #[oai(status = 204)]
     NoContent,
 }
@@ -73,13 +83,13 @@ pub struct ApiKeysApi;
 #[OpenApi(prefix_path = "/api/api-keys", tag = "ApiTags::ApiKeys")]
 impl ApiKeysApi {
     /// Create a key. The response holds the only copy of the full key.
-    #[oai(path = "/", method = "post")]
+    #[oai(path = "/", method = "post", operation_id = "createApiKey")]
     async fn create(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateApiKeyRequest>,
-    ) -> ApiResult<KeyCreated> {
+    ) -> ApiResult<KeyCreated, { API | AUTH | BODY }> {
         let new = app
             .accounts()
             .create_api_key(auth.principal(), &body.name)
@@ -93,15 +103,24 @@ impl ApiKeysApi {
     }
 
     /// The caller's keys, without secrets.
-    #[oai(path = "/", method = "get")]
-    async fn list(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<Vec<ApiKeyDto>>> {
+    #[oai(path = "/", method = "get", operation_id = "listApiKeys")]
+    async fn list(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<Vec<ApiKeyDto>>, { API | AUTH }> {
         let keys = app.accounts().list_api_keys(auth.principal()).await?;
         Ok(Json(keys.into_iter().map(Into::into).collect()))
     }
 
     /// Revoke one of the caller's keys; it stops working at once.
-    #[oai(path = "/:id", method = "delete")]
-    async fn revoke(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<KeyRevoked> {
+    #[oai(path = "/:id", method = "delete", operation_id = "revokeApiKey")]
+    async fn revoke(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<KeyRevoked, { API | AUTH | BY_ID }> {
         app.accounts()
             .revoke_api_key(auth.principal(), id.0)
             .await?;

@@ -3,11 +3,13 @@
 use domain::App;
 use domain::accounts::{AuthSuccess, Registration, TokenPair};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::reply::Json;
 use serde::Deserialize;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::{API, AUTH, ApiResult, BODY, CONFLICT, UNAUTHORIZED, UNPROCESSABLE};
 use super::json::JsonBody;
 use super::security::Auth;
 use super::users::UserDto;
@@ -16,9 +18,17 @@ use super::users::UserDto;
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
+    /// At most 254 characters.
+    #[oai(validator(max_length = 254))]
     pub email: String,
+    /// 10 to 200 characters.
+    #[oai(validator(min_length = 10, max_length = 200))]
     pub password: String,
+    /// 1 to 100 characters (trimmed).
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub first_name: String,
+    /// 1 to 100 characters (trimmed).
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub last_name: String,
 }
 
@@ -96,12 +106,12 @@ pub struct AuthApi;
 impl AuthApi {
     /// Create an account. Passwords need at least 10 characters; emails are unique regardless
     /// of case.
-    #[oai(path = "/register", method = "post")]
+    #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
         app: Data<&App>,
         body: JsonBody<RegisterRequest>,
-    ) -> ApiResult<Registered> {
+    ) -> ApiResult<Registered, { API | BODY | CONFLICT }> {
         let body = body.0;
         let auth = app
             .accounts()
@@ -116,31 +126,35 @@ impl AuthApi {
     }
 
     /// Sign in. Unknown email and wrong password give the same 401.
-    #[oai(path = "/login", method = "post")]
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         app: Data<&App>,
         body: JsonBody<LoginRequest>,
-    ) -> ApiResult<Json<AuthResponse>> {
+    ) -> ApiResult<Json<AuthResponse>, { API | BODY | UNAUTHORIZED }> {
         let auth = app.accounts().login(&body.email, &body.password).await?;
         Ok(Json(auth.into()))
     }
 
     /// Exchange a refresh token for a new pair. Each refresh token works once; presenting a
     /// used one ends the whole session.
-    #[oai(path = "/refresh", method = "post")]
+    #[oai(path = "/refresh", method = "post", operation_id = "refreshTokens")]
     async fn refresh(
         &self,
         app: Data<&App>,
         body: JsonBody<RefreshRequest>,
-    ) -> ApiResult<Json<TokensDto>> {
+    ) -> ApiResult<Json<TokensDto>, { API | BODY | UNAUTHORIZED }> {
         let pair = app.accounts().refresh(&body.refresh_token).await?;
         Ok(Json(pair.into()))
     }
 
     /// End the current session at once, on every api instance.
-    #[oai(path = "/logout", method = "post")]
-    async fn logout(&self, app: Data<&App>, auth: Auth) -> ApiResult<LoggedOut> {
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<LoggedOut, { API | AUTH | UNPROCESSABLE }> {
         app.accounts().logout(auth.principal()).await?;
         Ok(LoggedOut::NoContent)
     }

@@ -9,32 +9,49 @@ use futures::StreamExt;
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::payload::EventStream;
+
+use super::reply::Json;
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{
+    CampaignSort, CampaignStatus, Category, FundingModel, Nullable, OneOf, Settlement, from_db,
+};
+use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
 use super::money::{Created, LedgerLineDto, WithdrawalDto, created, idempotency_key};
 use super::pagination::{PageParams, Paged};
+use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::security::{Auth, viewer};
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCampaignRequest {
+    /// 5 to 120 characters (trimmed).
+    #[oai(validator(min_length = 5, max_length = 120))]
     pub title: String,
+    /// 20 to 10,000 characters (trimmed).
+    #[oai(validator(min_length = 20, max_length = 10000))]
     pub description: String,
-    /// Minor units (cents).
+    /// Minor units (cents), 1,000 to 100,000,000.
+    #[oai(validator(minimum(value = "1000"), maximum(value = "100000000")))]
     pub goal_amount: i64,
-    /// Must be the platform currency.
+    /// Must be the platform currency (ISO 4217, e.g. `USD`).
+    #[oai(validator(min_length = 3, max_length = 3))]
     pub currency: String,
-    pub category: String,
-    /// `keep_it_all` or `all_or_nothing` (needs a deadline).
-    pub funding_model: String,
+    pub category: OneOf<Category>,
+    /// `all_or_nothing` needs a deadline.
+    pub funding_model: OneOf<FundingModel>,
+    /// At least an hour and at most 366 days ahead.
+    #[oai(nullable)]
     pub deadline: Option<DateTime<Utc>>,
 }
 
@@ -42,12 +59,22 @@ pub struct CreateCampaignRequest {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateCampaignRequest {
+    /// 5 to 120 characters (trimmed).
+    #[oai(nullable, validator(min_length = 5, max_length = 120))]
     pub title: Option<String>,
+    /// 20 to 10,000 characters (trimmed).
+    #[oai(nullable, validator(min_length = 20, max_length = 10000))]
     pub description: Option<String>,
-    pub category: Option<String>,
-    /// Draft only.
+    #[serde(default)]
+    pub category: Nullable<OneOf<Category>>,
+    /// Draft only. Minor units, 1,000 to 100,000,000.
+    #[oai(
+        nullable,
+        validator(minimum(value = "1000"), maximum(value = "100000000"))
+    )]
     pub goal_amount: Option<i64>,
     /// Draft only.
+    #[oai(nullable)]
     pub deadline: Option<DateTime<Utc>>,
 }
 
@@ -70,12 +97,16 @@ pub struct CampaignDto {
     pub description: String,
     pub goal_amount: i64,
     pub currency: String,
-    pub category: String,
-    pub funding_model: String,
-    pub status: String,
+    pub category: Category,
+    pub funding_model: FundingModel,
+    pub status: CampaignStatus,
+    /// Null for keep_it_all campaigns without one.
+    #[oai(nullable)]
     pub deadline: Option<DateTime<Utc>>,
-    /// For closed all_or_nothing campaigns: `released` or `refunded`.
-    pub settlement: Option<String>,
+    /// For closed all_or_nothing campaigns: `released` or `refunded`; null otherwise.
+    pub settlement: Nullable<Settlement>,
+    /// Null while a draft.
+    #[oai(nullable)]
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -97,11 +128,15 @@ impl CampaignDto {
             description: c.description,
             goal_amount: c.goal_amount,
             currency: c.currency,
-            category: c.category,
-            funding_model: c.funding_model.as_str().into(),
-            status: c.status.as_str().into(),
+            category: from_db(&c.category, Category::parse, Category::Other),
+            funding_model: c.funding_model.into(),
+            status: c.status.into(),
             deadline: c.deadline,
-            settlement: c.settlement,
+            settlement: Nullable(
+                c.settlement
+                    .as_deref()
+                    .map(|s| from_db(s, Settlement::parse, Settlement::Refunded)),
+            ),
             published_at: c.published_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -135,7 +170,8 @@ pub struct CampaignPage {
     pub page: i64,
     pub limit: i64,
     pub total: i64,
-    /// Keyset cursor for the next page (newest and ending_soon sorts).
+    /// Keyset cursor for the next page (newest and ending_soon sorts); null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -152,8 +188,10 @@ pub struct LiveStats {
 pub struct PublicDonationDto {
     pub id: Uuid,
     pub amount: i64,
-    /// Absent for anonymous donors.
+    /// Null for anonymous donors.
+    #[oai(nullable)]
     pub donor_name: Option<String>,
+    #[oai(nullable)]
     pub message: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -162,7 +200,8 @@ pub struct PublicDonationDto {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawRequest {
-    /// Minor units.
+    /// Minor units, at least 1.
+    #[oai(validator(minimum(value = "1")))]
     pub amount: i64,
 }
 
@@ -180,14 +219,51 @@ pub struct ImageUpload {
     pub file: Upload,
 }
 
+/// The campaign's live totals as server-sent events.
+pub struct LiveEvents(EventStream<futures::stream::BoxStream<'static, LiveStats>>);
+
+impl ApiResponse for LiveEvents {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "A `text/event-stream` that stays open: each event's `data` is one \
+                    `LiveStats` JSON object (the current totals first, then one per change); a \
+                    comment line is sent every 15 seconds to keep the connection alive.",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "text/event-stream",
+                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        description: Some("Server-sent events; `data` holds a LiveStats object."),
+                        ..MetaSchema::new("string")
+                    })),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <LiveStats as poem_openapi::types::Type>::register(registry);
+    }
+}
+
+impl poem::IntoResponse for LiveEvents {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
 #[derive(ApiResponse)]
 pub enum CampaignCreated {
+    /// Created as a draft.
     #[oai(status = 201)]
     Created(Json<CampaignDto>),
 }
 
 #[derive(ApiResponse)]
 pub enum ImageCreated {
+    /// Stored.
     #[oai(status = 201)]
     Created(Json<ImageDto>),
 }
@@ -197,13 +273,13 @@ pub struct CampaignsApi;
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Campaigns")]
 impl CampaignsApi {
     /// Start a campaign (as a draft; publish it to take donations).
-    #[oai(path = "/campaigns", method = "post")]
+    #[oai(path = "/campaigns", method = "post", operation_id = "createCampaign")]
     async fn create(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateCampaignRequest>,
-    ) -> ApiResult<CampaignCreated> {
+    ) -> ApiResult<CampaignCreated, { API | AUTH | BODY }> {
         let b = body.0;
         let view = app
             .campaigns()
@@ -214,8 +290,8 @@ impl CampaignsApi {
                     description: b.description,
                     goal_amount: b.goal_amount,
                     currency: b.currency,
-                    category: b.category,
-                    funding_model: b.funding_model,
+                    category: b.category.into_inner(),
+                    funding_model: b.funding_model.into_inner(),
                     deadline: b.deadline,
                 },
             )
@@ -226,32 +302,32 @@ impl CampaignsApi {
     /// List campaigns (drafts excluded). Filters: status, category, creator; full-text `q`;
     /// sort `newest` (default), `most_raised`, `ending_soon`. Page with `page`/`limit`, or
     /// follow `nextCursor` for deep paging.
-    #[oai(path = "/campaigns", method = "get")]
+    #[oai(path = "/campaigns", method = "get", operation_id = "listCampaigns")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         app: Data<&App>,
         req: &Request,
-        status: Query<Option<String>>,
-        category: Query<Option<String>>,
+        status: Query<Option<OneOf<CampaignStatus>>>,
+        category: Query<Option<OneOf<Category>>>,
         creator: Query<Option<Uuid>>,
         q: Query<Option<String>>,
-        sort: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
+        sort: Query<Option<OneOf<CampaignSort>>>,
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
         cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<CampaignPage>> {
-        let params = PageParams::parse(page.0, limit.0)?;
+    ) -> ApiResult<Json<CampaignPage>, { API | PARAMS }> {
+        let params = PageParams::parse(page.0.0, limit.0.0)?;
         let result = app
             .campaigns()
             .list(
                 viewer(req),
                 ListParams {
-                    status: status.0,
-                    category: category.0,
+                    status: status.0.map(OneOf::into_inner),
+                    category: category.0.map(OneOf::into_inner),
                     creator_id: creator.0,
                     q: q.0,
-                    sort: sort.0,
+                    sort: sort.0.map(OneOf::into_inner),
                     page: params.page,
                     limit: params.limit,
                     cursor: cursor.0,
@@ -272,25 +348,29 @@ impl CampaignsApi {
     }
 
     /// One campaign with its creator's name, live stats and images.
-    #[oai(path = "/campaigns/:id", method = "get")]
+    #[oai(path = "/campaigns/:id", method = "get", operation_id = "getCampaign")]
     async fn get(
         &self,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>> {
+    ) -> ApiResult<Json<CampaignDto>, { API | BY_ID }> {
         Ok(Json(app.campaigns().get(viewer(req), id.0).await?.into()))
     }
 
     /// Edit (creator or admin). Goal and deadline change only while a draft.
-    #[oai(path = "/campaigns/:id", method = "patch")]
+    #[oai(
+        path = "/campaigns/:id",
+        method = "patch",
+        operation_id = "updateCampaign"
+    )]
     async fn update(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
         body: JsonBody<UpdateCampaignRequest>,
-    ) -> ApiResult<Json<CampaignDto>> {
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
         let b = body.0;
         let view = app
             .campaigns()
@@ -300,7 +380,7 @@ impl CampaignsApi {
                 UpdateCampaign {
                     title: b.title,
                     description: b.description,
-                    category: b.category,
+                    category: b.category.0.map(OneOf::into_inner),
                     goal_amount: b.goal_amount,
                     deadline: b.deadline,
                 },
@@ -310,13 +390,17 @@ impl CampaignsApi {
     }
 
     /// draft → active.
-    #[oai(path = "/campaigns/:id/publish", method = "post")]
+    #[oai(
+        path = "/campaigns/:id/publish",
+        method = "post",
+        operation_id = "publishCampaign"
+    )]
     async fn publish(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>> {
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
         Ok(Json(
             app.campaigns()
                 .publish(auth.principal(), id.0)
@@ -326,13 +410,17 @@ impl CampaignsApi {
     }
 
     /// Cancel (creator or admin). All-or-nothing campaigns refund every donor.
-    #[oai(path = "/campaigns/:id/cancel", method = "post")]
+    #[oai(
+        path = "/campaigns/:id/cancel",
+        method = "post",
+        operation_id = "cancelCampaign"
+    )]
     async fn cancel(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CancelResult>> {
+    ) -> ApiResult<Json<CancelResult>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
         let refunded = app.money().cancel_campaign(auth.principal(), id.0).await?;
         let view = app.campaigns().get(Some(auth.principal()), id.0).await?;
         Ok(Json(CancelResult {
@@ -342,17 +430,19 @@ impl CampaignsApi {
     }
 
     /// Add an image (multipart field `file`), stored in object storage.
-    #[oai(path = "/campaigns/:id/images", method = "post")]
+    #[oai(
+        path = "/campaigns/:id/images",
+        method = "post",
+        operation_id = "addCampaignImage"
+    )]
     async fn add_image(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
         upload: ImageUpload,
-    ) -> ApiResult<ImageCreated> {
-        let bytes = upload.file.into_vec().await.map_err(|e| {
-            domain::Error::validation("file", format!("could not read the upload: {e}"))
-        })?;
+    ) -> ApiResult<ImageCreated, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
+        let bytes = super::upload::read(upload.file, domain::campaigns::MAX_IMAGE_BYTES).await?;
         let (image, url) = app
             .campaigns()
             .add_image(auth.principal(), id.0, bytes)
@@ -365,15 +455,19 @@ impl CampaignsApi {
     }
 
     /// Donations to the campaign, newest first; anonymous donors are not named.
-    #[oai(path = "/campaigns/:id/donations", method = "get")]
+    #[oai(
+        path = "/campaigns/:id/donations",
+        method = "get",
+        operation_id = "listCampaignDonations"
+    )]
     async fn donations(
         &self,
         app: Data<&App>,
         id: Path<Uuid>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<PublicDonationDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<PublicDonationDto>>, { API | BY_ID | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .money()
             .campaign_donations(id.0, p.limit, p.offset())
@@ -392,15 +486,19 @@ impl CampaignsApi {
     }
 
     /// The campaign account's ledger lines, newest first: every cent in and out.
-    #[oai(path = "/campaigns/:id/ledger", method = "get")]
+    #[oai(
+        path = "/campaigns/:id/ledger",
+        method = "get",
+        operation_id = "listCampaignLedger"
+    )]
     async fn ledger(
         &self,
         app: Data<&App>,
         id: Path<Uuid>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<LedgerLineDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<LedgerLineDto>>, { API | BY_ID | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (lines, total) = app
             .money()
             .campaign_ledger(id.0, p.limit, p.offset())
@@ -413,12 +511,16 @@ impl CampaignsApi {
     }
 
     /// Server-sent events with the campaign's totals: the current ones first, then each change.
-    #[oai(path = "/campaigns/:id/events", method = "get")]
+    #[oai(
+        path = "/campaigns/:id/events",
+        method = "get",
+        operation_id = "streamCampaignEvents"
+    )]
     async fn events(
         &self,
         app: Data<&App>,
         id: Path<Uuid>,
-    ) -> ApiResult<EventStream<futures::stream::BoxStream<'static, LiveStats>>> {
+    ) -> ApiResult<LiveEvents, { API | BY_ID }> {
         let stream = app.campaigns().live_stats(id.0).await?;
         let stream = stream
             .map(|s| LiveStats {
@@ -427,21 +529,28 @@ impl CampaignsApi {
                 donations_count: s.donations_count,
             })
             .boxed();
-        Ok(EventStream::new(stream).keep_alive(std::time::Duration::from_secs(15)))
+        Ok(LiveEvents(
+            EventStream::new(stream).keep_alive(std::time::Duration::from_secs(15)),
+        ))
     }
 
     /// Creator of a keep_it_all campaign moves raised funds to their wallet. Requires an
     /// `Idempotency-Key` header.
-    #[oai(path = "/campaigns/:id/withdrawals", method = "post")]
+    #[oai(
+        path = "/campaigns/:id/withdrawals",
+        method = "post",
+        operation_id = "withdrawCampaignFunds"
+    )]
     async fn withdraw(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<WithdrawRequest>,
-    ) -> ApiResult<Created<WithdrawalDto>> {
-        let key = idempotency_key(key.0)?;
+    ) -> ApiResult<Created<WithdrawalDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }>
+    {
+        let key = idempotency_key(key.0.0)?;
         let result = app
             .money()
             .withdraw(auth.principal(), id.0, body.0.amount, &key)
@@ -450,13 +559,17 @@ impl CampaignsApi {
     }
 
     /// Admin: suspend an active campaign (donations and withdrawals stop).
-    #[oai(path = "/admin/campaigns/:id/suspend", method = "post")]
+    #[oai(
+        path = "/admin/campaigns/:id/suspend",
+        method = "post",
+        operation_id = "suspendCampaign"
+    )]
     async fn suspend(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>> {
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
         Ok(Json(
             app.campaigns()
                 .suspend(auth.principal(), id.0)
@@ -466,13 +579,17 @@ impl CampaignsApi {
     }
 
     /// Admin: reinstate a suspended campaign.
-    #[oai(path = "/admin/campaigns/:id/reinstate", method = "post")]
+    #[oai(
+        path = "/admin/campaigns/:id/reinstate",
+        method = "post",
+        operation_id = "reinstateCampaign"
+    )]
     async fn reinstate(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>> {
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
         Ok(Json(
             app.campaigns()
                 .reinstate(auth.principal(), id.0)

@@ -3,14 +3,75 @@
 //!
 //! Domain errors map to statuses here; internal causes are logged with the request id and
 //! replaced by a generic message.
-
-use std::borrow::Cow;
+//!
+//! Each operation documents only the error statuses it can answer: a handler returns
+//! [`ApiResult<T, S>`], where `S` is a set of the flags below (`{ API | AUTH | NOT_FOUND }`),
+//! and the spec lists exactly those statuses, each with the shared envelope.
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{Value, json};
+
+use super::enums::closed_set;
+
+closed_set! {
+    /// Every `code` an error response can carry: stable values a client can switch on.
+    /// `validation_failed` names the field in `details.field`.
+    pub enum ErrorCode {
+        BadRequest = "bad_request",
+        MalformedJson = "malformed_json",
+        MethodNotAllowed = "method_not_allowed",
+        PayloadTooLarge = "payload_too_large",
+        UnsupportedMediaType = "unsupported_media_type",
+        ValidationFailed = "validation_failed",
+        Unauthorized = "unauthorized",
+        Forbidden = "forbidden",
+        NotFound = "not_found",
+        RateLimited = "rate_limited",
+        ServiceUnavailable = "service_unavailable",
+        NotReady = "not_ready",
+        InternalError = "internal_error",
+        Error = "error",
+        AlreadyRefunded = "already_refunded",
+        AlreadySubscribed = "already_subscribed",
+        AmountMismatch = "amount_mismatch",
+        ApplicationDecided = "application_decided",
+        CampaignClosed = "campaign_closed",
+        CampaignFundsPaidOut = "campaign_funds_paid_out",
+        CampaignNotAccepting = "campaign_not_accepting",
+        CampaignPublished = "campaign_published",
+        CampaignSuspended = "campaign_suspended",
+        CannotModerateSelf = "cannot_moderate_self",
+        DeadlinePassed = "deadline_passed",
+        DepositSettled = "deposit_settled",
+        EmailTaken = "email_taken",
+        ExceedsRemaining = "exceeds_remaining",
+        FundsHeld = "funds_held",
+        IdempotencyKeyReused = "idempotency_key_reused",
+        InsufficientFunds = "insufficient_funds",
+        InvalidTransition = "invalid_transition",
+        LoanNotFundraising = "loan_not_fundraising",
+        LoanNotRepayable = "loan_not_repayable",
+        NotASession = "not_a_session",
+        OpenApplicationExists = "open_application_exists",
+        OwnLoan = "own_loan",
+        TooManyWebhooks = "too_many_webhooks",
+    }
+}
+
+impl From<&'static str> for ErrorCode {
+    /// Codes still written as text (by the domain's rules): one of the set, or `error`
+    /// (logged, and caught by the test that every code used is in the set).
+    fn from(code: &'static str) -> Self {
+        Self::parse(code).unwrap_or_else(|| {
+            tracing::error!(code, "error code missing from ErrorCode");
+            Self::Error
+        })
+    }
+}
 
 /// The body of every error response.
 #[derive(Object, Debug)]
@@ -20,30 +81,27 @@ pub struct ErrorEnvelope {
 
 #[derive(Object, Debug)]
 pub struct ErrorBody {
-    /// Stable snake_case code to switch on, e.g. `validation_failed`, `insufficient_funds`.
-    pub code: String,
+    /// Stable code to switch on, e.g. `validation_failed`, `insufficient_funds`.
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
-    /// Extra structured information, e.g. `{"field": "email"}`.
-    pub details: Option<Value>,
+    /// Extra structured information, e.g. `{"field": "email"}`; null when there is none.
+    #[oai(nullable)]
+    pub details: Option<std::collections::BTreeMap<String, Value>>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{code}: {message}")]
+#[error("{}: {message}", code.as_str())]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: Cow<'static, str>,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self {
             status,
             code: code.into(),
@@ -58,7 +116,7 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
@@ -67,16 +125,16 @@ impl ApiError {
     pub fn from_poem(err: &poem::Error) -> Self {
         let status = err.status();
         let code = match status {
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::UNAUTHORIZED => "unauthorized",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
-            s if s.is_server_error() => "internal_error",
-            _ => "error",
+            StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+            s if s.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::Error,
         };
         let message = if status.is_server_error() {
             tracing::error!(error = %err, "unhandled server error");
@@ -90,45 +148,66 @@ impl ApiError {
     }
 }
 
+/// Seconds a client should wait before retrying when a dependency is down.
+const RETRY_AFTER_OUTAGE_SECS: u64 = 2;
+
+impl ApiError {
+    fn unavailable(what: &str) -> Self {
+        Self {
+            retry_after: Some(RETRY_AFTER_OUTAGE_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                format!("{what} is unavailable, try again shortly"),
+            )
+        }
+    }
+}
+
 impl From<domain::Error> for ApiError {
     fn from(err: domain::Error) -> Self {
         use domain::Error as E;
         match err {
             E::Validation { field, message } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 message,
             )
             .with_details(json!({ "field": field })),
             E::Rule { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             E::NotFound(what) => Self::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 format!("{what} not found"),
             ),
             E::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             E::Unauthorized(message) => {
-                Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+                Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
             }
-            E::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            E::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+            }
             E::RateLimited { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     "too many requests",
                 )
             },
-            E::Unavailable(what) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                format!("{what} is unavailable, try again shortly"),
-            ),
+            E::Unavailable(what) => Self::unavailable(what),
+            outage if outage.is_outage() => {
+                tracing::warn!(error = %outage, "dependency unreachable");
+                Self::unavailable(match outage {
+                    E::Redis(_) => "redis",
+                    _ => "database",
+                })
+            }
             other @ (E::Database(_) | E::Redis(_) | E::Internal(_)) => {
                 tracing::error!(error = %other, "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                    ErrorCode::InternalError,
                     "internal server error",
                 )
             }
@@ -143,7 +222,7 @@ impl poem::error::ResponseError for ApiError {
 
     fn as_response(&self) -> Response {
         let body = json!({
-            "error": { "code": self.code, "message": self.message, "details": self.details }
+            "error": { "code": self.code.as_str(), "message": self.message, "details": self.details }
         });
         let mut resp = poem::web::Json(body)
             .with_status(self.status)
@@ -155,50 +234,148 @@ impl poem::error::ResponseError for ApiError {
     }
 }
 
-const DOCUMENTED: [(u16, &str); 8] = [
-    (400, "Malformed request"),
-    (401, "Missing or invalid credentials"),
-    (403, "Not allowed for this caller"),
-    (404, "Not found"),
-    (409, "Conflicts with the current state"),
-    (
-        422,
-        "Validation failed or a business rule refused the request",
-    ),
-    (429, "Rate limit exceeded"),
-    (503, "A dependency is unavailable"),
-];
-
-/// Documents every error status with the shared envelope, so the spec (and the generated web
-/// client) know the error shape.
-impl ApiResponse for ApiError {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: DOCUMENTED
-                .iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(*status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: <ErrorEnvelope as poem_openapi::types::Type>::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
-        }
-    }
-
-    fn register(registry: &mut Registry) {
-        <ErrorEnvelope as poem_openapi::types::Type>::register(registry);
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         poem::error::ResponseError::as_response(&self)
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+// The error statuses an operation can answer, as flags to combine in `ApiResult<T, S>`.
+
+/// 400: a parameter or the JSON body could not be parsed.
+pub const BAD_REQUEST: u32 = 1 << 0;
+/// 401: the route needs credentials.
+pub const UNAUTHORIZED: u32 = 1 << 1;
+/// 403: for admins, or for the owner of the thing.
+pub const FORBIDDEN: u32 = 1 << 2;
+/// 404: the thing named in the path does not exist (or the caller may not know it does).
+pub const NOT_FOUND: u32 = 1 << 3;
+/// 409: conflicts with the current state.
+pub const CONFLICT: u32 = 1 << 4;
+/// 413: the body is over the size limit.
+pub const PAYLOAD_TOO_LARGE: u32 = 1 << 5;
+/// 415: the body is not of the documented media type.
+pub const UNSUPPORTED_MEDIA_TYPE: u32 = 1 << 6;
+/// 422: validation or a business rule refused the request.
+pub const UNPROCESSABLE: u32 = 1 << 7;
+/// 429: over the caller's rate limit.
+pub const RATE_LIMITED: u32 = 1 << 8;
+/// 503: a dependency is down.
+pub const UNAVAILABLE: u32 = 1 << 9;
+
+/// Every `/api/...` route: rate limited, and a dependency may be down.
+pub const API: u32 = RATE_LIMITED | UNAVAILABLE;
+/// Routes that need credentials.
+pub const AUTH: u32 = UNAUTHORIZED;
+/// Admin routes (and routes for a thing's owner).
+pub const ADMIN: u32 = UNAUTHORIZED | FORBIDDEN;
+/// Routes with query or header parameters the server validates.
+pub const PARAMS: u32 = BAD_REQUEST | UNPROCESSABLE;
+/// Routes taking a JSON (or multipart) body.
+pub const BODY: u32 = BAD_REQUEST | UNSUPPORTED_MEDIA_TYPE | UNPROCESSABLE;
+/// Routes with an id in the path.
+pub const BY_ID: u32 = BAD_REQUEST | NOT_FOUND;
+
+const STATUSES: [(u32, u16, &str); 10] = [
+    (
+        BAD_REQUEST,
+        400,
+        "Malformed request: a parameter or the JSON body could not be parsed",
+    ),
+    (UNAUTHORIZED, 401, "Missing or invalid credentials"),
+    (FORBIDDEN, 403, "Not allowed for this caller"),
+    (NOT_FOUND, 404, "Not found"),
+    (CONFLICT, 409, "Conflicts with the current state"),
+    (PAYLOAD_TOO_LARGE, 413, "The body is too large"),
+    (
+        UNSUPPORTED_MEDIA_TYPE,
+        415,
+        "The body is not of the documented media type",
+    ),
+    (
+        UNPROCESSABLE,
+        422,
+        "Validation failed (`details.field` names the field) or a business rule refused the request",
+    ),
+    (
+        RATE_LIMITED,
+        429,
+        "Rate limit exceeded; retry after `Retry-After` seconds",
+    ),
+    (
+        UNAVAILABLE,
+        503,
+        "A dependency is unavailable; retry shortly",
+    ),
+];
+
+/// An [`ApiError`] from an operation that documents the error statuses in `S`.
+#[derive(Debug)]
+pub struct Errors<const S: u32>(pub ApiError);
+
+pub type ApiResult<T, const S: u32> = Result<T, Errors<S>>;
+
+impl<const S: u32> Errors<S> {
+    fn check(err: ApiError) -> Self {
+        let documented = STATUSES
+            .iter()
+            .any(|(flag, status, _)| S & flag != 0 && err.status.as_u16() == *status);
+        if !documented && !err.status.is_server_error() {
+            tracing::error!(status = %err.status, code = err.code.as_str(), "undocumented error status");
+        }
+        Self(err)
+    }
+}
+
+impl<const S: u32> From<ApiError> for Errors<S> {
+    fn from(err: ApiError) -> Self {
+        Self::check(err)
+    }
+}
+
+impl<const S: u32> From<domain::Error> for Errors<S> {
+    fn from(err: domain::Error) -> Self {
+        Self::check(err.into())
+    }
+}
+
+impl<const S: u32> From<Errors<S>> for poem::Error {
+    fn from(err: Errors<S>) -> Self {
+        err.0.into()
+    }
+}
+
+impl<const S: u32> ApiResponse for Errors<S> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: STATUSES
+                .iter()
+                .filter(|(flag, _, _)| S & flag != 0)
+                .map(|(_, status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: <ErrorEnvelope as Type>::schema_ref(),
+                    }],
+                    headers: if *status == 429 {
+                        vec![MetaHeader {
+                            name: "Retry-After".into(),
+                            description: Some("Seconds until the limit resets.".into()),
+                            required: true,
+                            deprecated: false,
+                            schema: <u64 as Type>::schema_ref(),
+                        }]
+                    } else {
+                        vec![]
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <ErrorEnvelope as Type>::register(registry);
+    }
+}

@@ -3,44 +3,51 @@
 use domain::App;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi};
+
+use super::reply::Json;
 use serde_json::json;
 
 use super::ApiTags;
-use super::error::{ApiError, ApiResult};
+use super::enums::{DependencyState, HealthStatus};
+use super::error::{ApiError, ApiResult, UNAVAILABLE};
 
 pub struct HealthApi;
 
 #[derive(Object)]
 pub struct Live {
-    pub status: String,
+    pub status: HealthStatus,
 }
 
 #[derive(Object)]
 pub struct Ready {
-    pub status: String,
-    pub postgres: String,
-    pub redis: String,
-    pub storage: String,
+    pub status: HealthStatus,
+    pub postgres: DependencyState,
+    pub redis: DependencyState,
+    pub storage: DependencyState,
 }
 
-fn up(ok: bool) -> &'static str {
-    if ok { "up" } else { "down" }
+fn up(ok: bool) -> DependencyState {
+    if ok {
+        DependencyState::Up
+    } else {
+        DependencyState::Down
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
     /// The process is up.
-    #[oai(path = "/health/live", method = "get")]
+    #[oai(path = "/health/live", method = "get", operation_id = "live")]
     async fn live(&self) -> Json<Live> {
         Json(Live {
-            status: "ok".into(),
+            status: HealthStatus::Ok,
         })
     }
 
     /// PostgreSQL, Redis and object storage are reachable; 503 names the one that is not.
-    #[oai(path = "/health/ready", method = "get")]
-    async fn ready(&self, app: Data<&App>) -> ApiResult<Json<Ready>> {
+    #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
+    async fn ready(&self, app: Data<&App>) -> ApiResult<Json<Ready>, UNAVAILABLE> {
         let r = app.readiness().await;
         if !r.all_up() {
             let down: Vec<&str> = [
@@ -58,14 +65,16 @@ impl HealthApi {
                 format!("unavailable: {}", down.join(", ")),
             )
             .with_details(json!({
-                "postgres": up(r.postgres), "redis": up(r.redis), "storage": up(r.storage),
-            })));
+                "postgres": up(r.postgres).as_str(), "redis": up(r.redis).as_str(),
+                "storage": up(r.storage).as_str(),
+            }))
+            .into());
         }
         Ok(Json(Ready {
-            status: "ok".into(),
-            postgres: up(true).into(),
-            redis: up(true).into(),
-            storage: up(true).into(),
+            status: HealthStatus::Ok,
+            postgres: up(true),
+            redis: up(true),
+            storage: up(true),
         }))
     }
 }

@@ -8,9 +8,10 @@ use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
+use super::text;
 
 pub struct JsonBody<T>(pub T);
 
@@ -54,29 +55,36 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
-        let mut de = serde_json::Deserializer::from_slice(&data);
-        serde_path_to_error::deserialize(&mut de)
+        // A `Value` first: trailing data and a wrong top-level type are refused before any
+        // field is looked at, and every string is checked for characters nobody types.
+        let value: Value = serde_json::from_slice(&data).map_err(|e| {
+            ApiError::bad_request(ErrorCode::MalformedJson, format!("malformed JSON: {e}"))
+                .with_details(json!({"line": e.line(), "column": e.column()}))
+        })?;
+        if !value.is_object() {
+            return Err(validation_failed("", "the body must be a JSON object").into());
+        }
+        if let Some((field, why)) = text::first_bad_string(&value) {
+            return Err(validation_failed(&field, why).into());
+        }
+        serde_path_to_error::deserialize(value)
             .map(JsonBody)
             .map_err(|e| {
                 let path = e.path().to_string();
-                let inner = e.into_inner();
-                let message = inner.to_string();
-                if inner.is_syntax() || inner.is_eof() {
-                    ApiError::bad_request("malformed_json", format!("malformed JSON: {message}"))
-                        .with_details(json!({"line": inner.line(), "column": inner.column()}))
-                        .into()
-                } else {
-                    let field = field_of(&path, &message);
-                    ApiError::new(
-                        poem::http::StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        format!("{field}: {message}"),
-                    )
-                    .with_details(json!({ "field": field }))
-                    .into()
-                }
+                let message = e.into_inner().to_string();
+                let field = field_of(&path, &message);
+                validation_failed(&field, &format!("{field}: {message}")).into()
             })
     }
+}
+
+fn validation_failed(field: &str, message: &str) -> ApiError {
+    ApiError::new(
+        poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+        message,
+    )
+    .with_details(json!({ "field": field }))
 }
 
 impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {

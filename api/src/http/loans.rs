@@ -10,17 +10,20 @@ use domain::loans::{
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
+
+use super::reply::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{InstallmentStatus, LoanStatus, Nullable, OneOf, SchemaType, from_db};
+use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
 use super::money::{Created, created, idempotency_key};
 use super::pagination::{PageParams, Paged};
+use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::security::{Auth, viewer};
 
 #[derive(Object, Deserialize)]
@@ -28,12 +31,16 @@ use super::security::{Auth, viewer};
 #[serde(rename_all = "camelCase")]
 pub struct CreateLoanRequest {
     /// Minor units, within the configured limits (default 10,000 to 1,000,000).
+    #[oai(validator(minimum(value = "1")))]
     pub amount: i64,
     /// Within the configured limits (default 3 to 36).
+    #[oai(validator(minimum(value = "1")))]
     pub term_months: i32,
-    /// 3 to 120 characters.
+    /// 3 to 120 characters (trimmed).
+    #[oai(validator(min_length = 3, max_length = 120))]
     pub purpose: String,
-    /// 20 to 5000 characters.
+    /// 20 to 5000 characters (trimmed).
+    #[oai(validator(min_length = 20, max_length = 5000))]
     pub description: String,
 }
 
@@ -41,7 +48,8 @@ pub struct CreateLoanRequest {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct AmountRequest {
-    /// Minor units.
+    /// Minor units, at least 1.
+    #[oai(validator(minimum(value = "1")))]
     pub amount: i64,
 }
 
@@ -51,6 +59,7 @@ pub struct AmountRequest {
 pub struct RejectRequest {
     /// Required: 3 to 500 characters, shown to the borrower. (Optional in the schema so that
     /// non-admins get their 403 before any body validation.)
+    #[oai(nullable, validator(min_length = 3, max_length = 500))]
     pub reason: Option<String>,
 }
 
@@ -68,17 +77,21 @@ pub struct LoanDto {
     pub annual_rate_bp: i32,
     pub purpose: String,
     pub description: String,
-    /// `submitted`, `scoring`, `pending_review`, `fundraising` (approved), `rejected`,
-    /// `expired`, `funded`, `active`, `late`, `repaid`, `defaulted` or `written_off`.
-    pub status: String,
+    pub status: LoanStatus,
     pub funded_amount: i64,
     pub remaining_amount: i64,
-    /// What the borrower owes in all (principal + interest), once disbursed.
+    /// What the borrower owes in all (principal + interest), once disbursed; null before.
+    #[oai(nullable)]
     pub total_due: Option<i64>,
     pub repaid_amount: i64,
+    /// Null until approved.
+    #[oai(nullable)]
     pub fundraising_deadline: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub approved_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub disbursed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -96,7 +109,7 @@ impl From<Loan> for LoanDto {
             annual_rate_bp: l.annual_rate_bp,
             purpose: l.purpose,
             description: l.description,
-            status: l.status.as_str().into(),
+            status: l.status.into(),
             funded_amount: l.funded_amount,
             total_due: l.total_due,
             repaid_amount: l.repaid_amount,
@@ -131,6 +144,10 @@ pub struct ScoreDto {
     pub created_at: DateTime<Utc>,
 }
 
+impl SchemaType for ScoreDto {
+    const TYPE: &'static str = "object";
+}
+
 impl From<LoanScore> for ScoreDto {
     fn from(s: LoanScore) -> Self {
         Self {
@@ -154,9 +171,11 @@ impl From<LoanScore> for ScoreDto {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct TransitionDto {
-    pub from_status: Option<String>,
-    pub to_status: String,
-    /// Absent when the system made the change (scoring, funding, the scheduler).
+    /// Null for the first record (the application).
+    pub from_status: Nullable<LoanStatus>,
+    pub to_status: LoanStatus,
+    /// Null when the system made the change (scoring, funding, the scheduler).
+    #[oai(nullable)]
     pub actor_id: Option<Uuid>,
     pub reason: String,
     pub created_at: DateTime<Utc>,
@@ -190,6 +209,10 @@ impl From<LenderTotal> for LenderDto {
     }
 }
 
+fn loan_status(raw: &str) -> LoanStatus {
+    from_db(raw, LoanStatus::parse, LoanStatus::Submitted)
+}
+
 /// A loan with what the caller may see of its record: the borrower and admins get the score,
 /// every status change, the documents and the lenders; everyone else gets null there.
 #[derive(Object)]
@@ -198,9 +221,13 @@ pub struct LoanDetailDto {
     #[oai(flatten)]
     pub loan: LoanDto,
     pub lenders_count: i64,
-    pub score: Option<ScoreDto>,
+    /// Null until scored, and for callers other than the borrower and admins.
+    pub score: Nullable<ScoreDto>,
+    #[oai(nullable)]
     pub transitions: Option<Vec<TransitionDto>>,
+    #[oai(nullable)]
     pub documents: Option<Vec<DocumentDto>>,
+    #[oai(nullable)]
     pub lenders: Option<Vec<LenderDto>>,
 }
 
@@ -211,13 +238,13 @@ impl From<LoanDetail> for LoanDetailDto {
         Self {
             loan: d.loan.into(),
             lenders_count,
-            score: d.score.map(Into::into),
+            score: Nullable(d.score.map(Into::into)),
             transitions: full.then(|| {
                 d.transitions
                     .into_iter()
                     .map(|t| TransitionDto {
-                        from_status: t.from_status,
-                        to_status: t.to_status,
+                        from_status: Nullable(t.from_status.as_deref().map(loan_status)),
+                        to_status: loan_status(&t.to_status),
                         actor_id: t.actor_id,
                         reason: t.reason,
                         created_at: t.created_at,
@@ -247,8 +274,8 @@ impl From<LoanDetail> for LoanDetailDto {
 pub struct AdminLoanDto {
     #[oai(flatten)]
     pub loan: LoanDto,
-    /// Absent while the loan waits to be scored.
-    pub score: Option<ScoreDto>,
+    /// Null while the loan waits to be scored.
+    pub score: Nullable<ScoreDto>,
     /// The score is at or above the configured threshold.
     pub recommended: bool,
 }
@@ -263,19 +290,20 @@ pub struct InstallmentDto {
     /// principal + interest.
     pub amount: i64,
     pub paid_amount: i64,
+    /// Null until fully paid.
+    #[oai(nullable)]
     pub paid_at: Option<DateTime<Utc>>,
-    /// `paid`, `overdue` (due and not fully paid) or `upcoming`.
-    pub status: String,
+    pub status: InstallmentStatus,
 }
 
 impl InstallmentDto {
     fn new(i: ScheduledInstallment, now: DateTime<Utc>) -> Self {
         let status = if i.paid_amount >= i.amount {
-            "paid"
+            InstallmentStatus::Paid
         } else if i.due_at <= now {
-            "overdue"
+            InstallmentStatus::Overdue
         } else {
-            "upcoming"
+            InstallmentStatus::Upcoming
         };
         Self {
             seq: i.seq,
@@ -285,7 +313,7 @@ impl InstallmentDto {
             amount: i.amount,
             paid_amount: i.paid_amount,
             paid_at: i.paid_at,
-            status: status.into(),
+            status,
         }
     }
 }
@@ -294,8 +322,9 @@ impl InstallmentDto {
 #[oai(rename_all = "camelCase")]
 pub struct ScheduleDto {
     pub loan_id: Uuid,
-    pub status: String,
+    pub status: LoanStatus,
     /// Null until the loan is disbursed; then the installments sum exactly to it.
+    #[oai(nullable)]
     pub total_due: Option<i64>,
     pub repaid_amount: i64,
     pub outstanding: i64,
@@ -312,7 +341,7 @@ pub struct LoanShareDto {
     pub created_at: DateTime<Utc>,
     /// The loan's status right after this share: `active` when it completed the funding and
     /// the loan was disbursed.
-    pub loan_status: String,
+    pub loan_status: LoanStatus,
     pub loan_funded_amount: i64,
 }
 
@@ -324,7 +353,7 @@ impl From<LoanShare> for LoanShareDto {
             lender_id: s.lender_id,
             amount: s.amount,
             created_at: s.created_at,
-            loan_status: s.loan_status.as_str().into(),
+            loan_status: s.loan_status.into(),
             loan_funded_amount: s.loan_funded_amount,
         }
     }
@@ -340,7 +369,7 @@ pub struct RepaymentDto {
     pub distributions: Vec<LenderDto>,
     pub created_at: DateTime<Utc>,
     /// `repaid` when this was the last repayment.
-    pub loan_status: String,
+    pub loan_status: LoanStatus,
     pub outstanding: i64,
 }
 
@@ -352,7 +381,7 @@ impl From<Repayment> for RepaymentDto {
             amount: r.amount,
             distributions: r.distributions.into_iter().map(Into::into).collect(),
             created_at: r.created_at,
-            loan_status: r.loan_status.as_str().into(),
+            loan_status: r.loan_status.into(),
             outstanding: r.outstanding,
         }
     }
@@ -366,12 +395,14 @@ pub struct DocumentUpload {
 
 #[derive(ApiResponse)]
 pub enum LoanCreated {
+    /// Submitted; it will be scored.
     #[oai(status = 201)]
     Created(Json<LoanDetailDto>),
 }
 
 #[derive(ApiResponse)]
 pub enum DocumentCreated {
+    /// Stored.
     #[oai(status = 201)]
     Created(Json<DocumentDto>),
 }
@@ -382,13 +413,13 @@ pub struct LoansApi;
 impl LoansApi {
     /// Apply for a loan. The application waits in `scoring` until it has been scored, then in
     /// `pending_review` for an admin. One open application per borrower (409).
-    #[oai(path = "/loans", method = "post")]
+    #[oai(path = "/loans", method = "post", operation_id = "applyForLoan")]
     async fn apply(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateLoanRequest>,
-    ) -> ApiResult<LoanCreated> {
+    ) -> ApiResult<LoanCreated, { API | AUTH | BODY | CONFLICT }> {
         let b = body.0;
         let detail = app
             .loans()
@@ -407,17 +438,19 @@ impl LoansApi {
 
     /// Add a supporting document (multipart field `file`) while the application is under
     /// review. Borrower only.
-    #[oai(path = "/loans/:id/documents", method = "post")]
+    #[oai(
+        path = "/loans/:id/documents",
+        method = "post",
+        operation_id = "addLoanDocument"
+    )]
     async fn add_document(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
         upload: DocumentUpload,
-    ) -> ApiResult<DocumentCreated> {
-        let bytes = upload.file.into_vec().await.map_err(|e| {
-            domain::Error::validation("file", format!("could not read the upload: {e}"))
-        })?;
+    ) -> ApiResult<DocumentCreated, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
+        let bytes = super::upload::read(upload.file, domain::loans::MAX_DOCUMENT_BYTES).await?;
         let (doc, url) = app
             .loans()
             .add_document(auth.principal(), id.0, bytes)
@@ -433,18 +466,18 @@ impl LoansApi {
 
     /// Approved loans, newest first: `status` defaults to `fundraising` (the loans lenders can
     /// fund); any status after approval may be asked for.
-    #[oai(path = "/loans", method = "get")]
+    #[oai(path = "/loans", method = "get", operation_id = "listLoans")]
     async fn list(
         &self,
         app: Data<&App>,
-        status: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<LoanDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        status: Query<Option<OneOf<LoanStatus>>>,
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<LoanDto>>, { API | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (loans, total) = app
             .loans()
-            .list(status.0.as_deref(), p.limit, p.offset())
+            .list(status.0.as_ref().map(OneOf::as_str), p.limit, p.offset())
             .await?;
         Ok(Json(Paged::new(
             loans.into_iter().map(Into::into).collect(),
@@ -454,15 +487,15 @@ impl LoansApi {
     }
 
     /// The caller's own loans (as borrower), newest first.
-    #[oai(path = "/loans/me", method = "get")]
+    #[oai(path = "/loans/me", method = "get", operation_id = "listMyLoans")]
     async fn mine(
         &self,
         app: Data<&App>,
         auth: Auth,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<LoanDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<LoanDto>>, { API | AUTH | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (loans, total) = app
             .loans()
             .mine(auth.principal(), p.limit, p.offset())
@@ -476,29 +509,29 @@ impl LoansApi {
 
     /// One loan. Its borrower and admins see everything (score, status history, documents,
     /// lenders); others see approved loans' public part.
-    #[oai(path = "/loans/:id", method = "get")]
+    #[oai(path = "/loans/:id", method = "get", operation_id = "getLoan")]
     async fn get(
         &self,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<LoanDetailDto>> {
+    ) -> ApiResult<Json<LoanDetailDto>, { API | BY_ID }> {
         Ok(Json(app.loans().get(viewer(req), id.0).await?.into()))
     }
 
     /// Fund a share of a fundraising loan from the wallet. At least the minimum share (unless
     /// it is exactly what remains), never more than what remains (409). The share that
     /// completes the funding disburses the loan. Requires `Idempotency-Key`.
-    #[oai(path = "/loans/:id/lend", method = "post")]
+    #[oai(path = "/loans/:id/lend", method = "post", operation_id = "lendToLoan")]
     async fn lend(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<AmountRequest>,
-    ) -> ApiResult<Created<LoanShareDto>> {
-        let key = idempotency_key(key.0)?;
+    ) -> ApiResult<Created<LoanShareDto>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
+        let key = idempotency_key(key.0.0)?;
         let result = app
             .loans()
             .lend(auth.principal(), id.0, body.0.amount, &key)
@@ -507,18 +540,22 @@ impl LoansApi {
     }
 
     /// The repayment schedule (empty until disbursement), for whoever may see the loan.
-    #[oai(path = "/loans/:id/schedule", method = "get")]
+    #[oai(
+        path = "/loans/:id/schedule",
+        method = "get",
+        operation_id = "getLoanSchedule"
+    )]
     async fn schedule(
         &self,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<ScheduleDto>> {
+    ) -> ApiResult<Json<ScheduleDto>, { API | BY_ID }> {
         let (loan, installments) = app.loans().schedule(viewer(req), id.0).await?;
         let now = Utc::now();
         Ok(Json(ScheduleDto {
             loan_id: loan.id,
-            status: loan.status.as_str().into(),
+            status: loan.status.into(),
             total_due: loan.total_due,
             repaid_amount: loan.repaid_amount,
             outstanding: loan.outstanding(),
@@ -531,16 +568,21 @@ impl LoansApi {
 
     /// Repay from the wallet (borrower only): pays the oldest installments first and passes the
     /// money on to the lenders pro rata at once. Requires `Idempotency-Key`.
-    #[oai(path = "/loans/:id/repayments", method = "post")]
+    #[oai(
+        path = "/loans/:id/repayments",
+        method = "post",
+        operation_id = "repayLoan"
+    )]
     async fn repay(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<AmountRequest>,
-    ) -> ApiResult<Created<RepaymentDto>> {
-        let key = idempotency_key(key.0)?;
+    ) -> ApiResult<Created<RepaymentDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }>
+    {
+        let key = idempotency_key(key.0.0)?;
         let result = app
             .loans()
             .repay(auth.principal(), id.0, body.0.amount, &key)
@@ -550,53 +592,70 @@ impl LoansApi {
 
     /// Admin: loans in `status` (default `pending_review`) with their scores; `recommended`
     /// marks scores at or above the threshold.
-    #[oai(path = "/admin/loans", method = "get")]
+    #[oai(
+        path = "/admin/loans",
+        method = "get",
+        operation_id = "listLoansForReview"
+    )]
     async fn admin_list(
         &self,
         app: Data<&App>,
         auth: Auth,
-        status: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<AdminLoanDto>>> {
+        status: Query<Option<OneOf<LoanStatus>>>,
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<AdminLoanDto>>, { API | ADMIN | PARAMS }> {
         let principal = auth.admin()?;
-        let p = PageParams::parse(page.0, limit.0)?;
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .loans()
-            .admin_list(principal, status.0.as_deref(), p.limit, p.offset())
+            .admin_list(
+                principal,
+                status.0.as_ref().map(OneOf::as_str),
+                p.limit,
+                p.offset(),
+            )
             .await?;
         let items = items
             .into_iter()
             .map(|(loan, score)| AdminLoanDto {
                 loan: loan.into(),
                 recommended: score.as_ref().is_some_and(|s| s.recommended),
-                score: score.map(Into::into),
+                score: Nullable(score.map(Into::into)),
             })
             .collect();
         Ok(Json(Paged::new(items, p, total)))
     }
 
     /// Admin: approve an application pending review; it starts raising money.
-    #[oai(path = "/admin/loans/:id/approve", method = "post")]
+    #[oai(
+        path = "/admin/loans/:id/approve",
+        method = "post",
+        operation_id = "approveLoan"
+    )]
     async fn approve(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<LoanDetailDto>> {
+    ) -> ApiResult<Json<LoanDetailDto>, { API | ADMIN | BY_ID | CONFLICT }> {
         let principal = auth.admin()?;
         Ok(Json(app.loans().approve(principal, id.0).await?.into()))
     }
 
     /// Admin: reject an application under review, with a reason.
-    #[oai(path = "/admin/loans/:id/reject", method = "post")]
+    #[oai(
+        path = "/admin/loans/:id/reject",
+        method = "post",
+        operation_id = "rejectLoan"
+    )]
     async fn reject(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
         body: JsonBody<RejectRequest>,
-    ) -> ApiResult<Json<LoanDetailDto>> {
+    ) -> ApiResult<Json<LoanDetailDto>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
         let principal = auth.admin()?;
         Ok(Json(
             app.loans()
@@ -607,13 +666,17 @@ impl LoansApi {
     }
 
     /// Admin: write off a defaulted loan. No money moves; what is still owed is lost.
-    #[oai(path = "/admin/loans/:id/write-off", method = "post")]
+    #[oai(
+        path = "/admin/loans/:id/write-off",
+        method = "post",
+        operation_id = "writeOffLoan"
+    )]
     async fn write_off(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<LoanDetailDto>> {
+    ) -> ApiResult<Json<LoanDetailDto>, { API | ADMIN | BY_ID | CONFLICT }> {
         let principal = auth.admin()?;
         Ok(Json(app.loans().write_off(principal, id.0).await?.into()))
     }

@@ -1,12 +1,19 @@
-//! Cross-cutting request handling: request ids, access logs and the error shape.
+//! Cross-cutting request handling: request ids, access logs, the error shape, request limits,
+//! CORS and security headers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use futures::StreamExt;
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::middleware::Cors;
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use serde_json::json;
 use tracing::Instrument;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
+use super::text;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -54,5 +61,239 @@ fn shape(err: poem::Error) -> Response {
         err.into_response()
     } else {
         ApiError::from_poem(&err).into_response()
+    }
+}
+
+/// The largest request body a route reads. Uploads get their file limit plus room for the
+/// multipart framing; everything else is small JSON (or the payment provider's webhook).
+fn body_limit(path: &str) -> usize {
+    const JSON_LIMIT: usize = 64 * 1024;
+    const FRAMING: usize = 64 * 1024;
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("api"), Some("campaigns"), Some(_), Some("images"), None) => {
+            domain::campaigns::MAX_IMAGE_BYTES + FRAMING
+        }
+        (Some("api"), Some("loans"), Some(_), Some("documents"), None) => {
+            domain::loans::MAX_DOCUMENT_BYTES + FRAMING
+        }
+        _ => JSON_LIMIT,
+    }
+}
+
+/// Set when a streamed body went past its route's limit, so the answer is 413 whatever error
+/// the reader of the body made of it.
+#[derive(Clone, Default)]
+struct BodyTooLarge(Arc<AtomicBool>);
+
+/// Refuses what no route should see, before any route reads it: bodies over the route's limit
+/// (413: by `Content-Length` at once, or as soon as a streamed body passes it, so nothing
+/// larger is ever buffered), more than one `Idempotency-Key` (400: which one was meant?), and
+/// query values with control or invisible characters (422).
+pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let limit = body_limit(req.uri().path());
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .with_details(json!({ "limit": limit }))
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large().into());
+    }
+    let keys = req.headers().get_all("idempotency-key");
+    let unclear = if keys.iter().count() > 1 {
+        Some("send exactly one Idempotency-Key header")
+    } else if keys.iter().any(|k| k.to_str().is_err()) {
+        Some("the Idempotency-Key header must be printable ASCII")
+    } else {
+        None
+    };
+    if let Some(why) = unclear {
+        return Err(ApiError::bad_request(ErrorCode::BadRequest, why)
+            .with_details(json!({ "field": "Idempotency-Key" }))
+            .into());
+    }
+    if let Some((field, why)) = req
+        .params::<Vec<(String, String)>>()
+        .ok()
+        .and_then(|pairs| text::first_bad_query(&pairs))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+            format!("{field}: {why}"),
+        )
+        .with_details(json!({ "field": field }))
+        .into());
+    }
+
+    let tripped = BodyTooLarge::default();
+    let flag = tripped.0.clone();
+    let mut seen = 0usize;
+    let body = req.take_body().into_bytes_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len();
+        if seen > limit {
+            flag.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("request body over the limit"));
+        }
+        Ok(chunk)
+    });
+    req.set_body(Body::from_bytes_stream(body));
+    let result = next.call(req).await.map(IntoResponse::into_response);
+    if tripped.0.load(Ordering::Relaxed) {
+        return Err(too_large().into());
+    }
+    result
+}
+
+/// Browsers send `Origin` on same-origin POSTs too; the web app served by this api is not a
+/// cross-origin caller, so its requests skip the CORS check (which refuses unlisted origins).
+pub async fn same_origin_is_not_cors<E: Endpoint>(
+    next: E,
+    mut req: Request,
+) -> poem::Result<Response> {
+    let host = req.headers().get(header::HOST).cloned();
+    let same = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .and_then(|o| o.split_once("://").map(|(_, authority)| authority))
+        .zip(host.as_ref().and_then(|h| h.to_str().ok()))
+        .is_some_and(|(origin_host, host)| origin_host.eq_ignore_ascii_case(host));
+    if same {
+        req.headers_mut().remove(header::ORIGIN);
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Cross-origin callers allowed by `CORS_ORIGINS`, with the headers they may send and read.
+pub fn cors(origins: &[String]) -> Cors {
+    Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "x-api-key",
+            "x-request-id",
+        ])
+        .expose_headers([
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "retry-after",
+            "x-request-id",
+            "idempotent-replayed",
+            "location",
+        ])
+        .max_age(600)
+}
+
+/// Content security policies: the web app loads only its own scripts and images from itself
+/// and the object store; the docs page (Swagger UI) needs its inline script and styles; API
+/// answers are data, never documents.
+pub struct SecurityHeaders {
+    app_csp: HeaderValue,
+    hsts: bool,
+}
+
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+impl SecurityHeaders {
+    /// `storage_origin`: where presigned image URLs point; `https`: whether users reach us
+    /// over TLS (then browsers are told to keep doing so).
+    pub fn new(storage_origin: Option<&str>, https: bool) -> Self {
+        let img = storage_origin.map(|o| format!(" {o}")).unwrap_or_default();
+        let csp = format!(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:{img}; connect-src 'self'; font-src 'self'; \
+             frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'"
+        );
+        Self {
+            app_csp: HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static(API_CSP)),
+            hsts: https,
+        }
+    }
+
+    fn apply(&self, path: &str, resp: &mut Response) {
+        let api = path == "/api" || path.starts_with("/api/") || path == "/openapi.json";
+        let csp = if api {
+            HeaderValue::from_static(API_CSP)
+        } else if path == "/docs" || path.starts_with("/docs/") {
+            HeaderValue::from_static(DOCS_CSP)
+        } else {
+            self.app_csp.clone()
+        };
+        let headers = resp.headers_mut();
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        headers.insert("content-security-policy", csp);
+        // Answers may carry tokens, keys, secrets or someone's balance: no cache keeps them.
+        if api && !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if self.hsts {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+    }
+}
+
+impl<E: Endpoint> poem::Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        SecurityHeadersEndpoint {
+            inner,
+            headers: Self {
+                app_csp: self.app_csp.clone(),
+                hsts: self.hsts,
+            },
+        }
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+    headers: SecurityHeaders,
+}
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let path = req.uri().path().to_string();
+        let mut resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => shape(err),
+        };
+        self.headers.apply(&path, &mut resp);
+        Ok(resp)
     }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod campaigns;
+pub mod enums;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -13,9 +14,15 @@ pub mod middleware;
 pub mod money;
 pub mod ops;
 pub mod pagination;
+pub mod params;
 pub mod recurring;
+pub mod reply;
 pub mod reports;
 pub mod security;
+#[cfg(test)]
+mod spec_checks;
+pub mod text;
+pub mod upload;
 pub mod users;
 pub mod webhooks;
 

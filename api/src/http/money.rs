@@ -8,16 +8,24 @@ use domain::money::ledger::LedgerLine;
 use domain::money::{Deposit, Donate, Donation, Idempotent, WebhookOutcome, Withdrawal};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::Binary;
+
+use super::reply::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::{ApiError, ApiResult};
+use super::enums::{
+    DepositStatus, DonationStatus, DriftKind, LedgerKind, WebhookAckStatus, WithdrawalKind, from_db,
+};
+use super::error::{
+    ADMIN, API, AUTH, ApiError, ApiResult, BODY, BY_ID, CONFLICT, PARAMS, UNAUTHORIZED,
+};
 use super::json::JsonBody;
 use super::pagination::{PageParams, Paged};
+use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::security::Auth;
 
 #[derive(ApiResponse)]
@@ -48,7 +56,7 @@ pub struct LedgerLineDto {
     pub account: String,
     /// Minor units; positive increases the account's balance.
     pub amount: i64,
-    pub kind: String,
+    pub kind: LedgerKind,
     pub created_at: DateTime<Utc>,
 }
 
@@ -59,7 +67,7 @@ impl From<LedgerLine> for LedgerLineDto {
             txn_id: l.txn_id,
             account: l.account,
             amount: l.amount,
-            kind: l.kind,
+            kind: from_db(&l.kind, LedgerKind::parse, LedgerKind::Deposit),
             created_at: l.created_at,
         }
     }
@@ -71,7 +79,7 @@ pub struct WithdrawalDto {
     pub id: Uuid,
     pub campaign_id: Uuid,
     pub amount: i64,
-    pub kind: String,
+    pub kind: WithdrawalKind,
     pub created_at: DateTime<Utc>,
 }
 
@@ -81,7 +89,7 @@ impl From<Withdrawal> for WithdrawalDto {
             id: w.id,
             campaign_id: w.campaign_id,
             amount: w.amount,
-            kind: w.kind,
+            kind: from_db(&w.kind, WithdrawalKind::parse, WithdrawalKind::Withdrawal),
             created_at: w.created_at,
         }
     }
@@ -99,6 +107,7 @@ pub struct WalletDto {
 #[serde(rename_all = "camelCase")]
 pub struct DepositRequest {
     /// Minor units, 100 to 5,000,000.
+    #[oai(validator(minimum(value = "100"), maximum(value = "5000000")))]
     pub amount: i64,
 }
 
@@ -108,9 +117,10 @@ pub struct DepositDto {
     pub id: Uuid,
     pub amount: i64,
     pub provider: String,
-    /// `pending`, `confirmed` or `failed`.
-    pub status: String,
+    pub status: DepositStatus,
     pub created_at: DateTime<Utc>,
+    /// Null until confirmed.
+    #[oai(nullable)]
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
@@ -120,7 +130,7 @@ impl From<Deposit> for DepositDto {
             id: d.id,
             amount: d.amount,
             provider: d.provider,
-            status: d.status,
+            status: from_db(&d.status, DepositStatus::parse, DepositStatus::Pending),
             created_at: d.created_at,
             confirmed_at: d.confirmed_at,
         }
@@ -129,8 +139,7 @@ impl From<Deposit> for DepositDto {
 
 #[derive(Object)]
 pub struct WebhookAck {
-    /// `applied` or `duplicate` (already processed; nothing changed).
-    pub status: String,
+    pub status: WebhookAckStatus,
 }
 
 #[derive(Object, Deserialize)]
@@ -138,10 +147,13 @@ pub struct WebhookAck {
 #[serde(rename_all = "camelCase")]
 pub struct DonateRequest {
     /// Minor units, 100 to 10,000,000.
+    #[oai(validator(minimum(value = "100"), maximum(value = "10000000")))]
     pub amount: i64,
     /// Hide the donor's name on the campaign page.
+    #[oai(nullable)]
     pub anonymous: Option<bool>,
     /// Up to 500 characters.
+    #[oai(nullable, validator(max_length = 500))]
     pub message: Option<String>,
 }
 
@@ -153,10 +165,12 @@ pub struct DonationDto {
     pub donor_id: Uuid,
     pub amount: i64,
     pub anonymous: bool,
+    #[oai(nullable)]
     pub message: Option<String>,
-    /// `completed` or `refunded`.
-    pub status: String,
+    pub status: DonationStatus,
     pub created_at: DateTime<Utc>,
+    /// Null unless refunded.
+    #[oai(nullable)]
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
@@ -169,7 +183,7 @@ impl From<Donation> for DonationDto {
             amount: d.amount,
             anonymous: d.anonymous,
             message: d.message,
-            status: d.status,
+            status: from_db(&d.status, DonationStatus::parse, DonationStatus::Completed),
             created_at: d.created_at,
             refunded_at: d.refunded_at,
         }
@@ -178,7 +192,7 @@ impl From<Donation> for DonationDto {
 
 #[derive(Object)]
 pub struct DriftDto {
-    pub kind: String,
+    pub kind: DriftKind,
     pub subject: String,
     pub expected: i64,
     pub actual: i64,
@@ -198,8 +212,17 @@ pub struct MoneyApi;
 #[OpenApi(prefix_path = "/api")]
 impl MoneyApi {
     /// The caller's wallet balance.
-    #[oai(path = "/wallet", method = "get", tag = "ApiTags::Wallet")]
-    async fn wallet(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<WalletDto>> {
+    #[oai(
+        path = "/wallet",
+        method = "get",
+        tag = "ApiTags::Wallet",
+        operation_id = "getWallet"
+    )]
+    async fn wallet(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<WalletDto>, { API | AUTH }> {
         Ok(Json(WalletDto {
             balance: app.money().wallet_balance(auth.principal()).await?,
             currency: app.config.currency.clone(),
@@ -207,15 +230,20 @@ impl MoneyApi {
     }
 
     /// The wallet's ledger lines, newest first.
-    #[oai(path = "/wallet/transactions", method = "get", tag = "ApiTags::Wallet")]
+    #[oai(
+        path = "/wallet/transactions",
+        method = "get",
+        tag = "ApiTags::Wallet",
+        operation_id = "listWalletTransactions"
+    )]
     async fn transactions(
         &self,
         app: Data<&App>,
         auth: Auth,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<LedgerLineDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<LedgerLineDto>>, { API | AUTH | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (lines, total) = app
             .money()
             .wallet_transactions(auth.principal(), p.limit, p.offset())
@@ -229,15 +257,20 @@ impl MoneyApi {
 
     /// Add money to the wallet. The sandbox provider confirms at once; a real provider
     /// confirms through the webhook. Requires `Idempotency-Key`.
-    #[oai(path = "/wallet/deposits", method = "post", tag = "ApiTags::Wallet")]
+    #[oai(
+        path = "/wallet/deposits",
+        method = "post",
+        tag = "ApiTags::Wallet",
+        operation_id = "createDeposit"
+    )]
     async fn deposit(
         &self,
         app: Data<&App>,
         auth: Auth,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<DepositRequest>,
-    ) -> ApiResult<Created<DepositDto>> {
-        let key = idempotency_key(key.0)?;
+    ) -> ApiResult<Created<DepositDto>, { API | AUTH | BODY | CONFLICT }> {
+        let key = idempotency_key(key.0.0)?;
         let result = app
             .money()
             .deposit(auth.principal(), body.0.amount, &key)
@@ -247,24 +280,30 @@ impl MoneyApi {
 
     /// Payment provider callback. `Payment-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
     /// "<t>.<body>">`; stale timestamps (> 5 min), bad signatures and replays change nothing.
-    #[oai(path = "/payments/webhook", method = "post", tag = "ApiTags::Wallet")]
+    #[oai(
+        path = "/payments/webhook",
+        method = "post",
+        tag = "ApiTags::Wallet",
+        operation_id = "receivePaymentWebhook"
+    )]
     async fn webhook(
         &self,
         app: Data<&App>,
         #[oai(name = "Payment-Signature")] signature: Header<Option<String>>,
         body: Binary<Vec<u8>>,
-    ) -> ApiResult<Json<WebhookAck>> {
+    ) -> ApiResult<
+        Json<WebhookAck>,
+        { UNAUTHORIZED | BODY | CONFLICT | crate::http::error::UNAVAILABLE },
+    > {
         let outcome = app
             .money()
             .payment_webhook(signature.0.as_deref(), &body.0, Utc::now())
             .await?;
         let status = match outcome {
-            WebhookOutcome::Applied(_) => "applied",
-            WebhookOutcome::Duplicate => "duplicate",
+            WebhookOutcome::Applied(_) => WebhookAckStatus::Applied,
+            WebhookOutcome::Duplicate => WebhookAckStatus::Duplicate,
         };
-        Ok(Json(WebhookAck {
-            status: status.into(),
-        }))
+        Ok(Json(WebhookAck { status }))
     }
 
     /// Donate from the wallet to an active campaign. Requires `Idempotency-Key`; the same key
@@ -272,17 +311,18 @@ impl MoneyApi {
     #[oai(
         path = "/donations/campaign/:campaign_id",
         method = "post",
-        tag = "ApiTags::Donations"
+        tag = "ApiTags::Donations",
+        operation_id = "donate"
     )]
     async fn donate(
         &self,
         app: Data<&App>,
         auth: Auth,
         campaign_id: Path<Uuid>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<DonateRequest>,
-    ) -> ApiResult<Created<DonationDto>> {
-        let key = idempotency_key(key.0)?;
+    ) -> ApiResult<Created<DonationDto>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
+        let key = idempotency_key(key.0.0)?;
         let b = body.0;
         let input = Donate {
             amount: b.amount,
@@ -297,15 +337,20 @@ impl MoneyApi {
     }
 
     /// The caller's donations, newest first.
-    #[oai(path = "/donations/me", method = "get", tag = "ApiTags::Donations")]
+    #[oai(
+        path = "/donations/me",
+        method = "get",
+        tag = "ApiTags::Donations",
+        operation_id = "listMyDonations"
+    )]
     async fn mine(
         &self,
         app: Data<&App>,
         auth: Auth,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<DonationDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<DonationDto>>, { API | AUTH | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .money()
             .my_donations(auth.principal(), p.limit, p.offset())
@@ -321,25 +366,35 @@ impl MoneyApi {
     #[oai(
         path = "/admin/donations/:id/refund",
         method = "post",
-        tag = "ApiTags::Donations"
+        tag = "ApiTags::Donations",
+        operation_id = "refundDonation"
     )]
     async fn refund(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
-    ) -> ApiResult<Created<DonationDto>> {
+        #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
+    ) -> ApiResult<Created<DonationDto>, { API | ADMIN | BY_ID | PARAMS | CONFLICT }> {
         auth.admin()?;
-        let key = idempotency_key(key.0)?;
+        let key = idempotency_key(key.0.0)?;
         let result = app.money().refund(auth.principal(), id.0, &key).await?;
         Ok(created(result, DonationDto::from))
     }
 
     /// Admin: check that balances and stats equal the ledger, and every ledger transaction
     /// balances.
-    #[oai(path = "/admin/audit", method = "get", tag = "ApiTags::Donations")]
-    async fn audit(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<AuditDto>> {
+    #[oai(
+        path = "/admin/audit",
+        method = "get",
+        tag = "ApiTags::Donations",
+        operation_id = "runAudit"
+    )]
+    async fn audit(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<AuditDto>, { API | ADMIN }> {
         auth.admin()?;
         let r = app.audit().await?;
         Ok(Json(AuditDto {
@@ -350,7 +405,7 @@ impl MoneyApi {
                 .drift
                 .into_iter()
                 .map(|d| DriftDto {
-                    kind: d.kind,
+                    kind: from_db(&d.kind, DriftKind::parse, DriftKind::UnbalancedTransaction),
                     subject: d.subject,
                     expected: d.expected,
                     actual: d.actual,

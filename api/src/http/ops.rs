@@ -7,16 +7,20 @@ use domain::jobs::{dead_letter, queue::Queues};
 use domain::ops::ledger_digest;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::reply::Json;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{JobQueue, from_db};
+use super::error::{ADMIN, API, ApiResult, BY_ID, PARAMS};
+use super::params::DigestLimit;
 use super::security::Auth;
 
 #[derive(Object)]
 pub struct QueueDto {
-    pub queue: String,
+    pub queue: JobQueue,
     /// Waiting to be picked up.
     pub pending: u64,
     /// Delayed: scheduled or waiting for a retry.
@@ -28,7 +32,7 @@ pub struct QueueDto {
 pub struct DeadLetterDto {
     pub id: Uuid,
     /// The job's queue.
-    pub queue: String,
+    pub queue: JobQueue,
     /// The job payload.
     pub job: serde_json::Value,
     pub error: String,
@@ -51,7 +55,10 @@ pub struct DigestDto {
     /// Hex SHA-256 Merkle root (RFC 6962 tree) over the day's ledger lines in id order.
     pub merkle_root: String,
     pub line_count: i64,
+    /// Null for a day without ledger lines.
+    #[oai(nullable)]
     pub first_id: Option<i64>,
+    #[oai(nullable)]
     pub last_id: Option<i64>,
 }
 
@@ -64,11 +71,24 @@ pub enum Retried {
 
 pub struct OpsApi;
 
+fn queue(name: &str) -> JobQueue {
+    from_db(name, JobQueue::parse, JobQueue::SendNotification)
+}
+
 #[OpenApi(prefix_path = "/api")]
 impl OpsApi {
     /// Admin: queue depths and the dead-letter list.
-    #[oai(path = "/admin/jobs", method = "get", tag = "ApiTags::Admin")]
-    async fn jobs(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<JobsOverview>> {
+    #[oai(
+        path = "/admin/jobs",
+        method = "get",
+        tag = "ApiTags::Admin",
+        operation_id = "getJobs"
+    )]
+    async fn jobs(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<JobsOverview>, { API | ADMIN }> {
         auth.admin()?;
         let queues = Queues::new(&app.kv).depths().await?;
         let letters = dead_letter::list(&app.kv, 100).await?;
@@ -76,7 +96,7 @@ impl OpsApi {
             queues: queues
                 .into_iter()
                 .map(|q| QueueDto {
-                    queue: q.queue.to_string(),
+                    queue: queue(q.queue),
                     pending: q.pending,
                     scheduled: q.scheduled,
                 })
@@ -85,7 +105,7 @@ impl OpsApi {
                 .into_iter()
                 .map(|l| DeadLetterDto {
                     id: l.id,
-                    queue: l.job.name().to_string(),
+                    queue: queue(l.job.name()),
                     job: serde_json::to_value(&l.job).unwrap_or_default(),
                     error: l.error,
                     attempts: l.attempts as u64,
@@ -99,9 +119,15 @@ impl OpsApi {
     #[oai(
         path = "/admin/jobs/dead-letters/:id/retry",
         method = "post",
-        tag = "ApiTags::Admin"
+        tag = "ApiTags::Admin",
+        operation_id = "retryDeadLetter"
     )]
-    async fn retry(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<Retried> {
+    async fn retry(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Retried, { API | ADMIN | BY_ID }> {
         auth.admin()?;
         if dead_letter::retry(&app.kv, &Queues::new(&app.kv), id.0).await? {
             Ok(Retried::Accepted)
@@ -112,14 +138,19 @@ impl OpsApi {
 
     /// Published nightly ledger digests, newest first. Keep a root you saw: recomputing it
     /// later from the same day's ledger lines proves they were not changed.
-    #[oai(path = "/ledger/digests", method = "get", tag = "ApiTags::Donations")]
+    #[oai(
+        path = "/ledger/digests",
+        method = "get",
+        tag = "ApiTags::Donations",
+        operation_id = "listLedgerDigests"
+    )]
     async fn digests(
         &self,
         app: Data<&App>,
         before: Query<Option<NaiveDate>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Vec<DigestDto>>> {
-        let limit = limit.0.unwrap_or(30);
+        limit: Query<DigestLimit>,
+    ) -> ApiResult<Json<Vec<DigestDto>>, { API | PARAMS }> {
+        let limit = limit.0.0.unwrap_or(30);
         if !(1..=366).contains(&limit) {
             return Err(
                 domain::Error::validation("limit", "limit must be between 1 and 366").into(),

@@ -4,6 +4,7 @@ use poem_openapi::Object;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use super::error::ApiError;
+use super::params::MAX_PAGE;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -15,12 +16,18 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    /// `page` starts at 1; `limit` is 1..=100 (default 20).
+    /// `page` is 1..=10,000 (default 1); `limit` is 1..=100 (default 20). Every list checks its
+    /// paging here, so `offset` cannot overflow and no page sends PostgreSQL scanning for
+    /// millions of rows to skip.
     pub fn parse(page: Option<i64>, limit: Option<i64>) -> Result<Self, ApiError> {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if page < 1 {
-            return Err(domain::Error::validation("page", "page must be at least 1").into());
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(domain::Error::validation(
+                "page",
+                format!("page must be between 1 and {MAX_PAGE}"),
+            )
+            .into());
         }
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(

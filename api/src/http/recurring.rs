@@ -5,12 +5,15 @@ use domain::App;
 use domain::money::recurring::RecurringPlan;
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::reply::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{OneOf, RecurringAction, RecurringStatus, from_db};
+use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN};
 use super::json::JsonBody;
 use super::security::Auth;
 
@@ -19,9 +22,11 @@ use super::security::Auth;
 #[serde(rename_all = "camelCase")]
 pub struct CreateRecurring {
     pub campaign_id: Uuid,
-    /// Minor units per month.
+    /// Minor units per month, 100 to 10,000,000.
+    #[oai(validator(minimum(value = "100"), maximum(value = "10000000")))]
     pub amount: i64,
     /// 1 to 28, so every month has the day.
+    #[oai(validator(minimum(value = "1"), maximum(value = "28")))]
     pub day_of_month: i32,
 }
 
@@ -32,11 +37,13 @@ pub struct RecurringDto {
     pub campaign_id: Uuid,
     pub amount: i64,
     pub day_of_month: i16,
-    /// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign closed).
-    pub status: String,
-    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`.
+    pub status: RecurringStatus,
+    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active.
+    #[oai(nullable)]
     pub status_reason: Option<String>,
     pub next_charge_on: NaiveDate,
+    /// `YYYY-MM`; null before the first charge.
+    #[oai(nullable)]
     pub last_charged_period: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -48,7 +55,7 @@ impl From<RecurringPlan> for RecurringDto {
             campaign_id: p.campaign_id,
             amount: p.amount,
             day_of_month: p.day_of_month,
-            status: p.status,
+            status: from_db(&p.status, RecurringStatus::parse, RecurringStatus::Active),
             status_reason: p.status_reason,
             next_charge_on: p.next_charge_on,
             last_charged_period: p.last_charged_period,
@@ -65,6 +72,7 @@ pub struct StoppedPlans {
 
 #[derive(ApiResponse)]
 pub enum RecurringCreated {
+    /// Created; the first charge is on `nextChargeOn`.
     #[oai(status = 201)]
     Created(Json<RecurringDto>),
 }
@@ -75,13 +83,17 @@ pub struct RecurringApi;
 impl RecurringApi {
     /// Give to a campaign every month on `dayOfMonth` from the wallet. If the wallet is short,
     /// the charge is retried on the next two days, then the plan is paused and the donor told.
-    #[oai(path = "/donations/recurring", method = "post")]
+    #[oai(
+        path = "/donations/recurring",
+        method = "post",
+        operation_id = "createRecurringDonation"
+    )]
     async fn create(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateRecurring>,
-    ) -> ApiResult<RecurringCreated> {
+    ) -> ApiResult<RecurringCreated, { API | AUTH | BODY | CONFLICT }> {
         let plan = app
             .create_recurring(
                 auth.principal(),
@@ -95,23 +107,43 @@ impl RecurringApi {
     }
 
     /// The caller's recurring donations.
-    #[oai(path = "/donations/recurring", method = "get")]
-    async fn mine(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<Vec<RecurringDto>>> {
+    #[oai(
+        path = "/donations/recurring",
+        method = "get",
+        operation_id = "listMyRecurringDonations"
+    )]
+    async fn mine(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<Vec<RecurringDto>>, { API | AUTH }> {
         let plans = app.my_recurring(auth.principal()).await?;
         Ok(Json(plans.into_iter().map(Into::into).collect()))
     }
 
     /// Pause, resume or cancel one of the caller's plans (`action`: pause | resume | cancel).
-    #[oai(path = "/donations/recurring/:id/:action", method = "post")]
+    #[oai(
+        path = "/donations/recurring/:id/:action",
+        method = "post",
+        operation_id = "changeRecurringDonation"
+    )]
     async fn change(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        action: Path<String>,
-    ) -> ApiResult<Json<RecurringDto>> {
+        action: Path<OneOf<RecurringAction>>,
+    ) -> ApiResult<
+        Json<RecurringDto>,
+        { API | AUTH | BY_ID | crate::http::error::UNPROCESSABLE | CONFLICT },
+    > {
         let plan = app
-            .change_recurring(auth.principal(), id.0, &action.0, Utc::now().date_naive())
+            .change_recurring(
+                auth.principal(),
+                id.0,
+                action.0.as_str(),
+                Utc::now().date_naive(),
+            )
             .await?;
         Ok(Json(plan.into()))
     }
@@ -120,14 +152,15 @@ impl RecurringApi {
     #[oai(
         path = "/campaigns/:id/recurring/stop",
         method = "post",
-        tag = "ApiTags::Campaigns"
+        tag = "ApiTags::Campaigns",
+        operation_id = "stopCampaignRecurringDonations"
     )]
     async fn stop(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<StoppedPlans>> {
+    ) -> ApiResult<Json<StoppedPlans>, { API | AUTH | FORBIDDEN | BY_ID }> {
         let stopped = app
             .stop_recurring_for_campaign(auth.principal(), id.0)
             .await?;

@@ -7,13 +7,15 @@ use domain::App;
 use domain::reports::ReportView;
 use poem::web::Data;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
+
+use super::reply::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{AdminReportKind, Nullable, OneOf, ReportKind, ReportStatus};
+use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID};
 use super::json::JsonBody;
 use super::security::Auth;
 
@@ -23,10 +25,13 @@ use super::security::Auth;
 pub struct ReportRequest {
     /// Required: `donations_by_campaign` or `loan_book`. (Optional in the schema only so that
     /// non-admins get their 403 before any body validation.)
-    pub kind: Option<String>,
+    #[serde(default)]
+    pub kind: Nullable<OneOf<AdminReportKind>>,
     /// Required: first day of the period (UTC), inclusive.
+    #[oai(nullable)]
     pub from: Option<NaiveDate>,
-    /// Required: last day of the period (UTC), inclusive.
+    /// Required: last day of the period (UTC), inclusive; at most 3660 days after `from`.
+    #[oai(nullable)]
     pub to: Option<NaiveDate>,
 }
 
@@ -35,6 +40,7 @@ pub struct ReportRequest {
 #[serde(rename_all = "camelCase")]
 pub struct StatementRequest {
     /// Calendar year, from 2000 to the current year.
+    #[oai(validator(minimum(value = "2000")))]
     pub year: i32,
 }
 
@@ -42,19 +48,22 @@ pub struct StatementRequest {
 #[oai(rename_all = "camelCase")]
 pub struct ReportDto {
     pub id: Uuid,
-    /// `donations_by_campaign`, `loan_book` or `giving_statement`.
-    pub kind: String,
+    pub kind: ReportKind,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// `queued`, `running`, `done` or `failed`.
-    pub status: String,
-    /// Data rows in the file (header and total lines not counted), once done.
+    pub status: ReportStatus,
+    /// Data rows in the file (header and total lines not counted) once done; null before.
+    #[oai(nullable)]
     pub row_count: Option<i32>,
-    /// A presigned GET URL for the CSV, valid for 15 minutes; present once done.
+    /// A presigned GET URL for the CSV, valid for 15 minutes, once done; null before.
+    #[oai(nullable)]
     pub download_url: Option<String>,
-    /// Why the last attempt failed (admin reports only).
+    /// Why the last attempt failed (admin reports only); null otherwise.
+    #[oai(nullable)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Null until done or failed.
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -63,10 +72,10 @@ impl ReportDto {
         let r = v.report;
         Self {
             id: r.id,
-            kind: r.kind.as_str().to_string(),
+            kind: r.kind.into(),
             from: r.period_from,
             to: r.period_to,
-            status: r.status.as_str().to_string(),
+            status: r.status.into(),
             row_count: r.row_count,
             download_url: v.download_url,
             error: r.error.filter(|_| show_error),
@@ -90,19 +99,29 @@ impl ReportsApi {
     /// Admin: queue a CSV report over a period. `donations_by_campaign`: per campaign,
     /// donations made and refunds made in the period (counts and amounts). `loan_book`: every
     /// loan on the book during the period with its status and arrears as of the build.
-    #[oai(path = "/admin/reports", method = "post", tag = "ApiTags::Reports")]
+    #[oai(
+        path = "/admin/reports",
+        method = "post",
+        tag = "ApiTags::Reports",
+        operation_id = "requestReport"
+    )]
     #[tracing::instrument(skip_all)]
     async fn request(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<ReportRequest>,
-    ) -> ApiResult<Accepted> {
+    ) -> ApiResult<Accepted, { API | ADMIN | BODY }> {
         let principal = auth.admin()?;
         let b = body.0;
         let report = app
             .reports()
-            .request(principal, b.kind.as_deref(), b.from, b.to)
+            .request(
+                principal,
+                b.kind.0.as_ref().map(OneOf::as_str),
+                b.from,
+                b.to,
+            )
             .await?;
         Ok(Accepted::Accepted(Json(ReportDto::from_view(
             ReportView {
@@ -114,9 +133,19 @@ impl ReportsApi {
     }
 
     /// Admin: a report's status, and its download link once done.
-    #[oai(path = "/admin/reports/:id", method = "get", tag = "ApiTags::Reports")]
+    #[oai(
+        path = "/admin/reports/:id",
+        method = "get",
+        tag = "ApiTags::Reports",
+        operation_id = "getReport"
+    )]
     #[tracing::instrument(skip_all, fields(report_id = %id.0))]
-    async fn get(&self, app: Data<&App>, auth: Auth, id: Path<Uuid>) -> ApiResult<Json<ReportDto>> {
+    async fn get(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<ReportDto>, { API | ADMIN | BY_ID }> {
         let principal = auth.admin()?;
         let view = app.reports().get(principal, id.0).await?;
         Ok(Json(ReportDto::from_view(view, true)))
@@ -127,7 +156,8 @@ impl ReportsApi {
     #[oai(
         path = "/donations/statements",
         method = "post",
-        tag = "ApiTags::Donations"
+        tag = "ApiTags::Donations",
+        operation_id = "requestGivingStatement"
     )]
     #[tracing::instrument(skip_all)]
     async fn request_statement(
@@ -135,7 +165,7 @@ impl ReportsApi {
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<StatementRequest>,
-    ) -> ApiResult<Accepted> {
+    ) -> ApiResult<Accepted, { API | AUTH | BODY }> {
         let report = app
             .reports()
             .request_statement(auth.principal(), body.0.year)
@@ -153,7 +183,8 @@ impl ReportsApi {
     #[oai(
         path = "/donations/statements/:id",
         method = "get",
-        tag = "ApiTags::Donations"
+        tag = "ApiTags::Donations",
+        operation_id = "getGivingStatement"
     )]
     #[tracing::instrument(skip_all, fields(statement_id = %id.0))]
     async fn statement(
@@ -161,7 +192,7 @@ impl ReportsApi {
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<ReportDto>> {
+    ) -> ApiResult<Json<ReportDto>, { API | AUTH | BY_ID }> {
         let view = app.reports().statement(auth.principal(), id.0).await?;
         Ok(Json(ReportDto::from_view(view, false)))
     }

@@ -6,14 +6,18 @@ use domain::accounts::User;
 use domain::accounts::service::{ProfileUpdate, UserChange};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi};
+
+use super::reply::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{Nullable, OneOf, Role, Tier};
+use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, PARAMS};
 use super::json::JsonBody;
 use super::pagination::{PageParams, Paged};
+use super::params::{PageLimit, PageNumber};
 use super::security::Auth;
 
 #[derive(Object, Clone)]
@@ -23,10 +27,8 @@ pub struct UserDto {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    /// `user` or `admin`.
-    pub role: String,
-    /// `standard` or `premium`.
-    pub tier: String,
+    pub role: Role,
+    pub tier: Tier,
     pub is_active: bool,
     pub email_notifications: bool,
     pub created_at: DateTime<Utc>,
@@ -39,8 +41,8 @@ impl From<User> for UserDto {
             email: u.email,
             first_name: u.first_name,
             last_name: u.last_name,
-            role: u.role.as_str().into(),
-            tier: u.tier.as_str().into(),
+            role: u.role.into(),
+            tier: u.tier.into(),
             is_active: u.is_active,
             email_notifications: u.email_notifications,
             created_at: u.created_at,
@@ -52,12 +54,20 @@ impl From<User> for UserDto {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateMeRequest {
+    /// 1 to 100 characters (trimmed).
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub first_name: Option<String>,
+    /// 1 to 100 characters (trimmed).
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub last_name: Option<String>,
     /// Turn non-essential mail (receipts, "you got a donation") on or off.
+    #[oai(nullable)]
     pub email_notifications: Option<bool>,
     /// Required with `newPassword`.
+    #[oai(nullable)]
     pub current_password: Option<String>,
+    /// 10 to 200 characters.
+    #[oai(nullable, validator(min_length = 10, max_length = 200))]
     pub new_password: Option<String>,
 }
 
@@ -65,11 +75,12 @@ pub struct UpdateMeRequest {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct AdminUserUpdate {
+    #[oai(nullable)]
     pub is_active: Option<bool>,
-    /// `user` or `admin`.
-    pub role: Option<String>,
-    /// `standard` or `premium`.
-    pub tier: Option<String>,
+    #[serde(default)]
+    pub role: Nullable<OneOf<Role>>,
+    #[serde(default)]
+    pub tier: Nullable<OneOf<Tier>>,
 }
 
 pub struct UsersApi;
@@ -77,20 +88,20 @@ pub struct UsersApi;
 #[OpenApi(tag = "ApiTags::Users")]
 impl UsersApi {
     /// The caller's own account.
-    #[oai(path = "/api/users/me", method = "get")]
-    async fn me(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<UserDto>> {
+    #[oai(path = "/api/users/me", method = "get", operation_id = "getMe")]
+    async fn me(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<UserDto>, { API | AUTH }> {
         Ok(Json(app.accounts().me(auth.principal()).await?.into()))
     }
 
     /// Change names, mail preferences, or the password (with the current one). A password
     /// change ends all sessions.
-    #[oai(path = "/api/users/me", method = "patch")]
+    #[oai(path = "/api/users/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<UpdateMeRequest>,
-    ) -> ApiResult<Json<UserDto>> {
+    ) -> ApiResult<Json<UserDto>, { API | AUTH | BODY }> {
         let b = body.0;
         let user = app
             .accounts()
@@ -109,16 +120,16 @@ impl UsersApi {
     }
 
     /// Admin: list users, newest first; `q` matches email or name.
-    #[oai(path = "/api/admin/users", method = "get")]
+    #[oai(path = "/api/admin/users", method = "get", operation_id = "listUsers")]
     async fn list(
         &self,
         app: Data<&App>,
         auth: Auth,
         q: Query<Option<String>>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<UserDto>>> {
-        let params = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<UserDto>>, { API | ADMIN | PARAMS }> {
+        let params = PageParams::parse(page.0.0, limit.0.0)?;
         let (users, total) = app
             .accounts()
             .admin_list_users(auth.principal(), q.0.as_deref(), params.page, params.limit)
@@ -131,14 +142,18 @@ impl UsersApi {
     }
 
     /// Admin: activate/deactivate, change role or tier. Takes effect at once.
-    #[oai(path = "/api/admin/users/:id", method = "patch")]
+    #[oai(
+        path = "/api/admin/users/:id",
+        method = "patch",
+        operation_id = "updateUser"
+    )]
     async fn update(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
         body: JsonBody<AdminUserUpdate>,
-    ) -> ApiResult<Json<UserDto>> {
+    ) -> ApiResult<Json<UserDto>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
         let b = body.0;
         let user = app
             .accounts()
@@ -147,8 +162,8 @@ impl UsersApi {
                 id.0,
                 UserChange {
                     is_active: b.is_active,
-                    role: b.role,
-                    tier: b.tier,
+                    role: b.role.0.map(OneOf::into_inner),
+                    tier: b.tier.0.map(OneOf::into_inner),
                 },
             )
             .await?;

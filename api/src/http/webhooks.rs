@@ -7,30 +7,38 @@ use domain::App;
 use domain::webhooks::{Attempt, Delivery, DeliveryLog, Endpoint, NewEndpoint};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+
+use super::reply::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::enums::{DeliveryStatus, EventKind, OneOf, from_db};
+use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
 use super::pagination::{PageParams, Paged};
+use super::params::{PageLimit, PageNumber};
 use super::security::Auth;
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWebhookRequest {
-    /// Required. `https://…` (plain http only where `WEBHOOKS_ALLOW_HTTP` is on).
+    /// Required. `https://…` (plain http only where `WEBHOOKS_ALLOW_HTTP` is on), at most
+    /// 2000 characters.
+    #[oai(nullable, validator(max_length = 2000))]
     pub url: Option<String>,
     /// Required: event kinds to receive, e.g. `donation.created`, `donation.refunded`,
     /// `campaign.goal_reached`, `loan.approved`, `loan.rejected`, `loan.funded`,
     /// `loan.repayment_received`, `loan.late`, `loan.defaulted`.
-    pub events: Option<Vec<String>>,
+    #[oai(nullable)]
+    pub events: Option<Vec<OneOf<EventKind>>>,
     /// Up to 200 characters, for the owner's own reference.
+    #[oai(nullable, validator(max_length = 200))]
     pub description: Option<String>,
     /// Admins only: receive these events for every campaign and loan, not only the caller's.
+    #[oai(nullable)]
     pub platform: Option<bool>,
 }
 
@@ -39,7 +47,8 @@ pub struct CreateWebhookRequest {
 pub struct WebhookDto {
     pub id: Uuid,
     pub url: String,
-    pub events: Vec<String>,
+    pub events: Vec<EventKind>,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Platform-wide (every campaign and loan) rather than the owner's own.
     pub platform: bool,
@@ -51,7 +60,7 @@ impl From<Endpoint> for WebhookDto {
         Self {
             id: e.id,
             url: e.url,
-            events: e.kinds,
+            events: e.kinds.iter().map(|k| event_kind(k)).collect(),
             description: e.description,
             platform: e.owner_id.is_none(),
             created_at: e.created_at,
@@ -71,9 +80,11 @@ pub struct CreatedWebhookDto {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct AttemptDto {
-    /// The receiver's HTTP status, if it answered.
+    /// The receiver's HTTP status; null if it did not answer.
+    #[oai(nullable)]
     pub status_code: Option<i16>,
-    /// Why the attempt failed (non-2xx, timeout, connection refused), if it did.
+    /// Why the attempt failed (non-2xx, timeout, connection refused); null if it did not.
+    #[oai(nullable)]
     pub error: Option<String>,
     pub duration_ms: i32,
     pub created_at: DateTime<Utc>,
@@ -96,13 +107,16 @@ pub struct DeliveryDto {
     pub id: Uuid,
     /// Sent as `Commonpot-Event-Id`; the same for every attempt and replay.
     pub event_id: String,
-    pub event: String,
-    /// `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it).
-    pub status: String,
+    pub event: EventKind,
+    pub status: DeliveryStatus,
     pub attempts: i32,
+    #[oai(nullable)]
     pub last_status_code: Option<i16>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Null until delivered.
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
     /// Oldest first.
     pub attempt_log: Vec<AttemptDto>,
@@ -113,8 +127,8 @@ impl DeliveryDto {
         Self {
             id: d.id,
             event_id: d.event_id.to_string(),
-            event: d.event_kind,
-            status: d.status,
+            event: event_kind(&d.event_kind),
+            status: from_db(&d.status, DeliveryStatus::parse, DeliveryStatus::Pending),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
@@ -131,14 +145,20 @@ impl From<DeliveryLog> for DeliveryDto {
     }
 }
 
+fn event_kind(raw: &str) -> EventKind {
+    from_db(raw, EventKind::parse, EventKind::DonationCreated)
+}
+
 #[derive(ApiResponse)]
 pub enum WebhookCreated {
+    /// Registered; the response holds the only copy of the signing secret.
     #[oai(status = 201)]
     Created(Json<CreatedWebhookDto>),
 }
 
 #[derive(ApiResponse)]
 pub enum WebhookDeleted {
+    /// Deleted.
     #[oai(status = 204)]
     NoContent,
 }
@@ -157,14 +177,14 @@ impl WebhooksApi {
     /// Register an endpoint for events of the caller's campaigns and loans (or, for admins
     /// with `platform: true`, of all of them). The response holds the only copy of the
     /// signing secret.
-    #[oai(path = "/", method = "post")]
+    #[oai(path = "/", method = "post", operation_id = "createWebhook")]
     #[tracing::instrument(skip_all)]
     async fn create(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateWebhookRequest>,
-    ) -> ApiResult<WebhookCreated> {
+    ) -> ApiResult<WebhookCreated, { API | AUTH | FORBIDDEN | BODY | CONFLICT }> {
         let b = body.0;
         let created = app
             .webhooks()
@@ -172,7 +192,9 @@ impl WebhooksApi {
                 auth.principal(),
                 NewEndpoint {
                     url: b.url,
-                    events: b.events,
+                    events: b
+                        .events
+                        .map(|e| e.into_iter().map(OneOf::into_inner).collect()),
                     description: b.description,
                     platform: b.platform.unwrap_or(false),
                 },
@@ -185,39 +207,47 @@ impl WebhooksApi {
     }
 
     /// The caller's endpoints (and, for admins, the platform-wide ones), without secrets.
-    #[oai(path = "/", method = "get")]
+    #[oai(path = "/", method = "get", operation_id = "listWebhooks")]
     #[tracing::instrument(skip_all)]
-    async fn list(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<Vec<WebhookDto>>> {
+    async fn list(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<Vec<WebhookDto>>, { API | AUTH }> {
         let endpoints = app.webhooks().list(auth.principal()).await?;
         Ok(Json(endpoints.into_iter().map(Into::into).collect()))
     }
 
     /// Delete an endpoint with its delivery log; nothing more is sent to it.
-    #[oai(path = "/:id", method = "delete")]
+    #[oai(path = "/:id", method = "delete", operation_id = "deleteWebhook")]
     #[tracing::instrument(skip_all, fields(webhook_id = %id.0))]
     async fn delete(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<WebhookDeleted> {
+    ) -> ApiResult<WebhookDeleted, { API | AUTH | BY_ID }> {
         app.webhooks().delete(auth.principal(), id.0).await?;
         Ok(WebhookDeleted::NoContent)
     }
 
     /// The endpoint's deliveries, newest first, each with every attempt (status code, error,
     /// duration).
-    #[oai(path = "/:id/deliveries", method = "get")]
+    #[oai(
+        path = "/:id/deliveries",
+        method = "get",
+        operation_id = "listWebhookDeliveries"
+    )]
     #[tracing::instrument(skip_all, fields(webhook_id = %id.0))]
     async fn deliveries(
         &self,
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-        page: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<Paged<DeliveryDto>>> {
-        let p = PageParams::parse(page.0, limit.0)?;
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<Paged<DeliveryDto>>, { API | AUTH | BY_ID | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .webhooks()
             .deliveries(auth.principal(), id.0, p.limit, p.offset())
@@ -230,7 +260,11 @@ impl WebhooksApi {
     }
 
     /// Send a delivery again: the same body and event id, a fresh signature.
-    #[oai(path = "/:id/deliveries/:delivery_id/replay", method = "post")]
+    #[oai(
+        path = "/:id/deliveries/:delivery_id/replay",
+        method = "post",
+        operation_id = "replayWebhookDelivery"
+    )]
     #[tracing::instrument(skip_all, fields(webhook_id = %id.0, delivery_id = %delivery_id.0))]
     async fn replay(
         &self,
@@ -238,7 +272,7 @@ impl WebhooksApi {
         auth: Auth,
         id: Path<Uuid>,
         delivery_id: Path<Uuid>,
-    ) -> ApiResult<ReplayQueued> {
+    ) -> ApiResult<ReplayQueued, { API | AUTH | BY_ID | CONFLICT }> {
         let delivery = app
             .webhooks()
             .replay(auth.principal(), id.0, delivery_id.0)

@@ -109,12 +109,28 @@ async fn users_register_list_and_delete_their_own_endpoints_and_see_the_secret_o
 
 #[tokio::test]
 async fn production_settings_refuse_plain_http_and_local_endpoints() {
-    let app = spawn_app_with(&[("WEBHOOKS_ALLOW_HTTP", "false")]).await;
+    let app = spawn_app_with(&[
+        ("WEBHOOKS_ALLOW_HTTP", "false"),
+        ("WEBHOOKS_ALLOW_PRIVATE", "false"),
+    ])
+    .await;
     let user = app.register().await;
     for url in [
         "http://hooks.example.com/x",
         "https://127.0.0.1/x",
         "https://localhost:8443/x",
+        // Forms the old textual filter let through.
+        "https://[::ffff:127.0.0.1]:8443/x",
+        "https://[::ffff:7f00:1]/x",
+        "https://[::ffff:169.254.169.254]/latest/meta-data",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[64:ff9b::7f00:1]/x",
+        "https://100.64.0.1/x",
+        "https://0.1.2.3/x",
+        "https://198.18.0.1/x",
+        "https://2130706433/x",
+        "https://localhost./x",
+        "https://intranet/x",
     ] {
         let resp = app
             .create_webhook(&user, json!({"url": url, "events": ["loan.late"]}))
@@ -125,6 +141,37 @@ async fn production_settings_refuse_plain_http_and_local_endpoints() {
             "{url}"
         );
     }
+    let resp = app
+        .create_webhook(
+            &user,
+            json!({"url": "https://hooks.example.com/x", "events": ["loan.late"]}),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn plain_http_can_be_allowed_without_allowing_private_destinations() {
+    let app = spawn_app_with(&[
+        ("WEBHOOKS_ALLOW_HTTP", "true"),
+        ("WEBHOOKS_ALLOW_PRIVATE", "false"),
+    ])
+    .await;
+    let user = app.register().await;
+    let resp = app
+        .create_webhook(
+            &user,
+            json!({"url": "http://hooks.example.com/x", "events": ["loan.late"]}),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 201);
+    let resp = app
+        .create_webhook(
+            &user,
+            json!({"url": "http://127.0.0.1:8080/x", "events": ["loan.late"]}),
+        )
+        .await;
+    assert_eq!(error_of(resp, 422).await["details"]["field"], "url");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
-use super::sessions::{ACCESS_TTL, Rotation, Sessions};
+use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::jobs::{Event, outbox};
@@ -111,7 +111,7 @@ impl AccountService<'_> {
 
     async fn start_session(&self, user: &User) -> Result<TokenPair> {
         let sessions = self.sessions();
-        let (sid, refresh_token) = sessions.create(user.id).await?;
+        let (sid, refresh_token) = sessions.create(user.id, user.role, user.tier).await?;
         Ok(TokenPair {
             access_token: sessions.issue_access(user.id, user.role, user.tier, &sid)?,
             refresh_token,
@@ -179,7 +179,8 @@ impl AccountService<'_> {
                     .split_once('.')
                     .map(|(sid, _)| sid.to_string())
                     .unwrap_or_default();
-                let user = repo::find_by_id(&self.app.db.read, user_id).await?;
+                // Decides access: the primary, not a replica that may lag a deactivation.
+                let user = repo::find_by_id(&self.app.db.write, user_id).await?;
                 let Some(user) = user.filter(|u| u.is_active) else {
                     sessions.revoke(&sid).await?;
                     return Err(Error::Unauthorized("account is not active"));
@@ -217,30 +218,47 @@ impl AccountService<'_> {
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal> {
         let sessions = self.sessions();
         let claims = sessions.verify_access(token)?;
-        match sessions.is_live(&claims.sid).await {
-            Ok(true) => Ok(Principal {
-                user_id: claims.sub,
-                role: claims.role,
-                tier: claims.tier,
-                session_id: Some(claims.sid),
-            }),
-            Ok(false) => Err(Error::Unauthorized("session has ended")),
+        let session = match sessions.state(&claims.sid).await {
+            Ok(Some(session)) => session,
+            Ok(None) => return Err(Error::Unauthorized("session has ended")),
             Err(e) => {
                 tracing::warn!(error = %e, "session store unavailable; checking account in PostgreSQL");
                 // A role or tier change made during the outage could not end the sessions, so
                 // the claims may be stale: trust the database instead.
-                let user = repo::find_by_id(&self.app.db.read, claims.sub)
-                    .await?
-                    .filter(|u| u.is_active)
-                    .ok_or(Error::Unauthorized("account is not active"))?;
-                Ok(Principal {
-                    user_id: user.id,
-                    role: user.role,
-                    tier: user.tier,
-                    session_id: Some(claims.sid),
-                })
+                return self.principal_from_db(&claims).await;
             }
+        };
+        // The token's subject must be the session's user, and its role the session's: a
+        // token minted with a stolen secret cannot borrow someone else's session or promote
+        // itself.
+        if session.user_id != claims.sub {
+            return Err(Error::Unauthorized("invalid or expired access token"));
         }
+        match (session.role, session.tier) {
+            (Some(role), Some(tier)) if role == claims.role => Ok(Principal {
+                user_id: claims.sub,
+                role,
+                tier,
+                session_id: Some(claims.sid),
+            }),
+            (Some(_), Some(_)) => Err(Error::Unauthorized("invalid or expired access token")),
+            // Sessions started before the store kept role and tier.
+            _ => self.principal_from_db(&claims).await,
+        }
+    }
+
+    /// The caller as the primary database has it (active flag, role, tier).
+    async fn principal_from_db(&self, claims: &Claims) -> Result<Principal> {
+        let user = repo::find_by_id(&self.app.db.write, claims.sub)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(Error::Unauthorized("account is not active"))?;
+        Ok(Principal {
+            user_id: user.id,
+            role: user.role,
+            tier: user.tier,
+            session_id: Some(claims.sid.clone()),
+        })
     }
 
     /// Resolves an `X-API-Key`: looked up by its public prefix, checked against its hash.
@@ -251,7 +269,8 @@ impl AccountService<'_> {
             .split_at_checked(KEY_ID_LEN)
             .and_then(|(p, s)| s.strip_prefix('_').map(|s| (p, s)))
             .ok_or(Error::Unauthorized("invalid API key"))?;
-        let owner = repo::find_api_key(&self.app.db.read, prefix)
+        // The primary: a revoked key must stop working at once, whatever a replica's lag.
+        let owner = repo::find_api_key(&self.app.db.write, prefix)
             .await?
             .ok_or(Error::Unauthorized("invalid API key"))?;
         // Digests of a 256-bit random secret: comparing them leaks nothing useful.
@@ -390,7 +409,8 @@ impl AccountService<'_> {
         .await
     }
 
-    /// Changes take effect at once: the user's sessions end, so new tokens carry the new state.
+    /// Changes take effect at once: deactivation or a role change ends the user's sessions (new
+    /// tokens carry the new role); a tier change is written into the live sessions.
     #[tracing::instrument(skip_all, fields(admin = %principal.user_id, user_id = %id))]
     pub async fn admin_update_user(
         &self,
@@ -413,10 +433,17 @@ impl AccountService<'_> {
                 "admins cannot deactivate or demote themselves",
             ));
         }
+        let before = repo::find_by_id(&self.app.db.write, id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
         let user = repo::admin_update(&self.app.db.write, id, change)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        self.sessions().revoke_all(id).await?;
+        if !user.is_active || user.role != before.role {
+            self.sessions().revoke_all(id).await?;
+        } else if user.tier != before.tier {
+            self.sessions().set_tier(id, user.tier).await?;
+        }
         tracing::info!(
             is_active = user.is_active,
             role = user.role.as_str(),

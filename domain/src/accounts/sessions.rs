@@ -3,7 +3,11 @@
 //! Every access token names its session; a request is accepted only while the session exists,
 //! so logout, deactivation and role changes take effect at once on every api instance.
 //! Refresh tokens rotate: each can be used once, and presenting a used one revokes the whole
-//! session (someone else has a copy).
+//! session (someone else has a copy). A secret that was never valid changes nothing, so
+//! knowing a session id (it is in every access token) is not enough to end the session.
+//!
+//! The session also holds the user's role and tier: a request takes them from there, not from
+//! the token's claims, and the token's subject must be the session's user.
 
 use std::time::Duration;
 
@@ -37,6 +41,14 @@ pub struct Sessions<'a> {
     secret: &'a [u8],
 }
 
+/// What the session store says about a live session.
+pub struct SessionState {
+    pub user_id: Uuid,
+    /// `None` for sessions started before the store kept role and tier.
+    pub role: Option<Role>,
+    pub tier: Option<Tier>,
+}
+
 /// What presenting a refresh token found.
 pub enum Rotation {
     Rotated {
@@ -45,19 +57,24 @@ pub enum Rotation {
     },
     /// The token was valid once but has been used: the session is now revoked.
     Reused,
+    /// No such session, or a secret it never issued: nothing changes.
     Unknown,
 }
 
-// Compare-and-swap of the session's refresh hash; a mismatch deletes the session.
+// Compare-and-swap of the session's refresh hash. The replaced hash is remembered as `used:…`,
+// so only a replay of a secret this session issued revokes it.
 const ROTATE: &str = r"
 local cur = redis.call('HGET', KEYS[1], 'refresh')
 if not cur then return -1 end
 if cur == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'refresh', ARGV[2])
+  redis.call('HSET', KEYS[1], 'refresh', ARGV[2], 'used:' .. ARGV[1], '1')
   return 1
 end
-redis.call('DEL', KEYS[1])
-return 0
+if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[1]) == 1 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+return -1
 ";
 
 fn random_token() -> String {
@@ -122,7 +139,7 @@ impl<'a> Sessions<'a> {
     }
 
     /// Starts a session; returns its id and the first refresh token (`sid.secret`).
-    pub async fn create(&self, user_id: Uuid) -> Result<(String, String)> {
+    pub async fn create(&self, user_id: Uuid, role: Role, tier: Tier) -> Result<(String, String)> {
         let sid = Uuid::new_v4().simple().to_string();
         let secret = random_token();
         let ttl = SESSION_TTL.as_secs();
@@ -131,7 +148,12 @@ impl<'a> Sessions<'a> {
             .atomic()
             .hset_multiple(
                 self.session_key(&sid),
-                &[("user", user_id.to_string()), ("refresh", hash(&secret))],
+                &[
+                    ("user", user_id.to_string()),
+                    ("refresh", hash(&secret)),
+                    ("role", role.as_str().to_string()),
+                    ("tier", tier.as_str().to_string()),
+                ],
             )
             .expire(self.session_key(&sid), ttl as i64)
             .sadd(self.user_key(user_id), &sid)
@@ -175,10 +197,45 @@ impl<'a> Sessions<'a> {
         }
     }
 
-    /// Whether the session is still live. Errors mean Redis could not answer.
-    pub async fn is_live(&self, sid: &str) -> redis::RedisResult<bool> {
+    /// The live session's user, role and tier; `None` once it has ended. Errors mean Redis
+    /// could not answer.
+    pub async fn state(&self, sid: &str) -> redis::RedisResult<Option<SessionState>> {
         let mut conn = self.kv.conn();
-        conn.exists(self.session_key(sid)).await
+        let (user, role, tier): (Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.session_key(sid))
+                .arg(&["user", "role", "tier"])
+                .query_async(&mut conn)
+                .await?;
+        Ok(user
+            .and_then(|u| Uuid::parse_str(&u).ok())
+            .map(|user_id| SessionState {
+                user_id,
+                role: role.and_then(|r| Role::parse(&r).ok()),
+                tier: tier.and_then(|t| Tier::parse(&t).ok()),
+            }))
+    }
+
+    /// Gives every live session of the user the new tier, so it applies without a new login.
+    pub async fn set_tier(&self, user_id: Uuid, tier: Tier) -> Result<()> {
+        let mut conn = self.kv.conn();
+        let sids: Vec<String> = conn
+            .smembers(self.user_key(user_id))
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        let mut pipe = redis::pipe();
+        for sid in &sids {
+            // Only sessions that still exist: HSET on an ended one would bring back a husk.
+            pipe.cmd("EVAL")
+                .arg("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'tier', ARGV[1]) end")
+                .arg(1)
+                .arg(self.session_key(sid))
+                .arg(tier.as_str())
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))
     }
 
     pub async fn revoke(&self, sid: &str) -> Result<()> {

@@ -8,4 +8,4 @@ pub mod repo;
 pub mod service;
 
 pub use model::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
-pub use service::CampaignService;
+pub use service::{CampaignService, MAX_IMAGE_BYTES};

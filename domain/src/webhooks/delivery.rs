@@ -1,15 +1,16 @@
 //! The worker's side: fanning an event out to the subscribed endpoints, and sending one
 //! delivery. Both are idempotent (the worker runs them at least once).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::destination::{self, GuardedResolver, Policy, Problem};
 use super::{
-    DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER, SIGNATURE_HEADER,
-    parse_url, sign,
+    DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign,
 };
 use crate::app::App;
 use crate::config::Config;
@@ -17,26 +18,31 @@ use crate::error::{Error, Result};
 use crate::jobs::{DeliverWebhook, Event, Job, Queues};
 
 /// The HTTP client deliveries go out with: short timeouts (a slow receiver must not hold a
-/// worker), no redirects (the registered URL is the only one that gets the payload).
+/// worker), no redirects and no proxy (the registered URL is the only one that gets the
+/// payload, and the address checked is the one connected to), and unless private destinations
+/// are allowed, a resolver that refuses names resolving to non-public addresses.
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
-    allow_http: bool,
+    policy: Policy,
 }
 
 impl Sender {
     pub fn new(config: &Config) -> Result<Self> {
-        let client = reqwest::Client::builder()
+        let policy = Policy::of(config);
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent("Commonpot-Webhooks/1")
+            .no_proxy()
+            .user_agent("Commonpot-Webhooks/1");
+        if !policy.allow_private {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver));
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::internal(format!("webhook http client: {e}")))?;
-        Ok(Self {
-            client,
-            allow_http: config.webhooks_allow_http,
-        })
+        Ok(Self { client, policy })
     }
 }
 
@@ -207,11 +213,15 @@ pub async fn deliver(app: &App, sender: &Sender, delivery_id: Uuid) -> Result<Ou
     }
     let started = Instant::now();
     let result = send(sender, &url, &secret, event_id, &kind, delivery_id, &body).await;
-    let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    // A refused destination is decided before any packet leaves: its duration says nothing.
+    let duration_ms = match result {
+        Err(Failure::NotAllowed) => 0,
+        _ => i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
+    };
     let (code, error) = match &result {
         Ok(code) if (200..300).contains(code) => (Some(*code), None),
         Ok(code) => (Some(*code), Some(format!("receiver answered HTTP {code}"))),
-        Err(e) => (None, Some(e.clone())),
+        Err(failure) => (None, Some(failure.message().to_string())),
     };
     let code = code.and_then(|c| i16::try_from(c).ok());
     sqlx::query(
@@ -239,14 +249,55 @@ pub async fn deliver(app: &App, sender: &Sender, delivery_id: Uuid) -> Result<Ou
     tx.commit().await?;
     match (result, error) {
         (Ok(status), None) => Ok(Outcome::Delivered { status }),
+        // Logged by the worker and kept in the dead-letter list: the origin only, never the
+        // path or query, where receivers keep their tokens.
         (_, error) => Err(Error::internal(format!(
-            "webhook delivery {delivery_id} to {url}: {}",
+            "webhook delivery {delivery_id} to {}: {}",
+            destination::origin(&url),
             error.unwrap_or_default()
         ))),
     }
 }
 
-/// One signed POST; the receiver's status code, or why there was none.
+/// Why an attempt got no status code. Each maps to a fixed message for the attempt log:
+/// nothing from the receiver or the network stack (whose messages name the full URL) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The URL breaks a rule tightened since registration (e.g. http no longer allowed).
+    Invalid(&'static str),
+    /// The host is, or resolves to, an address webhooks may not reach.
+    NotAllowed,
+    TimedOut,
+    ConnectionFailed,
+    RequestFailed,
+}
+
+impl Failure {
+    fn message(self) -> &'static str {
+        match self {
+            Failure::Invalid(message) => message,
+            Failure::NotAllowed => "destination not allowed",
+            Failure::TimedOut => "timed out",
+            Failure::ConnectionFailed => "connection failed",
+            Failure::RequestFailed => "request failed",
+        }
+    }
+
+    fn of(error: &reqwest::Error) -> Self {
+        if destination::is_refusal(error) {
+            Failure::NotAllowed
+        } else if error.is_timeout() {
+            Failure::TimedOut
+        } else if error.is_connect() {
+            Failure::ConnectionFailed
+        } else {
+            Failure::RequestFailed
+        }
+    }
+}
+
+/// One signed POST; the receiver's status code, or why there was none. The response body is
+/// never read.
 async fn send(
     sender: &Sender,
     url: &str,
@@ -255,11 +306,16 @@ async fn send(
     kind: &str,
     delivery_id: Uuid,
     body: &str,
-) -> std::result::Result<u16, String> {
-    // Checked again at send time: the configuration may have tightened since registration.
-    parse_url(url, sender.allow_http).map_err(|e| e.to_string())?;
-    let signature =
-        sign(secret, Utc::now().timestamp(), body.as_bytes()).map_err(|e| e.to_string())?;
+) -> std::result::Result<u16, Failure> {
+    // Checked again at send time: the configuration may have tightened since registration,
+    // and reqwest connects to IP literals without asking the guarded resolver.
+    let url =
+        destination::check_before_connect(url, sender.policy).map_err(|problem| match problem {
+            Problem::Invalid(message) => Failure::Invalid(message),
+            Problem::NotAllowed => Failure::NotAllowed,
+        })?;
+    let signature = sign(secret, Utc::now().timestamp(), body.as_bytes())
+        .map_err(|_| Failure::RequestFailed)?;
     let response = sender
         .client
         .post(url)
@@ -271,11 +327,7 @@ async fn send(
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| match e {
-            e if e.is_timeout() => "timed out".to_string(),
-            e if e.is_connect() => "connection failed".to_string(),
-            e => format!("request failed: {e}"),
-        })?;
+        .map_err(|e| Failure::of(&e))?;
     Ok(response.status().as_u16())
 }
 

@@ -6,9 +6,11 @@
 //! `Commonpot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
 //!
 //! Attempts are logged, failures retried with exponential backoff by the worker, and any
-//! delivery can be replayed by its owner.
+//! delivery can be replayed by its owner. Where deliveries may go is decided in
+//! [`destination`]: at registration, and again, address by address, when the worker connects.
 
 pub mod delivery;
+pub mod destination;
 pub mod service;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +21,8 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 pub use delivery::{Sender, deliver, dispatch, mark_failed, subscribed_kinds};
+pub use destination::Policy;
+use destination::Problem;
 pub use service::{NewEndpoint, WebhooksService};
 
 /// The event kinds an endpoint may subscribe to (a subset of `Event::KINDS`: internal events
@@ -105,44 +109,13 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> Result<String> {
     ))
 }
 
-/// Checks an endpoint URL: https (or http when `allow_http`, for development and tests), a
-/// host, no credentials; without `allow_http`, loopback, private and link-local addresses
-/// written as IP literals (or `localhost`) are refused too.
-pub fn parse_url(raw: &str, allow_http: bool) -> Result<url::Url> {
-    let bad = |m: &'static str| Error::validation("url", m);
-    if raw.len() > 2000 {
-        return Err(bad("url must be at most 2000 characters"));
-    }
-    let url = url::Url::parse(raw.trim()).map_err(|_| bad("url must be an absolute URL"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_http => {}
-        _ => return Err(bad("url must use https")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("url must not contain credentials"));
-    }
-    let local = match url.host() {
-        None => return Err(bad("url must have a host")),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-        }
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || ip.is_unique_local()
-                || ip.is_unicast_link_local()
-        }
-    };
-    if local && !allow_http {
-        return Err(bad("url must point to a public host"));
-    }
-    Ok(url)
+/// Checks an endpoint URL at registration (422 naming `url`): see [`destination::check`]. The
+/// worker checks the addresses the host resolves to again when it connects.
+pub fn parse_url(raw: &str, policy: Policy) -> Result<url::Url> {
+    destination::check(raw, policy).map_err(|problem| match problem {
+        Problem::Invalid(message) => Error::validation("url", message),
+        Problem::NotAllowed => Error::validation("url", "url must point to a public host"),
+    })
 }
 
 /// Parses the requested kinds: known, at least one, duplicates dropped.
@@ -192,7 +165,11 @@ mod tests {
 
     #[test]
     fn production_urls_must_be_https_to_a_public_host() {
-        assert!(parse_url("https://hooks.example.com/commonpot", false).is_ok());
+        let production = Policy {
+            allow_http: false,
+            allow_private: false,
+        };
+        assert!(parse_url("https://hooks.example.com/commonpot", production).is_ok());
         for bad in [
             "http://hooks.example.com/x",
             "ftp://hooks.example.com/x",
@@ -201,16 +178,22 @@ mod tests {
             "https://10.1.2.3/x",
             "https://169.254.169.254/latest",
             "https://[::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
             "https://localhost/x",
+            "https://localhost./x",
             "not a url",
         ] {
-            let err = parse_url(bad, false).expect_err(bad);
+            let err = parse_url(bad, production).expect_err(bad);
             assert!(
                 matches!(err, Error::Validation { field: "url", .. }),
                 "{bad}"
             );
         }
-        assert!(parse_url("http://127.0.0.1:8080/x", true).is_ok());
+        let development = Policy {
+            allow_http: true,
+            allow_private: true,
+        };
+        assert!(parse_url("http://127.0.0.1:8080/x", development).is_ok());
     }
 
     #[test]

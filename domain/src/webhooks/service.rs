@@ -5,7 +5,9 @@
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::{Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, parse_kinds, parse_url};
+use super::{
+    Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, Policy, parse_kinds, parse_url,
+};
 use crate::accounts::Principal;
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -65,7 +67,7 @@ impl WebhooksService<'_> {
         let url = input
             .url
             .ok_or_else(|| Error::validation("url", "url is required"))?;
-        let url = parse_url(&url, self.app.config.webhooks_allow_http)?;
+        let url = parse_url(&url, Policy::of(&self.app.config))?;
         let kinds = parse_kinds(&input.events.unwrap_or_default())?;
         let description = input.description.filter(|d| !d.trim().is_empty());
         if description

@@ -2,7 +2,7 @@
 //! arrive signed, failing receivers are retried then dead-lettered, and replays deliver.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::support::{RunningWorker, TestEnv, eventually, fast_worker};
+use crate::support::{RunningWorker, TestEnv, eventually, fast_worker, shared_redis_url};
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
@@ -24,11 +24,14 @@ pub struct Received {
 }
 
 /// A tiny HTTP server on 127.0.0.1:0 that records every request and answers with a status
-/// the test can change.
+/// the test can change. It also counts connections, so a test can tell that nothing reached
+/// it at all (not even a TLS handshake it could not read).
 pub struct Receiver {
     pub url: String,
+    pub port: u16,
     requests: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    connections: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,21 +40,30 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+        let port = listener.local_addr().expect("addr").port();
+        let url = format!("http://127.0.0.1:{port}/hooks");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(status));
-        let (reqs, code) = (requests.clone(), status.clone());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (reqs, code, count) = (requests.clone(), status.clone(), connections.clone());
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(serve(socket, reqs.clone(), code.clone()));
             }
         });
         Self {
             url,
+            port,
             requests,
             status,
+            connections,
             task,
         }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn answer(&self, status: u16) {
@@ -450,4 +462,243 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
         again, 0,
         "attempted deliveries are the retry layer's business"
     );
+}
+
+/// Names `/etc/hosts` maps to a loopback address (`localhost` and usually the machine's own
+/// name): reachable only through the resolver, which must refuse them.
+fn loopback_names_in_hosts_file() -> Vec<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let mut names: Vec<String> = hosts
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default())
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let ip: std::net::IpAddr = fields.next()?.parse().ok()?;
+            ip.is_loopback()
+                .then(|| fields.map(str::to_string).collect::<Vec<_>>())
+        })
+        .flatten()
+        .filter(|name| !name.contains(':'))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Every way of writing a local or internal destination that got past the old textual filter,
+/// aimed at `port` (where the test's receiver listens on 127.0.0.1).
+fn local_destinations(scheme: &str, port: u16) -> Vec<String> {
+    let mut hosts: Vec<String> = [
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[::ffff:169.254.169.254]",
+        "[::ffff:10.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[::]",
+        "[::1]",
+        "127.0.0.1",
+        "127.1",
+        "2130706433",
+        "0.0.0.0",
+        "0.1.2.3",
+        "100.64.0.1",
+        "198.18.0.1",
+        "localhost",
+        "localhost.",
+    ]
+    .map(String::from)
+    .to_vec();
+    hosts.extend(loopback_names_in_hosts_file());
+    hosts.sort();
+    hosts.dedup();
+    hosts
+        .iter()
+        .map(|host| format!("{scheme}://{host}:{port}/hooks?token=t0p"))
+        .collect()
+}
+
+/// Registers each destination (refused outright), then writes each straight into the table —
+/// as if registered before the setting tightened, or through a name whose DNS changed since —
+/// and runs one attempt for each: every attempt is logged as "destination not allowed", with
+/// no status and no timing, and the receiver sees no connection at all.
+async fn assert_refused_at_connect_time(overrides: &[(&str, &str)], scheme: &str) {
+    let env = TestEnv::with(&shared_redis_url(), overrides).await;
+    let (owner, donor) = (env.user("Ann", true).await, env.user("Dan", true).await);
+    let campaign = env.campaign(owner.id).await;
+    let hook = Receiver::start(200).await;
+    let who = principal(owner.id, Role::User);
+    let urls = local_destinations(scheme, hook.port);
+    for url in &urls {
+        let refused = env
+            .app
+            .webhooks()
+            .register(
+                &who,
+                NewEndpoint {
+                    url: Some(url.clone()),
+                    events: Some(vec!["donation.created".into()]),
+                    description: None,
+                    platform: false,
+                },
+            )
+            .await
+            .err();
+        assert!(
+            matches!(
+                refused,
+                Some(domain::Error::Validation { field: "url", .. })
+            ),
+            "registration of {url}: {refused:?}"
+        );
+        sqlx::query(
+            "insert into webhook_endpoints (id, owner_id, created_by, url, kinds, secret)
+             values ($1, $2, $2, $3, array['donation.created'], 'whsec_test')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(owner.id)
+        .bind(url)
+        .execute(env.pool())
+        .await
+        .expect("insert endpoint");
+    }
+    let queues = Queues::new(&env.app.kv);
+    let sender = Sender::new(&env.app.config).expect("sender");
+    let fanned = webhooks::dispatch(&env.app, &queues, 91, &donation(campaign, donor.id))
+        .await
+        .expect("dispatch");
+    assert_eq!(fanned, urls.len());
+    let deliveries: Vec<(Uuid, String)> = sqlx::query_as(
+        "select d.id, e.url from webhook_deliveries d
+         join webhook_endpoints e on e.id = d.endpoint_id",
+    )
+    .fetch_all(env.pool())
+    .await
+    .expect("deliveries");
+    for (delivery, url) in &deliveries {
+        let result = webhooks::deliver(&env.app, &sender, *delivery).await;
+        assert!(result.is_err(), "{url} was delivered");
+        let attempt: (Option<i16>, Option<String>, i32) = sqlx::query_as(
+            "select status_code, error, duration_ms from webhook_attempts where delivery_id = $1",
+        )
+        .bind(delivery)
+        .fetch_one(env.pool())
+        .await
+        .expect("attempt");
+        assert_eq!(
+            attempt,
+            (None, Some("destination not allowed".into()), 0),
+            "{url}"
+        );
+    }
+    // Time for a connection to show up, had one been opened.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hook.connections(), 0, "the receiver was connected to");
+    assert!(hook.received().is_empty());
+}
+
+#[tokio::test]
+async fn without_private_destinations_no_written_form_of_a_local_address_is_delivered_to() {
+    // Plain http stays allowed here, so a destination let through would really be delivered.
+    assert_refused_at_connect_time(
+        &[
+            ("WEBHOOKS_ALLOW_HTTP", "true"),
+            ("WEBHOOKS_ALLOW_PRIVATE", "false"),
+        ],
+        "http",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn production_settings_open_no_connection_to_a_local_address() {
+    assert_refused_at_connect_time(
+        &[
+            ("WEBHOOKS_ALLOW_HTTP", "false"),
+            ("WEBHOOKS_ALLOW_PRIVATE", "false"),
+        ],
+        "https",
+    )
+    .await;
+}
+
+/// Collects formatted log lines in memory.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).to_string()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn failed_deliveries_log_the_receivers_origin_but_never_its_path_or_query() {
+    let logs = CapturedLogs::default();
+    // This test's thread only; the worker runs on it too (a current-thread runtime).
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish(),
+    );
+    let env = TestEnv::new().await;
+    let (owner, donor) = (env.user("Ann", true).await, env.user("Dan", true).await);
+    let campaign = env.campaign(owner.id).await;
+    let hook = Receiver::start(500).await;
+    let url = format!(
+        "http://127.0.0.1:{}/in/sk_live_PATHSECRET?token=QUERYSECRET",
+        hook.port
+    );
+    let who = principal(owner.id, Role::User);
+    register(&env, &who, &url, &["donation.created"], false).await;
+    let options = commonpot_worker::Options {
+        max_attempts: 2,
+        ..fast_worker()
+    };
+    let worker = RunningWorker::start(&env.app, options);
+    env.commit_event(&donation(campaign, donor.id)).await;
+    let dead = eventually(Duration::from_secs(30), || async {
+        dead_letter::list(&env.app.kv, 10)
+            .await
+            .expect("list")
+            .iter()
+            .any(|l| l.job.name() == "deliver_webhook")
+    })
+    .await;
+    worker.stop().await;
+    assert!(dead, "the delivery reaches the dead-letter list");
+    assert_eq!(hook.received().len(), 2, "both attempts arrived");
+
+    let origin = format!("http://127.0.0.1:{}", hook.port);
+    let text = logs.text();
+    assert!(text.contains("job failed"), "{text}");
+    assert!(text.contains(&origin), "the origin is named: {text}");
+    for secret in ["PATHSECRET", "QUERYSECRET", "/in/", "token="] {
+        assert!(!text.contains(secret), "{secret} logged: {text}");
+    }
+    let letters = dead_letter::list(&env.app.kv, 10).await.expect("list");
+    let letter = letters
+        .iter()
+        .find(|l| l.job.name() == "deliver_webhook")
+        .expect("dead letter");
+    assert!(letter.error.contains(&origin), "{}", letter.error);
+    assert!(!letter.error.contains("SECRET"), "{}", letter.error);
 }

@@ -1,0 +1,596 @@
+//! Closed sets of values the api sends or accepts, as enums in the spec so a generated client
+//! can switch on them: statuses, funding models, sorts, kinds, roles, tiers, actions.
+//!
+//! Responses carry these types, so the compiler checks every value sent. Inputs (query
+//! parameters and body fields) are documented with them through [`OneOf`], but still arrive as
+//! text: the domain validates them and answers 422 `validation_failed` naming the field, as
+//! for every other rule.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// An enum with an explicit wire value per variant: `as_str`, `parse` and `ALL`, plus the
+/// poem-openapi `Enum` schema.
+macro_rules! closed_set {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $(#[oai(rename = $value)] $variant),+
+        }
+
+        impl $name {
+            #[allow(dead_code)]
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value),+
+                }
+            }
+
+            #[allow(dead_code)]
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw {
+                    $($value => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::http::enums::SchemaType for $name {
+            const TYPE: &'static str = "string";
+        }
+
+        impl $crate::http::enums::ClosedSet for $name {
+            fn wire(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    };
+}
+pub(crate) use closed_set;
+
+/// The JSON type of a schema that is documented by reference, so a nullable use of it can
+/// name the type beside `nullable` (OpenAPI 3.0 ignores `nullable` without a `type`).
+pub trait SchemaType {
+    const TYPE: &'static str;
+}
+
+impl<E: SchemaType> SchemaType for OneOf<E> {
+    const TYPE: &'static str = E::TYPE;
+}
+
+/// An optional value sent (and accepted) as `null` when absent, for types documented by
+/// reference (enums, objects): `{type, nullable: true, allOf: [$ref]}`. Plain types use
+/// `Option<T>` with `#[oai(nullable)]` instead.
+#[derive(Debug)]
+pub struct Nullable<T>(pub Option<T>);
+
+impl<T> Default for Nullable<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T: Type + SchemaType> Type for Nullable<T> {
+    const IS_REQUIRED: bool = false;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        format!("Nullable<{}>", T::name()).into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            ty: T::TYPE,
+            nullable: true,
+            all_of: vec![T::schema_ref()],
+            ..MetaSchema::ANY
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.0.iter().flat_map(|v| v.raw_element_iter()))
+    }
+
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<T: ParseFromJSON + SchemaType> ParseFromJSON for Nullable<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Ok(Self(None)),
+            v => T::parse_from_json(v)
+                .map(|v| Self(Some(v)))
+                .map_err(ParseError::propagate),
+        }
+    }
+}
+
+impl<T: ToJSON + SchemaType> ToJSON for Nullable<T> {
+    fn to_json(&self) -> Option<Value> {
+        match &self.0 {
+            Some(v) => v.to_json(),
+            None => Some(Value::Null),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nullable<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(d).map(Self)
+    }
+}
+
+/// What [`closed_set!`] enums share.
+pub trait ClosedSet: Type + Copy {
+    fn wire(self) -> &'static str;
+}
+
+/// A value read from storage that must be one of a closed set. The database's CHECK
+/// constraints keep these in the set; should one ever not be, it is logged and reported as the
+/// given fallback rather than sent outside the documented set.
+pub fn from_db<E: ClosedSet>(raw: &str, parse: fn(&str) -> Option<E>, fallback: E) -> E {
+    parse(raw).unwrap_or_else(|| {
+        tracing::error!(value = raw, set = %E::name(), "stored value outside its closed set");
+        fallback
+    })
+}
+
+/// Text that should be one of `E`'s values: documented as `E` in the spec, but parsed as
+/// text so the domain can refuse anything else with its own 422.
+pub struct OneOf<E> {
+    pub raw: String,
+    _set: PhantomData<E>,
+}
+
+impl<E> OneOf<E> {
+    pub fn new(raw: String) -> Self {
+        Self {
+            raw,
+            _set: PhantomData,
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.raw
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl<E: Type> Type for OneOf<E> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        E::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        E::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        E::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&self.raw)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(&self.raw))
+    }
+}
+
+impl<E: Type> ParseFromParameter for OneOf<E> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self::new(value.to_string()))
+    }
+}
+
+impl<E: Type> ParseFromJSON for OneOf<E> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(s)) => Ok(Self::new(s)),
+            _ => Err(ParseError::custom("expected a string")),
+        }
+    }
+}
+
+impl<E: Type> ToJSON for OneOf<E> {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.raw.clone()))
+    }
+}
+
+impl<'de, E> Deserialize<'de> for OneOf<E> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::new)
+    }
+}
+
+closed_set! {
+    /// `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
+    pub enum CampaignStatus {
+        Draft = "draft",
+        Active = "active",
+        Completed = "completed",
+        Cancelled = "cancelled",
+        Suspended = "suspended",
+    }
+}
+
+closed_set! {
+    /// `keep_it_all`: the creator withdraws whatever is raised. `all_or_nothing`: funds are
+    /// held until the deadline, released if the goal is met, refunded otherwise.
+    pub enum FundingModel {
+        KeepItAll = "keep_it_all",
+        AllOrNothing = "all_or_nothing",
+    }
+}
+
+closed_set! {
+    /// How a closed all_or_nothing campaign ended.
+    pub enum Settlement {
+        Released = "released",
+        Refunded = "refunded",
+    }
+}
+
+closed_set! {
+    /// What a campaign is for.
+    pub enum Category {
+        Animals = "animals",
+        Community = "community",
+        Creative = "creative",
+        Education = "education",
+        Emergency = "emergency",
+        Environment = "environment",
+        Health = "health",
+        Sports = "sports",
+        Technology = "technology",
+        Other = "other",
+    }
+}
+
+closed_set! {
+    /// Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`.
+    pub enum CampaignSort {
+        Newest = "newest",
+        MostRaised = "most_raised",
+        EndingSoon = "ending_soon",
+    }
+}
+
+closed_set! {
+    /// A loan's life: submitted → scoring → pending_review → fundraising (approved) |
+    /// rejected; fundraising → funded → active (disbursed) | expired; active ⇄ late →
+    /// defaulted → written_off; active | late → repaid.
+    pub enum LoanStatus {
+        Submitted = "submitted",
+        Scoring = "scoring",
+        PendingReview = "pending_review",
+        Fundraising = "fundraising",
+        Rejected = "rejected",
+        Expired = "expired",
+        Funded = "funded",
+        Active = "active",
+        Late = "late",
+        Repaid = "repaid",
+        Defaulted = "defaulted",
+        WrittenOff = "written_off",
+    }
+}
+
+impl From<domain::loans::LoanStatus> for LoanStatus {
+    fn from(s: domain::loans::LoanStatus) -> Self {
+        use domain::loans::LoanStatus as D;
+        match s {
+            D::Submitted => Self::Submitted,
+            D::Scoring => Self::Scoring,
+            D::PendingReview => Self::PendingReview,
+            D::Fundraising => Self::Fundraising,
+            D::Rejected => Self::Rejected,
+            D::Expired => Self::Expired,
+            D::Funded => Self::Funded,
+            D::Active => Self::Active,
+            D::Late => Self::Late,
+            D::Repaid => Self::Repaid,
+            D::Defaulted => Self::Defaulted,
+            D::WrittenOff => Self::WrittenOff,
+        }
+    }
+}
+
+impl From<domain::campaigns::CampaignStatus> for CampaignStatus {
+    fn from(s: domain::campaigns::CampaignStatus) -> Self {
+        use domain::campaigns::CampaignStatus as D;
+        match s {
+            D::Draft => Self::Draft,
+            D::Active => Self::Active,
+            D::Completed => Self::Completed,
+            D::Cancelled => Self::Cancelled,
+            D::Suspended => Self::Suspended,
+        }
+    }
+}
+
+impl From<domain::campaigns::FundingModel> for FundingModel {
+    fn from(m: domain::campaigns::FundingModel) -> Self {
+        use domain::campaigns::FundingModel as D;
+        match m {
+            D::KeepItAll => Self::KeepItAll,
+            D::AllOrNothing => Self::AllOrNothing,
+        }
+    }
+}
+
+closed_set! {
+    /// An installment: `paid`, `overdue` (due and not fully paid) or `upcoming`.
+    pub enum InstallmentStatus {
+        Paid = "paid",
+        Overdue = "overdue",
+        Upcoming = "upcoming",
+    }
+}
+
+closed_set! {
+    pub enum Role {
+        User = "user",
+        Admin = "admin",
+    }
+}
+
+impl From<domain::accounts::Role> for Role {
+    fn from(r: domain::accounts::Role) -> Self {
+        match r {
+            domain::accounts::Role::User => Self::User,
+            domain::accounts::Role::Admin => Self::Admin,
+        }
+    }
+}
+
+closed_set! {
+    /// `premium` users get a higher rate limit.
+    pub enum Tier {
+        Standard = "standard",
+        Premium = "premium",
+    }
+}
+
+impl From<domain::accounts::Tier> for Tier {
+    fn from(t: domain::accounts::Tier) -> Self {
+        match t {
+            domain::accounts::Tier::Standard => Self::Standard,
+            domain::accounts::Tier::Premium => Self::Premium,
+        }
+    }
+}
+
+closed_set! {
+    /// What a set of ledger lines (one transaction) records.
+    pub enum LedgerKind {
+        Deposit = "deposit",
+        Donation = "donation",
+        Refund = "refund",
+        Withdrawal = "withdrawal",
+        Release = "release",
+        LoanShare = "loan_share",
+        LoanDisbursement = "loan_disbursement",
+        LoanRepayment = "loan_repayment",
+        LoanDistribution = "loan_distribution",
+        LoanRefund = "loan_refund",
+    }
+}
+
+closed_set! {
+    /// `withdrawal` by a keep_it_all creator, `release` of an all_or_nothing campaign's held
+    /// funds when it met its goal.
+    pub enum WithdrawalKind {
+        Withdrawal = "withdrawal",
+        Release = "release",
+    }
+}
+
+closed_set! {
+    pub enum DepositStatus {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Failed = "failed",
+    }
+}
+
+closed_set! {
+    /// `applied`, or `duplicate` (already processed; nothing changed).
+    pub enum WebhookAckStatus {
+        Applied = "applied",
+        Duplicate = "duplicate",
+    }
+}
+
+closed_set! {
+    pub enum DonationStatus {
+        Completed = "completed",
+        Refunded = "refunded",
+    }
+}
+
+closed_set! {
+    /// Which audit check found the drift.
+    pub enum DriftKind {
+        UnbalancedTransaction = "unbalanced_transaction",
+        WalletBalance = "wallet_balance",
+        CampaignStats = "campaign_stats",
+        CampaignAccount = "campaign_account",
+        LoanAccount = "loan_account",
+        LoanTotals = "loan_totals",
+        LedgerDigest = "ledger_digest",
+    }
+}
+
+closed_set! {
+    /// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign
+    /// closed).
+    pub enum RecurringStatus {
+        Active = "active",
+        Paused = "paused",
+        Cancelled = "cancelled",
+        Stopped = "stopped",
+        Ended = "ended",
+    }
+}
+
+closed_set! {
+    pub enum RecurringAction {
+        Pause = "pause",
+        Resume = "resume",
+        Cancel = "cancel",
+    }
+}
+
+closed_set! {
+    /// `giving_statement` is a donor's own; admins request the other two.
+    pub enum ReportKind {
+        DonationsByCampaign = "donations_by_campaign",
+        LoanBook = "loan_book",
+        GivingStatement = "giving_statement",
+    }
+}
+
+impl From<domain::reports::ReportKind> for ReportKind {
+    fn from(k: domain::reports::ReportKind) -> Self {
+        use domain::reports::ReportKind as D;
+        match k {
+            D::DonationsByCampaign => Self::DonationsByCampaign,
+            D::LoanBook => Self::LoanBook,
+            D::GivingStatement => Self::GivingStatement,
+        }
+    }
+}
+
+closed_set! {
+    /// The report kinds an admin may request.
+    pub enum AdminReportKind {
+        DonationsByCampaign = "donations_by_campaign",
+        LoanBook = "loan_book",
+    }
+}
+
+closed_set! {
+    pub enum ReportStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+impl From<domain::reports::ReportStatus> for ReportStatus {
+    fn from(s: domain::reports::ReportStatus) -> Self {
+        use domain::reports::ReportStatus as D;
+        match s {
+            D::Queued => Self::Queued,
+            D::Running => Self::Running,
+            D::Done => Self::Done,
+            D::Failed => Self::Failed,
+        }
+    }
+}
+
+closed_set! {
+    /// Events an outgoing webhook can subscribe to.
+    pub enum EventKind {
+        DonationCreated = "donation.created",
+        DonationRefunded = "donation.refunded",
+        CampaignGoalReached = "campaign.goal_reached",
+        LoanApproved = "loan.approved",
+        LoanRejected = "loan.rejected",
+        LoanFunded = "loan.funded",
+        LoanRepaymentReceived = "loan.repayment_received",
+        LoanLate = "loan.late",
+        LoanDefaulted = "loan.defaulted",
+    }
+}
+
+closed_set! {
+    /// `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it).
+    pub enum DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+    }
+}
+
+closed_set! {
+    /// The worker's queues, one per job kind.
+    pub enum JobQueue {
+        RecomputeCampaignStats = "recompute_campaign_stats",
+        InvalidateCache = "invalidate_cache",
+        SendNotification = "send_notification",
+        ScoreLoan = "score_loan",
+        GenerateReport = "generate_report",
+        DispatchWebhooks = "dispatch_webhooks",
+        DeliverWebhook = "deliver_webhook",
+    }
+}
+
+closed_set! {
+    pub enum HealthStatus {
+        Ok = "ok",
+    }
+}
+
+closed_set! {
+    pub enum DependencyState {
+        Up = "up",
+        Down = "down",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_sets_equal_the_domains_own() {
+        let cats: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(cats, domain::campaigns::model::CATEGORIES);
+        let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, domain::webhooks::EVENT_KINDS);
+        for s in domain::loans::LoanStatus::ALL {
+            assert_eq!(
+                LoanStatus::parse(s.as_str()).map(LoanStatus::as_str),
+                Some(s.as_str())
+            );
+        }
+        assert_eq!(LoanStatus::ALL.len(), domain::loans::LoanStatus::ALL.len());
+    }
+}
