@@ -211,7 +211,7 @@ async fn uploads_over_their_limit_are_413_by_declared_streamed_or_spooled_size()
 async fn loose_json_is_refused_and_moves_no_money() {
     let app = spawn_app().await;
     let user = app.register().await;
-    let deposit = |body: &'static str| {
+    let deposit = |content_type: &'static str, body: String| {
         let app = app.clone();
         let token = user.access_token.clone();
         async move {
@@ -219,58 +219,38 @@ async fn loose_json_is_refused_and_moves_no_money() {
                 .post(app.url("/api/wallet/deposits"))
                 .bearer_auth(token)
                 .header("Idempotency-Key", Uuid::new_v4().to_string())
-                .header("Content-Type", "application/json")
+                .header("Content-Type", content_type)
                 .body(body)
                 .send()
                 .await
                 .expect("request")
         }
     };
+    let json = |body: &str| deposit("application/json", body.to_string());
     for trailing in [r#"{"amount":100} xyz"#, r#"{"amount":100}{"amount":100}"#] {
-        let error = error_of(deposit(trailing).await, 400).await;
+        let error = error_of(json(trailing).await, 400).await;
         assert_eq!(error["code"], "malformed_json", "{trailing}");
     }
     for wrong_type in ["[100]", "100", r#""amount""#, "null"] {
-        error_of(deposit(wrong_type).await, 422).await;
+        error_of(json(wrong_type).await, 422).await;
     }
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let resp = app
-        .client
-        .post(app.url("/api/wallet/deposits"))
-        .bearer_auth(&user.access_token)
-        .header("Idempotency-Key", "deep")
-        .header("Content-Type", "application/json")
-        .body(deep)
-        .send()
-        .await
-        .expect("request");
-    error_of(resp, 400).await;
-    error_of(deposit(r#"{"amount":99999999999999999999999}"#).await, 422).await;
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"] {
-        let resp = app
-            .client
-            .post(app.url("/api/wallet/deposits"))
-            .bearer_auth(&user.access_token)
-            .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .header("Content-Type", content_type)
-            .body(r#"{"amount":100}"#)
-            .send()
-            .await
-            .expect("request");
+    error_of(json(&deep).await, 400).await;
+    let overflowing = [
+        r#"{"amount":99999999999999999999999}"#.to_string(),
+        format!(r#"{{"amount":{}}}"#, i64::MAX),
+    ];
+    for amount in &overflowing {
+        error_of(json(amount).await, 422).await;
+    }
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let resp = deposit(content_type, r#"{"amount":100}"#.to_string()).await;
         assert_eq!(error_of(resp, 415).await["code"], "unsupported_media_type");
     }
-    let at_the_edge = format!(r#"{{"amount":{}}}"#, i64::MAX);
-    let resp = app
-        .client
-        .post(app.url("/api/wallet/deposits"))
-        .bearer_auth(&user.access_token)
-        .header("Idempotency-Key", "edge")
-        .header("Content-Type", "application/json")
-        .body(at_the_edge)
-        .send()
-        .await
-        .expect("request");
-    error_of(resp, 422).await;
     assert_eq!(app.balance(&user).await, 0);
     assert_eq!(app.count("select count(*) from ledger_entries").await, 0);
 }
@@ -519,65 +499,27 @@ async fn admin_edits_end_sessions_only_on_deactivation_or_a_role_change() {
                 == 200
         }
     };
-    assert_eq!(patch(target.id, json!({})).await.status().as_u16(), 200);
-    assert!(
-        alive(target.access_token.clone()).await,
-        "an empty patch keeps sessions"
-    );
-    assert_eq!(
-        patch(target.id, json!({"tier": "premium"}))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert!(
-        alive(target.access_token.clone()).await,
-        "a tier change keeps sessions"
-    );
-    assert_eq!(
-        patch(admin.id, json!({"tier": "premium"}))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert!(
-        alive(admin.access_token.clone()).await,
-        "an admin's own tier change keeps theirs"
-    );
-    // The new tier applies to the live session at once (premium limits in the headers).
-    let me = app.get_auth("/api/users/me", &target.access_token).await;
-    let limit: u64 = me.headers()["ratelimit-limit"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("n");
-    assert_eq!(limit, 5_000, "the premium limit");
-
-    assert_eq!(
-        patch(target.id, json!({"role": "admin"}))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert!(
-        !alive(target.access_token.clone()).await,
-        "a role change ends sessions"
-    );
     let other = app.register().await;
-    assert_eq!(
-        patch(other.id, json!({"isActive": false}))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert!(
-        !alive(other.access_token.clone()).await,
-        "deactivation ends sessions"
-    );
+    for (who, body, keeps, what) in [
+        (&target, json!({}), true, "an empty patch"),
+        (&target, json!({"tier": "premium"}), true, "a tier change"),
+        (
+            &admin,
+            json!({"tier": "premium"}),
+            true,
+            "an admin's own tier change",
+        ),
+        (&target, json!({"role": "admin"}), false, "a role change"),
+        (&other, json!({"isActive": false}), false, "deactivation"),
+    ] {
+        assert_eq!(patch(who.id, body).await.status().as_u16(), 200, "{what}");
+        assert_eq!(alive(who.access_token.clone()).await, keeps, "{what}");
+        if what == "a tier change" {
+            // The new tier applies to the live session at once (premium limits).
+            let me = app.get_auth("/api/users/me", &target.access_token).await;
+            assert_eq!(me.headers()["ratelimit-limit"], "5000", "the premium limit");
+        }
+    }
 }
 
 #[tokio::test]

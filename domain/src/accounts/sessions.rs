@@ -216,13 +216,21 @@ impl<'a> Sessions<'a> {
             }))
     }
 
+    /// The ids of the user's sessions (some may have ended since).
+    async fn session_ids(
+        &self,
+        conn: &mut redis::aio::ConnectionManager,
+        user_id: Uuid,
+    ) -> Result<Vec<String>> {
+        conn.smembers(self.user_key(user_id))
+            .await
+            .map_err(|_| Error::Unavailable("session store"))
+    }
+
     /// Gives every live session of the user the new tier, so it applies without a new login.
     pub async fn set_tier(&self, user_id: Uuid, tier: Tier) -> Result<()> {
         let mut conn = self.kv.conn();
-        let sids: Vec<String> = conn
-            .smembers(self.user_key(user_id))
-            .await
-            .map_err(|_| Error::Unavailable("session store"))?;
+        let sids = self.session_ids(&mut conn, user_id).await?;
         let mut pipe = redis::pipe();
         for sid in &sids {
             // Only sessions that still exist: HSET on an ended one would bring back a husk.
@@ -248,10 +256,7 @@ impl<'a> Sessions<'a> {
     /// Ends every session of the user, e.g. after deactivation or a role change.
     pub async fn revoke_all(&self, user_id: Uuid) -> Result<()> {
         let mut conn = self.kv.conn();
-        let sids: Vec<String> = conn
-            .smembers(self.user_key(user_id))
-            .await
-            .map_err(|_| Error::Unavailable("session store"))?;
+        let sids = self.session_ids(&mut conn, user_id).await?;
         let mut pipe = redis::pipe();
         for sid in &sids {
             pipe.del(self.session_key(sid));
