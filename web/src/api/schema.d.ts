@@ -12,25 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process is up. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Live"];
-                    };
-                };
-            };
-        };
+        get: operations["live"];
         put?: never;
         post?: never;
         delete?: never;
@@ -47,97 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** PostgreSQL, Redis and object storage are reachable; 503 names the one that is not. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Ready"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -159,102 +51,7 @@ export interface paths {
          * Create an account. Passwords need at least 10 characters; emails are unique regardless
          *     of case.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["RegisterRequest"];
-                };
-            };
-            responses: {
-                /** @description Account created and signed in. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["AuthResponse"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -271,101 +68,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Sign in. Unknown email and wrong password give the same 401. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["LoginRequest"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["AuthResponse"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -385,101 +88,7 @@ export interface paths {
          * Exchange a refresh token for a new pair. Each refresh token works once; presenting a
          *     used one ends the whole session.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["RefreshRequest"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["TokensDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["refreshTokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -496,96 +105,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End the current session at once, on every api instance. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The session's tokens no longer work. */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -600,97 +120,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's own account. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["UserDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getMe"];
         put?: never;
         post?: never;
         delete?: never;
@@ -700,101 +130,7 @@ export interface paths {
          * Change names, mail preferences, or the password (with the current one). A password
          *     change ends all sessions.
          */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["UpdateMeRequest"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["UserDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/api/admin/users": {
@@ -805,101 +141,7 @@ export interface paths {
             cookie?: never;
         };
         /** Admin: list users, newest first; `q` matches email or name. */
-        get: {
-            parameters: {
-                query?: {
-                    q?: string;
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_UserDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -922,103 +164,7 @@ export interface paths {
         options?: never;
         head?: never;
         /** Admin: activate/deactivate, change role or tier. Takes effect at once. */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["AdminUserUpdate"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["UserDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateUser"];
         trace?: never;
     };
     "/api/api-keys": {
@@ -1029,194 +175,10 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's keys, without secrets. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ApiKeyDto"][];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listApiKeys"];
         put?: never;
         /** Create a key. The response holds the only copy of the full key. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateApiKeyRequest"];
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CreatedApiKey"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["createApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1234,97 +196,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke one of the caller's keys; it stops working at once. */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1342,203 +214,10 @@ export interface paths {
          *     sort `newest` (default), `most_raised`, `ending_soon`. Page with `page`/`limit`, or
          *     follow `nextCursor` for deep paging.
          */
-        get: {
-            parameters: {
-                query?: {
-                    status?: string;
-                    category?: string;
-                    creator?: string;
-                    q?: string;
-                    sort?: string;
-                    page?: number;
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignPage"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listCampaigns"];
         put?: never;
         /** Start a campaign (as a draft; publish it to take donations). */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateCampaignRequest"];
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["createCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1553,202 +232,14 @@ export interface paths {
             cookie?: never;
         };
         /** One campaign with its creator's name, live stats and images. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getCampaign"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Edit (creator or admin). Goal and deadline change only while a draft. */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["UpdateCampaignRequest"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateCampaign"];
         trace?: never;
     };
     "/api/campaigns/{id}/publish": {
@@ -1761,99 +252,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** draft → active. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["publishCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1870,99 +269,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel (creator or admin). All-or-nothing campaigns refund every donor. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CancelResult"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["cancelCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1979,109 +286,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Add an image (multipart field `file`), stored in object storage. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description PNG, JPEG, GIF or WebP, at most 5 MiB.
-                         */
-                        file: string;
-                    };
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ImageDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["addCampaignImage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2096,102 +301,7 @@ export interface paths {
             cookie?: never;
         };
         /** Donations to the campaign, newest first; anonymous donors are not named. */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_PublicDonationDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listCampaignDonations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2208,102 +318,7 @@ export interface paths {
             cookie?: never;
         };
         /** The campaign account's ledger lines, newest first: every cent in and out. */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_LedgerLineDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listCampaignLedger"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2320,99 +335,7 @@ export interface paths {
             cookie?: never;
         };
         /** Server-sent events with the campaign's totals: the current ones first, then each change. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": components["schemas"]["LiveStats"][];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["streamCampaignEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2434,110 +357,7 @@ export interface paths {
          * Creator of a keep_it_all campaign moves raised funds to their wallet. Requires an
          *     `Idempotency-Key` header.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["WithdrawRequest"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["WithdrawalDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["withdrawCampaignFunds"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2554,99 +374,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: suspend an active campaign (donations and withdrawals stop). */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["suspendCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2663,99 +391,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: reinstate a suspended campaign. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["reinstateCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2770,97 +406,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's wallet balance. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["WalletDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getWallet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2877,100 +423,7 @@ export interface paths {
             cookie?: never;
         };
         /** The wallet's ledger lines, newest first. */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_LedgerLineDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listWalletTransactions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2992,108 +445,7 @@ export interface paths {
          * Add money to the wallet. The sandbox provider confirms at once; a real provider
          *     confirms through the webhook. Requires `Idempotency-Key`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["DepositRequest"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DepositDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["createDeposit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3113,103 +465,7 @@ export interface paths {
          * Payment provider callback. `Payment-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
          *     "<t>.<body>">`; stale timestamps (> 5 min), bad signatures and replays change nothing.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Payment-Signature"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/octet-stream": string;
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["WebhookAck"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["receivePaymentWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3229,110 +485,7 @@ export interface paths {
          * Donate from the wallet to an active campaign. Requires `Idempotency-Key`; the same key
          *     with a different body is refused (422).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    campaign_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["DonateRequest"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DonationDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["donate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3347,100 +500,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's donations, newest first. */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_DonationDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listMyDonations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3459,106 +519,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: refund a donation to the donor's wallet (once). Requires `Idempotency-Key`. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DonationDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["refundDonation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3576,97 +537,7 @@ export interface paths {
          * Admin: check that balances and stats equal the ledger, and every ledger transaction
          *     balances.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["AuditDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["runAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3683,97 +554,7 @@ export interface paths {
             cookie?: never;
         };
         /** Platform totals, the last 30 days and cache hit rates. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DashboardDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getDashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3790,97 +571,7 @@ export interface paths {
             cookie?: never;
         };
         /** Admin: queue depths and the dead-letter list. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["JobsOverview"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3899,98 +590,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: put a dead-lettered job back on its queue with fresh attempts. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Back on its queue. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["retryDeadLetter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4008,100 +608,7 @@ export interface paths {
          * Published nightly ledger digests, newest first. Keep a root you saw: recomputing it
          *     later from the same day's ledger lines proves they were not changed.
          */
-        get: {
-            parameters: {
-                query?: {
-                    before?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DigestDto"][];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listLedgerDigests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4118,197 +625,13 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's recurring donations. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["RecurringDto"][];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listMyRecurringDonations"];
         put?: never;
         /**
          * Give to a campaign every month on `dayOfMonth` from the wallet. If the wallet is short,
          *     the charge is retried on the next two days, then the plan is paused and the donor told.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateRecurring"];
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["RecurringDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["createRecurringDonation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4325,100 +648,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Pause, resume or cancel one of the caller's plans (`action`: pause | resume | cancel). */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    action: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["RecurringDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["changeRecurringDonation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4435,99 +665,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** The campaign's creator or an admin stops all incoming recurring donations (no refunds). */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["StoppedPlans"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["stopCampaignRecurringDonations"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4545,201 +683,13 @@ export interface paths {
          * Approved loans, newest first: `status` defaults to `fundraising` (the loans lenders can
          *     fund); any status after approval may be asked for.
          */
-        get: {
-            parameters: {
-                query?: {
-                    status?: string;
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_LoanDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listLoans"];
         put?: never;
         /**
          * Apply for a loan. The application waits in `scoring` until it has been scored, then in
          *     `pending_review` for an admin. One open application per borrower (409).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateLoanRequest"];
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["applyForLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4759,109 +709,7 @@ export interface paths {
          * Add a supporting document (multipart field `file`) while the application is under
          *     review. Borrower only.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description PDF, PNG or JPEG, at most 10 MiB.
-                         */
-                        file: string;
-                    };
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DocumentDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["addLoanDocument"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4876,100 +724,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's own loans (as borrower), newest first. */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_LoanDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listMyLoans"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4989,99 +744,7 @@ export interface paths {
          * One loan. Its borrower and admins see everything (score, status history, documents,
          *     lenders); others see approved loans' public part.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getLoan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5104,110 +767,7 @@ export interface paths {
          *     it is exactly what remains), never more than what remains (409). The share that
          *     completes the funding disburses the loan. Requires `Idempotency-Key`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["AmountRequest"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanShareDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["lendToLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5222,99 +782,7 @@ export interface paths {
             cookie?: never;
         };
         /** The repayment schedule (empty until disbursement), for whoever may see the loan. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ScheduleDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getLoanSchedule"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5336,110 +804,7 @@ export interface paths {
          * Repay from the wallet (borrower only): pays the oldest installments first and passes the
          *     money on to the lenders pro rata at once. Requires `Idempotency-Key`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "Idempotency-Key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["AmountRequest"];
-                };
-            };
-            responses: {
-                /**
-                 * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-                 *     with the same key.
-                 */
-                201: {
-                    headers: {
-                        "IDEMPOTENT-REPLAYED": boolean;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["RepaymentDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["repayLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5457,101 +822,7 @@ export interface paths {
          * Admin: loans in `status` (default `pending_review`) with their scores; `recommended`
          *     marks scores at or above the threshold.
          */
-        get: {
-            parameters: {
-                query?: {
-                    status?: string;
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_AdminLoanDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listLoansForReview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5570,99 +841,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: approve an application pending review; it starts raising money. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["approveLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5679,103 +858,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: reject an application under review, with a reason. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["RejectRequest"];
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["rejectLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5792,99 +875,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Admin: write off a defaulted loan. No money moves; what is still owed is lost. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["writeOffLoan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5905,102 +896,7 @@ export interface paths {
          *     donations made and refunds made in the period (counts and amounts). `loan_book`: every
          *     loan on the book during the period with its status and arrears as of the build.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ReportRequest"];
-                };
-            };
-            responses: {
-                /** @description Queued; poll the report for its status. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ReportDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["requestReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6015,99 +911,7 @@ export interface paths {
             cookie?: never;
         };
         /** Admin: a report's status, and its download link once done. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ReportDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6129,102 +933,7 @@ export interface paths {
          * Queue the caller's giving statement for a year: every gift (date, campaign, amount)
          *     that was not refunded, and the year's total, as CSV.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["StatementRequest"];
-                };
-            };
-            responses: {
-                /** @description Queued; poll the report for its status. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ReportDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["requestGivingStatement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6239,99 +948,7 @@ export interface paths {
             cookie?: never;
         };
         /** One of the caller's giving statements; anyone else's is 404. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ReportDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["getGivingStatement"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6348,198 +965,14 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's endpoints (and, for admins, the platform-wide ones), without secrets. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["WebhookDto"][];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listWebhooks"];
         put?: never;
         /**
          * Register an endpoint for events of the caller's campaigns and loans (or, for admins
          *     with `platform: true`, of all of them). The response holds the only copy of the
          *     signing secret.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["CreateWebhookRequest"];
-                };
-            };
-            responses: {
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["CreatedWebhookDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["createWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6557,97 +990,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete an endpoint with its delivery log; nothing more is sent to it. */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteWebhook"];
         options?: never;
         head?: never;
         patch?: never;
@@ -6664,102 +1007,7 @@ export interface paths {
          * The endpoint's deliveries, newest first, each with every attempt (status code, error,
          *     duration).
          */
-        get: {
-            parameters: {
-                query?: {
-                    page?: number;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["Paged_DeliveryDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        get: operations["listWebhookDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6778,101 +1026,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Send a delivery again: the same body and event id, a fresh signature. */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    delivery_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Queued to be sent again. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["DeliveryDto"];
-                    };
-                };
-                /** @description Malformed request */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Missing or invalid credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Conflicts with the current state */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Validation failed or a business rule refused the request */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limit exceeded */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description A dependency is unavailable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        post: operations["replayWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6905,52 +1059,54 @@ export interface components {
             annualRateBp: number;
             purpose: string;
             description: string;
-            /**
-             * @description `submitted`, `scoring`, `pending_review`, `fundraising` (approved), `rejected`,
-             *     `expired`, `funded`, `active`, `late`, `repaid`, `defaulted` or `written_off`.
-             */
-            status: string;
+            status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
             /** Format: int64 */
             remainingAmount: number;
             /**
              * Format: int64
-             * @description What the borrower owes in all (principal + interest), once disbursed.
+             * @description What the borrower owes in all (principal + interest), once disbursed; null before.
              */
-            totalDue?: number;
+            totalDue?: number | null;
             /** Format: int64 */
             repaidAmount: number;
+            /**
+             * Format: date-time
+             * @description Null until approved.
+             */
+            fundraisingDeadline?: string | null;
             /** Format: date-time */
-            fundraisingDeadline?: string;
+            approvedAt?: string | null;
             /** Format: date-time */
-            approvedAt?: string;
+            disbursedAt?: string | null;
             /** Format: date-time */
-            disbursedAt?: string;
-            /** Format: date-time */
-            closedAt?: string;
+            closedAt?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description Absent while the loan waits to be scored. */
-            score?: components["schemas"]["ScoreDto"] & unknown;
+            /** @description Null while the loan waits to be scored. */
+            score?: components["schemas"]["ScoreDto"] | null;
             /** @description The score is at or above the configured threshold. */
             recommended: boolean;
         };
+        /**
+         * @description The report kinds an admin may request.
+         * @enum {string}
+         */
+        AdminReportKind: "donations_by_campaign" | "loan_book";
         /** AdminUserUpdate */
         AdminUserUpdate: {
-            isActive?: boolean;
-            /** @description `user` or `admin`. */
-            role?: string;
-            /** @description `standard` or `premium`. */
-            tier?: string;
+            isActive?: boolean | null;
+            role?: (string & components["schemas"]["Role"]) | null;
+            tier?: (string & components["schemas"]["Tier"]) | null;
         };
         /** AmountRequest */
         AmountRequest: {
             /**
              * Format: int64
-             * @description Minor units.
+             * @description Minor units, at least 1.
              */
             amount: number;
         };
@@ -6963,20 +1119,26 @@ export interface components {
             prefix: string;
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
-            lastUsedAt?: string;
-            /** Format: date-time */
-            revokedAt?: string;
+            /**
+             * Format: date-time
+             * @description Null until first used.
+             */
+            lastUsedAt?: string | null;
+            /**
+             * Format: date-time
+             * @description Null while the key works.
+             */
+            revokedAt?: string | null;
         };
         /** AttemptDto */
         AttemptDto: {
             /**
              * Format: int16
-             * @description The receiver's HTTP status, if it answered.
+             * @description The receiver's HTTP status; null if it did not answer.
              */
-            statusCode?: number;
-            /** @description Why the attempt failed (non-2xx, timeout, connection refused), if it did. */
-            error?: string;
+            statusCode?: number | null;
+            /** @description Why the attempt failed (non-2xx, timeout, connection refused); null if it did not. */
+            error?: string | null;
             /** Format: int32 */
             durationMs: number;
             /** Format: date-time */
@@ -7021,15 +1183,21 @@ export interface components {
             /** Format: int64 */
             goalAmount: number;
             currency: string;
-            category: string;
-            fundingModel: string;
-            status: string;
-            /** Format: date-time */
-            deadline?: string;
-            /** @description For closed all_or_nothing campaigns: `released` or `refunded`. */
-            settlement?: string;
-            /** Format: date-time */
-            publishedAt?: string;
+            category: components["schemas"]["Category"];
+            fundingModel: components["schemas"]["FundingModel"];
+            status: components["schemas"]["CampaignStatus"];
+            /**
+             * Format: date-time
+             * @description Null for keep_it_all campaigns without one.
+             */
+            deadline?: string | null;
+            /** @description For closed all_or_nothing campaigns: `released` or `refunded`; null otherwise. */
+            settlement?: (string & components["schemas"]["Settlement"]) | null;
+            /**
+             * Format: date-time
+             * @description Null while a draft.
+             */
+            publishedAt?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -7053,9 +1221,19 @@ export interface components {
             limit: number;
             /** Format: int64 */
             total: number;
-            /** @description Keyset cursor for the next page (newest and ending_soon sorts). */
-            nextCursor?: string;
+            /** @description Keyset cursor for the next page (newest and ending_soon sorts); null on the last page. */
+            nextCursor?: string | null;
         };
+        /**
+         * @description Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`.
+         * @enum {string}
+         */
+        CampaignSort: "newest" | "most_raised" | "ending_soon";
+        /**
+         * @description `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
+         * @enum {string}
+         */
+        CampaignStatus: "draft" | "active" | "completed" | "cancelled" | "suspended";
         /** CancelResult */
         CancelResult: {
             campaign: components["schemas"]["CampaignDto"];
@@ -7065,26 +1243,37 @@ export interface components {
              */
             refundedDonations: number;
         };
+        /**
+         * @description What a campaign is for.
+         * @enum {string}
+         */
+        Category: "animals" | "community" | "creative" | "education" | "emergency" | "environment" | "health" | "sports" | "technology" | "other";
         /** CreateApiKeyRequest */
         CreateApiKeyRequest: {
+            /** @description 1 to 100 characters (trimmed). */
             name: string;
         };
         /** CreateCampaignRequest */
         CreateCampaignRequest: {
+            /** @description 5 to 120 characters (trimmed). */
             title: string;
+            /** @description 20 to 10,000 characters (trimmed). */
             description: string;
             /**
              * Format: int64
-             * @description Minor units (cents).
+             * @description Minor units (cents), 1,000 to 100,000,000.
              */
             goalAmount: number;
-            /** @description Must be the platform currency. */
+            /** @description Must be the platform currency (ISO 4217, e.g. `USD`). */
             currency: string;
-            category: string;
-            /** @description `keep_it_all` or `all_or_nothing` (needs a deadline). */
-            fundingModel: string;
-            /** Format: date-time */
-            deadline?: string;
+            category: components["schemas"]["Category"];
+            /** @description `all_or_nothing` needs a deadline. */
+            fundingModel: components["schemas"]["FundingModel"] & unknown;
+            /**
+             * Format: date-time
+             * @description At least an hour and at most 366 days ahead.
+             */
+            deadline?: string | null;
         };
         /** CreateLoanRequest */
         CreateLoanRequest: {
@@ -7098,9 +1287,9 @@ export interface components {
              * @description Within the configured limits (default 3 to 36).
              */
             termMonths: number;
-            /** @description 3 to 120 characters. */
+            /** @description 3 to 120 characters (trimmed). */
             purpose: string;
-            /** @description 20 to 5000 characters. */
+            /** @description 20 to 5000 characters (trimmed). */
             description: string;
         };
         /** CreateRecurring */
@@ -7109,7 +1298,7 @@ export interface components {
             campaignId: string;
             /**
              * Format: int64
-             * @description Minor units per month.
+             * @description Minor units per month, 100 to 10,000,000.
              */
             amount: number;
             /**
@@ -7120,18 +1309,21 @@ export interface components {
         };
         /** CreateWebhookRequest */
         CreateWebhookRequest: {
-            /** @description Required. `https://…` (plain http only where `WEBHOOKS_ALLOW_HTTP` is on). */
-            url?: string;
+            /**
+             * @description Required. `https://…` (plain http only where `WEBHOOKS_ALLOW_HTTP` is on), at most
+             *     2000 characters.
+             */
+            url?: string | null;
             /**
              * @description Required: event kinds to receive, e.g. `donation.created`, `donation.refunded`,
              *     `campaign.goal_reached`, `loan.approved`, `loan.rejected`, `loan.funded`,
              *     `loan.repayment_received`, `loan.late`, `loan.defaulted`.
              */
-            events?: string[];
+            events?: components["schemas"]["EventKind"][] | null;
             /** @description Up to 200 characters, for the owner's own reference. */
-            description?: string;
+            description?: string | null;
             /** @description Admins only: receive these events for every campaign and loan, not only the caller's. */
-            platform?: boolean;
+            platform?: boolean | null;
         };
         /** CreatedApiKey */
         CreatedApiKey: {
@@ -7147,8 +1339,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             url: string;
-            events: string[];
-            description?: string;
+            events: components["schemas"]["EventKind"][];
+            description?: string | null;
             /** @description Platform-wide (every campaign and loan) rather than the owner's own. */
             platform: boolean;
             /** Format: date-time */
@@ -7190,16 +1382,16 @@ export interface components {
             loansRepaid: number;
             /**
              * Format: int64
-             * @description Approved share of the day's loan decisions, in basis points (absent without decisions).
+             * @description Approved share of the day's loan decisions, in basis points (null without decisions).
              */
-            approvalRateBp?: number;
+            approvalRateBp?: number | null;
         };
         /** DeadLetterDto */
         DeadLetterDto: {
             /** Format: uuid */
             id: string;
             /** @description The job's queue. */
-            queue: string;
+            queue: components["schemas"]["JobQueue"] & unknown;
             /** @description The job payload. */
             job: unknown;
             error: string;
@@ -7214,21 +1406,30 @@ export interface components {
             id: string;
             /** @description Sent as `Commonpot-Event-Id`; the same for every attempt and replay. */
             eventId: string;
-            event: string;
-            /** @description `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it). */
-            status: string;
+            event: components["schemas"]["EventKind"];
+            status: components["schemas"]["DeliveryStatus"];
             /** Format: int32 */
             attempts: number;
             /** Format: int16 */
-            lastStatusCode?: number;
-            lastError?: string;
+            lastStatusCode?: number | null;
+            lastError?: string | null;
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
-            deliveredAt?: string;
+            /**
+             * Format: date-time
+             * @description Null until delivered.
+             */
+            deliveredAt?: string | null;
             /** @description Oldest first. */
             attemptLog: components["schemas"]["AttemptDto"][];
         };
+        /**
+         * @description `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
+        /** @enum {string} */
+        DependencyState: "up" | "down";
         /** DepositDto */
         DepositDto: {
             /** Format: uuid */
@@ -7236,12 +1437,14 @@ export interface components {
             /** Format: int64 */
             amount: number;
             provider: string;
-            /** @description `pending`, `confirmed` or `failed`. */
-            status: string;
+            status: components["schemas"]["DepositStatus"];
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
-            confirmedAt?: string;
+            /**
+             * Format: date-time
+             * @description Null until confirmed.
+             */
+            confirmedAt?: string | null;
         };
         /** DepositRequest */
         DepositRequest: {
@@ -7251,6 +1454,8 @@ export interface components {
              */
             amount: number;
         };
+        /** @enum {string} */
+        DepositStatus: "pending" | "confirmed" | "failed";
         /** DigestDto */
         DigestDto: {
             /** Format: naive-date */
@@ -7259,10 +1464,13 @@ export interface components {
             merkleRoot: string;
             /** Format: int64 */
             lineCount: number;
+            /**
+             * Format: int64
+             * @description Null for a day without ledger lines.
+             */
+            firstId?: number | null;
             /** Format: int64 */
-            firstId?: number;
-            /** Format: int64 */
-            lastId?: number;
+            lastId?: number | null;
         };
         /** DocumentDto */
         DocumentDto: {
@@ -7284,9 +1492,9 @@ export interface components {
              */
             amount: number;
             /** @description Hide the donor's name on the campaign page. */
-            anonymous?: boolean;
+            anonymous?: boolean | null;
             /** @description Up to 500 characters. */
-            message?: string;
+            message?: string | null;
         };
         /** DonationDto */
         DonationDto: {
@@ -7299,32 +1507,49 @@ export interface components {
             /** Format: int64 */
             amount: number;
             anonymous: boolean;
-            message?: string;
-            /** @description `completed` or `refunded`. */
-            status: string;
+            message?: string | null;
+            status: components["schemas"]["DonationStatus"];
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
-            refundedAt?: string;
+            /**
+             * Format: date-time
+             * @description Null unless refunded.
+             */
+            refundedAt?: string | null;
         };
+        /** @enum {string} */
+        DonationStatus: "completed" | "refunded";
         /** DriftDto */
         DriftDto: {
-            kind: string;
+            kind: components["schemas"]["DriftKind"];
             subject: string;
             /** Format: int64 */
             expected: number;
             /** Format: int64 */
             actual: number;
         };
+        /**
+         * @description Which audit check found the drift.
+         * @enum {string}
+         */
+        DriftKind: "unbalanced_transaction" | "wallet_balance" | "campaign_stats" | "campaign_account" | "loan_account" | "loan_totals" | "ledger_digest";
         /** ErrorBody */
         ErrorBody: {
-            /** @description Stable snake_case code to switch on, e.g. `validation_failed`, `insufficient_funds`. */
-            code: string;
+            /** @description Stable code to switch on, e.g. `validation_failed`, `insufficient_funds`. */
+            code: components["schemas"]["ErrorCode"] & unknown;
             /** @description Human-readable explanation. */
             message: string;
-            /** @description Extra structured information, e.g. `{"field": "email"}`. */
-            details?: unknown;
+            /** @description Extra structured information, e.g. `{"field": "email"}`; null when there is none. */
+            details?: {
+                [key: string]: unknown;
+            } | null;
         };
+        /**
+         * @description Every `code` an error response can carry: stable values a client can switch on.
+         *     `validation_failed` names the field in `details.field`.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "malformed_json" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "service_unavailable" | "not_ready" | "internal_error" | "error" | "already_refunded" | "already_subscribed" | "amount_mismatch" | "application_decided" | "campaign_closed" | "campaign_funds_paid_out" | "campaign_not_accepting" | "campaign_published" | "campaign_suspended" | "cannot_moderate_self" | "deadline_passed" | "deposit_settled" | "email_taken" | "exceeds_remaining" | "funds_held" | "idempotency_key_reused" | "insufficient_funds" | "invalid_transition" | "loan_not_fundraising" | "loan_not_repayable" | "not_a_session" | "open_application_exists" | "own_loan" | "too_many_webhooks";
         /**
          * ErrorEnvelope
          * @description The body of every error response.
@@ -7332,6 +1557,11 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorBody"];
         };
+        /**
+         * @description Events an outgoing webhook can subscribe to.
+         * @enum {string}
+         */
+        EventKind: "donation.created" | "donation.refunded" | "campaign.goal_reached" | "loan.approved" | "loan.rejected" | "loan.funded" | "loan.repayment_received" | "loan.late" | "loan.defaulted";
         /** FactorDto */
         FactorDto: {
             name: string;
@@ -7344,6 +1574,14 @@ export interface components {
             points: number;
             explanation: string;
         };
+        /**
+         * @description `keep_it_all`: the creator withdraws whatever is raised. `all_or_nothing`: funds are
+         *     held until the deadline, released if the goal is met, refunded otherwise.
+         * @enum {string}
+         */
+        FundingModel: "keep_it_all" | "all_or_nothing";
+        /** @enum {string} */
+        HealthStatus: "ok";
         /** ImageDto */
         ImageDto: {
             /** Format: uuid */
@@ -7369,17 +1607,34 @@ export interface components {
             amount: number;
             /** Format: int64 */
             paidAmount: number;
-            /** Format: date-time */
-            paidAt?: string;
-            /** @description `paid`, `overdue` (due and not fully paid) or `upcoming`. */
-            status: string;
+            /**
+             * Format: date-time
+             * @description Null until fully paid.
+             */
+            paidAt?: string | null;
+            status: components["schemas"]["InstallmentStatus"];
         };
+        /**
+         * @description An installment: `paid`, `overdue` (due and not fully paid) or `upcoming`.
+         * @enum {string}
+         */
+        InstallmentStatus: "paid" | "overdue" | "upcoming";
+        /**
+         * @description The worker's queues, one per job kind.
+         * @enum {string}
+         */
+        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook";
         /** JobsOverview */
         JobsOverview: {
             queues: components["schemas"]["QueueDto"][];
             /** @description Newest first (at most 100). */
             deadLetters: components["schemas"]["DeadLetterDto"][];
         };
+        /**
+         * @description What a set of ledger lines (one transaction) records.
+         * @enum {string}
+         */
+        LedgerKind: "deposit" | "donation" | "refund" | "withdrawal" | "release" | "loan_share" | "loan_disbursement" | "loan_repayment" | "loan_distribution" | "loan_refund";
         /** LedgerLineDto */
         LedgerLineDto: {
             /** Format: int64 */
@@ -7395,7 +1650,7 @@ export interface components {
              * @description Minor units; positive increases the account's balance.
              */
             amount: number;
-            kind: string;
+            kind: components["schemas"]["LedgerKind"];
             /** Format: date-time */
             createdAt: string;
         };
@@ -7411,16 +1666,7 @@ export interface components {
         };
         /** Live */
         Live: {
-            status: string;
-        };
-        /** LiveStats */
-        LiveStats: {
-            /** Format: int64 */
-            raisedAmount: number;
-            /** Format: int64 */
-            totalDonors: number;
-            /** Format: int64 */
-            donationsCount: number;
+            status: components["schemas"]["HealthStatus"];
         };
         /**
          * LoanDetailDto
@@ -7445,40 +1691,40 @@ export interface components {
             annualRateBp: number;
             purpose: string;
             description: string;
-            /**
-             * @description `submitted`, `scoring`, `pending_review`, `fundraising` (approved), `rejected`,
-             *     `expired`, `funded`, `active`, `late`, `repaid`, `defaulted` or `written_off`.
-             */
-            status: string;
+            status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
             /** Format: int64 */
             remainingAmount: number;
             /**
              * Format: int64
-             * @description What the borrower owes in all (principal + interest), once disbursed.
+             * @description What the borrower owes in all (principal + interest), once disbursed; null before.
              */
-            totalDue?: number;
+            totalDue?: number | null;
             /** Format: int64 */
             repaidAmount: number;
+            /**
+             * Format: date-time
+             * @description Null until approved.
+             */
+            fundraisingDeadline?: string | null;
             /** Format: date-time */
-            fundraisingDeadline?: string;
+            approvedAt?: string | null;
             /** Format: date-time */
-            approvedAt?: string;
+            disbursedAt?: string | null;
             /** Format: date-time */
-            disbursedAt?: string;
-            /** Format: date-time */
-            closedAt?: string;
+            closedAt?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
             /** Format: int64 */
             lendersCount: number;
-            score?: components["schemas"]["ScoreDto"];
-            transitions?: components["schemas"]["TransitionDto"][];
-            documents?: components["schemas"]["DocumentDto"][];
-            lenders?: components["schemas"]["LenderDto"][];
+            /** @description Null until scored, and for callers other than the borrower and admins. */
+            score?: components["schemas"]["ScoreDto"] | null;
+            transitions?: components["schemas"]["TransitionDto"][] | null;
+            documents?: components["schemas"]["DocumentDto"][] | null;
+            lenders?: components["schemas"]["LenderDto"][] | null;
         };
         /**
          * LoanDto
@@ -7502,30 +1748,29 @@ export interface components {
             annualRateBp: number;
             purpose: string;
             description: string;
-            /**
-             * @description `submitted`, `scoring`, `pending_review`, `fundraising` (approved), `rejected`,
-             *     `expired`, `funded`, `active`, `late`, `repaid`, `defaulted` or `written_off`.
-             */
-            status: string;
+            status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
             /** Format: int64 */
             remainingAmount: number;
             /**
              * Format: int64
-             * @description What the borrower owes in all (principal + interest), once disbursed.
+             * @description What the borrower owes in all (principal + interest), once disbursed; null before.
              */
-            totalDue?: number;
+            totalDue?: number | null;
             /** Format: int64 */
             repaidAmount: number;
+            /**
+             * Format: date-time
+             * @description Null until approved.
+             */
+            fundraisingDeadline?: string | null;
             /** Format: date-time */
-            fundraisingDeadline?: string;
+            approvedAt?: string | null;
             /** Format: date-time */
-            approvedAt?: string;
+            disbursedAt?: string | null;
             /** Format: date-time */
-            disbursedAt?: string;
-            /** Format: date-time */
-            closedAt?: string;
+            closedAt?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -7547,10 +1792,17 @@ export interface components {
              * @description The loan's status right after this share: `active` when it completed the funding and
              *     the loan was disbursed.
              */
-            loanStatus: string;
+            loanStatus: components["schemas"]["LoanStatus"] & unknown;
             /** Format: int64 */
             loanFundedAmount: number;
         };
+        /**
+         * @description A loan's life: submitted → scoring → pending_review → fundraising (approved) |
+         *     rejected; fundraising → funded → active (disbursed) | expired; active ⇄ late →
+         *     defaulted → written_off; active | late → repaid.
+         * @enum {string}
+         */
+        LoanStatus: "submitted" | "scoring" | "pending_review" | "fundraising" | "rejected" | "expired" | "funded" | "active" | "late" | "repaid" | "defaulted" | "written_off";
         /** LoginRequest */
         LoginRequest: {
             email: string;
@@ -7653,15 +1905,15 @@ export interface components {
             id: string;
             /** Format: int64 */
             amount: number;
-            /** @description Absent for anonymous donors. */
-            donorName?: string;
-            message?: string;
+            /** @description Null for anonymous donors. */
+            donorName?: string | null;
+            message?: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         /** QueueDto */
         QueueDto: {
-            queue: string;
+            queue: components["schemas"]["JobQueue"];
             /**
              * Format: uint64
              * @description Waiting to be picked up.
@@ -7675,11 +1927,13 @@ export interface components {
         };
         /** Ready */
         Ready: {
-            status: string;
-            postgres: string;
-            redis: string;
-            storage: string;
+            status: components["schemas"]["HealthStatus"];
+            postgres: components["schemas"]["DependencyState"];
+            redis: components["schemas"]["DependencyState"];
+            storage: components["schemas"]["DependencyState"];
         };
+        /** @enum {string} */
+        RecurringAction: "pause" | "resume" | "cancel";
         /** RecurringDto */
         RecurringDto: {
             /** Format: uuid */
@@ -7690,25 +1944,35 @@ export interface components {
             amount: number;
             /** Format: int16 */
             dayOfMonth: number;
-            /** @description `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign closed). */
-            status: string;
-            /** @description Why it is not active, e.g. `insufficient_funds`, `by_donor`. */
-            statusReason?: string;
+            status: components["schemas"]["RecurringStatus"];
+            /** @description Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active. */
+            statusReason?: string | null;
             /** Format: naive-date */
             nextChargeOn: string;
-            lastChargedPeriod?: string;
+            /** @description `YYYY-MM`; null before the first charge. */
+            lastChargedPeriod?: string | null;
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign
+         *     closed).
+         * @enum {string}
+         */
+        RecurringStatus: "active" | "paused" | "cancelled" | "stopped" | "ended";
         /** RefreshRequest */
         RefreshRequest: {
             refreshToken: string;
         };
         /** RegisterRequest */
         RegisterRequest: {
+            /** @description At most 254 characters. */
             email: string;
+            /** @description 10 to 200 characters. */
             password: string;
+            /** @description 1 to 100 characters (trimmed). */
             firstName: string;
+            /** @description 1 to 100 characters (trimmed). */
             lastName: string;
         };
         /** RejectRequest */
@@ -7717,7 +1981,7 @@ export interface components {
              * @description Required: 3 to 500 characters, shown to the borrower. (Optional in the schema so that
              *     non-admins get their 403 before any body validation.)
              */
-            reason?: string;
+            reason?: string | null;
         };
         /** RepaymentDto */
         RepaymentDto: {
@@ -7732,7 +1996,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             /** @description `repaid` when this was the last repayment. */
-            loanStatus: string;
+            loanStatus: components["schemas"]["LoanStatus"] & unknown;
             /** Format: int64 */
             outstanding: number;
         };
@@ -7740,56 +2004,66 @@ export interface components {
         ReportDto: {
             /** Format: uuid */
             id: string;
-            /** @description `donations_by_campaign`, `loan_book` or `giving_statement`. */
-            kind: string;
+            kind: components["schemas"]["ReportKind"];
             /** Format: naive-date */
             from: string;
             /** Format: naive-date */
             to: string;
-            /** @description `queued`, `running`, `done` or `failed`. */
-            status: string;
+            status: components["schemas"]["ReportStatus"];
             /**
              * Format: int32
-             * @description Data rows in the file (header and total lines not counted), once done.
+             * @description Data rows in the file (header and total lines not counted) once done; null before.
              */
-            rowCount?: number;
-            /** @description A presigned GET URL for the CSV, valid for 15 minutes; present once done. */
-            downloadUrl?: string;
-            /** @description Why the last attempt failed (admin reports only). */
-            error?: string;
+            rowCount?: number | null;
+            /** @description A presigned GET URL for the CSV, valid for 15 minutes, once done; null before. */
+            downloadUrl?: string | null;
+            /** @description Why the last attempt failed (admin reports only); null otherwise. */
+            error?: string | null;
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
-            finishedAt?: string;
+            /**
+             * Format: date-time
+             * @description Null until done or failed.
+             */
+            finishedAt?: string | null;
         };
+        /**
+         * @description `giving_statement` is a donor's own; admins request the other two.
+         * @enum {string}
+         */
+        ReportKind: "donations_by_campaign" | "loan_book" | "giving_statement";
         /** ReportRequest */
         ReportRequest: {
             /**
              * @description Required: `donations_by_campaign` or `loan_book`. (Optional in the schema only so that
              *     non-admins get their 403 before any body validation.)
              */
-            kind?: string;
+            kind?: (string & components["schemas"]["AdminReportKind"]) | null;
             /**
              * Format: naive-date
              * @description Required: first day of the period (UTC), inclusive.
              */
-            from?: string;
+            from?: string | null;
             /**
              * Format: naive-date
-             * @description Required: last day of the period (UTC), inclusive.
+             * @description Required: last day of the period (UTC), inclusive; at most 3660 days after `from`.
              */
-            to?: string;
+            to?: string | null;
         };
+        /** @enum {string} */
+        ReportStatus: "queued" | "running" | "done" | "failed";
+        /** @enum {string} */
+        Role: "user" | "admin";
         /** ScheduleDto */
         ScheduleDto: {
             /** Format: uuid */
             loanId: string;
-            status: string;
+            status: components["schemas"]["LoanStatus"];
             /**
              * Format: int64
              * @description Null until the loan is disbursed; then the installments sum exactly to it.
              */
-            totalDue?: number;
+            totalDue?: number | null;
             /** Format: int64 */
             repaidAmount: number;
             /** Format: int64 */
@@ -7810,6 +2084,11 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description How a closed all_or_nothing campaign ended.
+         * @enum {string}
+         */
+        Settlement: "released" | "refunded";
         /** StatementRequest */
         StatementRequest: {
             /**
@@ -7826,6 +2105,11 @@ export interface components {
              */
             stopped: number;
         };
+        /**
+         * @description `premium` users get a higher rate limit.
+         * @enum {string}
+         */
+        Tier: "standard" | "premium";
         /** TokensDto */
         TokensDto: {
             accessToken: string;
@@ -7859,42 +2143,48 @@ export interface components {
         };
         /** TransitionDto */
         TransitionDto: {
-            fromStatus?: string;
-            toStatus: string;
+            /** @description Null for the first record (the application). */
+            fromStatus?: (string & components["schemas"]["LoanStatus"]) | null;
+            toStatus: components["schemas"]["LoanStatus"];
             /**
              * Format: uuid
-             * @description Absent when the system made the change (scoring, funding, the scheduler).
+             * @description Null when the system made the change (scoring, funding, the scheduler).
              */
-            actorId?: string;
+            actorId?: string | null;
             reason: string;
             /** Format: date-time */
             createdAt: string;
         };
         /** UpdateCampaignRequest */
         UpdateCampaignRequest: {
-            title?: string;
-            description?: string;
-            category?: string;
+            /** @description 5 to 120 characters (trimmed). */
+            title?: string | null;
+            /** @description 20 to 10,000 characters (trimmed). */
+            description?: string | null;
+            category?: (string & components["schemas"]["Category"]) | null;
             /**
              * Format: int64
-             * @description Draft only.
+             * @description Draft only. Minor units, 1,000 to 100,000,000.
              */
-            goalAmount?: number;
+            goalAmount?: number | null;
             /**
              * Format: date-time
              * @description Draft only.
              */
-            deadline?: string;
+            deadline?: string | null;
         };
         /** UpdateMeRequest */
         UpdateMeRequest: {
-            firstName?: string;
-            lastName?: string;
+            /** @description 1 to 100 characters (trimmed). */
+            firstName?: string | null;
+            /** @description 1 to 100 characters (trimmed). */
+            lastName?: string | null;
             /** @description Turn non-essential mail (receipts, "you got a donation") on or off. */
-            emailNotifications?: boolean;
+            emailNotifications?: boolean | null;
             /** @description Required with `newPassword`. */
-            currentPassword?: string;
-            newPassword?: string;
+            currentPassword?: string | null;
+            /** @description 10 to 200 characters. */
+            newPassword?: string | null;
         };
         /** UserDto */
         UserDto: {
@@ -7903,10 +2193,8 @@ export interface components {
             email: string;
             firstName: string;
             lastName: string;
-            /** @description `user` or `admin`. */
-            role: string;
-            /** @description `standard` or `premium`. */
-            tier: string;
+            role: components["schemas"]["Role"];
+            tier: components["schemas"]["Tier"];
             isActive: boolean;
             emailNotifications: boolean;
             /** Format: date-time */
@@ -7923,16 +2211,20 @@ export interface components {
         };
         /** WebhookAck */
         WebhookAck: {
-            /** @description `applied` or `duplicate` (already processed; nothing changed). */
-            status: string;
+            status: components["schemas"]["WebhookAckStatus"];
         };
+        /**
+         * @description `applied`, or `duplicate` (already processed; nothing changed).
+         * @enum {string}
+         */
+        WebhookAckStatus: "applied" | "duplicate";
         /** WebhookDto */
         WebhookDto: {
             /** Format: uuid */
             id: string;
             url: string;
-            events: string[];
-            description?: string;
+            events: components["schemas"]["EventKind"][];
+            description?: string | null;
             /** @description Platform-wide (every campaign and loan) rather than the owner's own. */
             platform: boolean;
             /** Format: date-time */
@@ -7942,7 +2234,7 @@ export interface components {
         WithdrawRequest: {
             /**
              * Format: int64
-             * @description Minor units.
+             * @description Minor units, at least 1.
              */
             amount: number;
         };
@@ -7954,10 +2246,16 @@ export interface components {
             campaignId: string;
             /** Format: int64 */
             amount: number;
-            kind: string;
+            kind: components["schemas"]["WithdrawalKind"];
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description `withdrawal` by a keep_it_all creator, `release` of an all_or_nothing campaign's held
+         *     funds when it met its goal.
+         * @enum {string}
+         */
+        WithdrawalKind: "withdrawal" | "release";
     };
     responses: never;
     parameters: never;
@@ -7966,4 +2264,7429 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Live"];
+                };
+            };
+        };
+    };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Ready"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Account created and signed in. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuthResponse"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuthResponse"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    refreshTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TokensDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's tokens no longer work. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserDto"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UpdateMeRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                q?: string;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_UserDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AdminUserUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UserDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ApiKeyDto"][];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; the response holds the only copy of the full key. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listCampaigns: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["CampaignStatus"];
+                category?: components["schemas"]["Category"];
+                creator?: string;
+                q?: string;
+                sort?: components["schemas"]["CampaignSort"];
+                page?: number;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignPage"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateCampaignRequest"];
+            };
+        };
+        responses: {
+            /** @description Created as a draft. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    updateCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["UpdateCampaignRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    publishCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancelCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CancelResult"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    addCampaignImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description PNG, JPEG, GIF or WebP, at most 5 MiB.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ImageDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listCampaignDonations: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_PublicDonationDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listCampaignLedger: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_LedgerLineDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    streamCampaignEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A `text/event-stream` that stays open: each event's `data` is one `LiveStats` JSON object (the current totals first, then one per change); a comment line is sent every 15 seconds to keep the connection alive. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    withdrawCampaignFunds: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["WithdrawRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WithdrawalDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    suspendCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    reinstateCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWallet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WalletDto"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listWalletTransactions: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_LedgerLineDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createDeposit: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DepositRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DepositDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    receivePaymentWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Payment-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    donate: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DonateRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DonationDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listMyDonations: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_DonationDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    refundDonation: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DonationDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    runAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditDto"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DashboardDto"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getJobs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["JobsOverview"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retryDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back on its queue. */
+            202: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listLedgerDigests: {
+        parameters: {
+            query?: {
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DigestDto"][];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listMyRecurringDonations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RecurringDto"][];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createRecurringDonation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateRecurring"];
+            };
+        };
+        responses: {
+            /** @description Created; the first charge is on `nextChargeOn`. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RecurringDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    changeRecurringDonation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                action: components["schemas"]["RecurringAction"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RecurringDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stopCampaignRecurringDonations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["StoppedPlans"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listLoans: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["LoanStatus"];
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_LoanDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    applyForLoan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateLoanRequest"];
+            };
+        };
+        responses: {
+            /** @description Submitted; it will be scored. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    addLoanDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description PDF, PNG or JPEG, at most 10 MiB.
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DocumentDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listMyLoans: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_LoanDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getLoan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    lendToLoan: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AmountRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanShareDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getLoanSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ScheduleDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    repayLoan: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AmountRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
+             *     with the same key.
+             */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    "IDEMPOTENT-REPLAYED": boolean;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["RepaymentDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listLoansForReview: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["LoanStatus"];
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_AdminLoanDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    approveLoan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rejectLoan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["RejectRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    writeOffLoan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoanDetailDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    requestReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued; poll the report for its status. */
+            202: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReportDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReportDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    requestGivingStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["StatementRequest"];
+            };
+        };
+        responses: {
+            /** @description Queued; poll the report for its status. */
+            202: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReportDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getGivingStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ReportDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["WebhookDto"][];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered; the response holds the only copy of the signing secret. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CreatedWebhookDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_DeliveryDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    replayWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued to be sent again. */
+            202: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["DeliveryDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+}
