@@ -219,6 +219,36 @@ pub struct ImageUpload {
     pub file: Upload,
 }
 
+/// One server-sent event as OpenAPI 3.0 describes an event stream's `schema`: the event's
+/// fields, `data` holding a `LiveStats` object as JSON text.
+fn sse_event_schema() -> MetaSchema {
+    let text = |description: &'static str| {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(description),
+            ..MetaSchema::new("string")
+        }))
+    };
+    MetaSchema {
+        description: Some("One event; `data` is a LiveStats object as JSON."),
+        required: vec!["data"],
+        properties: vec![
+            ("event", text("Always `message`.")),
+            (
+                "data",
+                text(
+                    "`{\"raisedAmount\", \"totalDonors\", \"donationsCount\"}` (LiveStats) as JSON.",
+                ),
+            ),
+            ("id", text("Unused.")),
+            (
+                "retry",
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new("integer"))),
+            ),
+        ],
+        ..MetaSchema::new("object")
+    }
+}
+
 /// The campaign's live totals as server-sent events.
 pub struct LiveEvents(EventStream<futures::stream::BoxStream<'static, LiveStats>>);
 
@@ -233,10 +263,7 @@ impl ApiResponse for LiveEvents {
                 status_range: None,
                 content: vec![MetaMediaType {
                     content_type: "text/event-stream",
-                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
-                        description: Some("Server-sent events; `data` holds a LiveStats object."),
-                        ..MetaSchema::new("string")
-                    })),
+                    schema: MetaSchemaRef::Inline(Box::new(sse_event_schema())),
                 }],
                 headers: vec![],
             }],

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::enums::{OneOf, RecurringAction, RecurringStatus, from_db};
-use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN};
+use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, NOT_FOUND};
 use super::json::JsonBody;
 use super::security::Auth;
 
@@ -93,7 +93,7 @@ impl RecurringApi {
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateRecurring>,
-    ) -> ApiResult<RecurringCreated, { API | AUTH | BODY | CONFLICT }> {
+    ) -> ApiResult<RecurringCreated, { API | AUTH | BODY | NOT_FOUND | CONFLICT }> {
         let plan = app
             .create_recurring(
                 auth.principal(),
