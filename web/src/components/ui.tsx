@@ -247,7 +247,7 @@ export function ProgressBar({ value, max, label }: { value: number; max: number;
       aria-valuetext={`${pct}%`}
       className="h-3 w-full overflow-hidden rounded-full bg-slate-200"
     >
-      <div className="h-full rounded-full bg-emerald-600 transition-all duration-500" style={{ width: `${pct}%` }} />
+      <div className="h-full rounded-full bg-emerald-600 transition-all duration-500 motion-reduce:transition-none" style={{ width: `${pct}%` }} />
     </div>
   );
 }
