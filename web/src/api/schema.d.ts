@@ -4730,7 +4730,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @description Always `message`. */
+                        event?: string;
+                        /** @description `{"raisedAmount", "totalDonors", "donationsCount"}` (LiveStats) as JSON. */
+                        data: string;
+                        /** @description Unused. */
+                        id?: string;
+                        retry?: number;
+                    };
                 };
             };
             /** @description Malformed request: a parameter or the JSON body could not be parsed */
@@ -6699,6 +6707,21 @@ export interface operations {
             };
             /** @description Missing or invalid credentials */
             401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
