@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::ApiTags;
 use super::error::{API, AUTH, ApiResult, BODY, CONFLICT, UNAUTHORIZED, UNPROCESSABLE};
 use super::json::JsonBody;
+use super::public::NoAuth;
 use super::security::Auth;
 use super::users::UserDto;
 
@@ -109,6 +110,7 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         body: JsonBody<RegisterRequest>,
     ) -> ApiResult<Registered, { API | BODY | CONFLICT }> {
@@ -129,6 +131,7 @@ impl AuthApi {
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         body: JsonBody<LoginRequest>,
     ) -> ApiResult<Json<AuthResponse>, { API | BODY | UNAUTHORIZED }> {
@@ -141,6 +144,7 @@ impl AuthApi {
     #[oai(path = "/refresh", method = "post", operation_id = "refreshTokens")]
     async fn refresh(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         body: JsonBody<RefreshRequest>,
     ) -> ApiResult<Json<TokensDto>, { API | BODY | UNAUTHORIZED }> {

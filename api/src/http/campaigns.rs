@@ -29,6 +29,7 @@ use super::json::JsonBody;
 use super::money::{Created, LedgerLineDto, WithdrawalDto, created, idempotency_key};
 use super::pagination::{PageParams, Paged};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
+use super::public::{MaybeAuth, NoAuth};
 use super::security::{Auth, viewer};
 
 #[derive(Object, Deserialize)]
@@ -333,6 +334,7 @@ impl CampaignsApi {
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
+        _auth: MaybeAuth,
         app: Data<&App>,
         req: &Request,
         status: Query<Option<OneOf<CampaignStatus>>>,
@@ -378,6 +380,7 @@ impl CampaignsApi {
     #[oai(path = "/campaigns/:id", method = "get", operation_id = "getCampaign")]
     async fn get(
         &self,
+        _auth: MaybeAuth,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,
@@ -489,6 +492,7 @@ impl CampaignsApi {
     )]
     async fn donations(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         id: Path<Uuid>,
         page: Query<PageNumber>,
@@ -520,6 +524,7 @@ impl CampaignsApi {
     )]
     async fn ledger(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         id: Path<Uuid>,
         page: Query<PageNumber>,
@@ -545,6 +550,7 @@ impl CampaignsApi {
     )]
     async fn events(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         id: Path<Uuid>,
     ) -> ApiResult<LiveEvents, { API | BY_ID }> {

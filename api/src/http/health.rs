@@ -11,6 +11,7 @@ use serde_json::json;
 use super::ApiTags;
 use super::enums::{DependencyState, HealthStatus};
 use super::error::{ApiError, ApiResult, UNAVAILABLE};
+use super::public::NoAuth;
 
 pub struct HealthApi;
 
@@ -39,7 +40,7 @@ fn up(ok: bool) -> DependencyState {
 impl HealthApi {
     /// The process is up.
     #[oai(path = "/health/live", method = "get", operation_id = "live")]
-    async fn live(&self) -> Json<Live> {
+    async fn live(&self, _auth: NoAuth) -> Json<Live> {
         Json(Live {
             status: HealthStatus::Ok,
         })
@@ -47,7 +48,7 @@ impl HealthApi {
 
     /// PostgreSQL, Redis and object storage are reachable; 503 names the one that is not.
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
-    async fn ready(&self, app: Data<&App>) -> ApiResult<Json<Ready>, UNAVAILABLE> {
+    async fn ready(&self, _auth: NoAuth, app: Data<&App>) -> ApiResult<Json<Ready>, UNAVAILABLE> {
         let r = app.readiness().await;
         if !r.all_up() {
             let down: Vec<&str> = [

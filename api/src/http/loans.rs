@@ -24,6 +24,7 @@ use super::json::JsonBody;
 use super::money::{Created, created, idempotency_key};
 use super::pagination::{PageParams, Paged};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
+use super::public::{MaybeAuth, NoAuth};
 use super::security::{Auth, viewer};
 
 #[derive(Object, Deserialize)]
@@ -469,6 +470,7 @@ impl LoansApi {
     #[oai(path = "/loans", method = "get", operation_id = "listLoans")]
     async fn list(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         status: Query<Option<OneOf<LoanStatus>>>,
         page: Query<PageNumber>,
@@ -512,6 +514,7 @@ impl LoansApi {
     #[oai(path = "/loans/:id", method = "get", operation_id = "getLoan")]
     async fn get(
         &self,
+        _auth: MaybeAuth,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,
@@ -547,6 +550,7 @@ impl LoansApi {
     )]
     async fn schedule(
         &self,
+        _auth: MaybeAuth,
         app: Data<&App>,
         req: &Request,
         id: Path<Uuid>,

@@ -15,6 +15,7 @@ pub mod money;
 pub mod ops;
 pub mod pagination;
 pub mod params;
+pub mod public;
 pub mod recurring;
 pub mod reply;
 pub mod reports;

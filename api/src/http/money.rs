@@ -26,6 +26,7 @@ use super::error::{
 use super::json::JsonBody;
 use super::pagination::{PageParams, Paged};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
+use super::public::NoAuth;
 use super::security::Auth;
 
 #[derive(ApiResponse)]
@@ -288,6 +289,7 @@ impl MoneyApi {
     )]
     async fn webhook(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         #[oai(name = "Payment-Signature")] signature: Header<Option<String>>,
         body: Binary<Vec<u8>>,

@@ -16,6 +16,7 @@ use super::ApiTags;
 use super::enums::{JobQueue, from_db};
 use super::error::{ADMIN, API, ApiResult, BY_ID, PARAMS};
 use super::params::DigestLimit;
+use super::public::NoAuth;
 use super::security::Auth;
 
 #[derive(Object)]
@@ -146,6 +147,7 @@ impl OpsApi {
     )]
     async fn digests(
         &self,
+        _auth: NoAuth,
         app: Data<&App>,
         before: Query<Option<NaiveDate>>,
         limit: Query<DigestLimit>,
