@@ -271,8 +271,8 @@ pub const AUTH: u32 = UNAUTHORIZED;
 pub const ADMIN: u32 = UNAUTHORIZED | FORBIDDEN;
 /// Routes with query or header parameters the server validates.
 pub const PARAMS: u32 = BAD_REQUEST | UNPROCESSABLE;
-/// Routes taking a JSON (or multipart) body.
-pub const BODY: u32 = BAD_REQUEST | UNSUPPORTED_MEDIA_TYPE | UNPROCESSABLE;
+/// Routes taking a JSON (or multipart) body, capped per route (`middleware::guard`).
+pub const BODY: u32 = BAD_REQUEST | PAYLOAD_TOO_LARGE | UNSUPPORTED_MEDIA_TYPE | UNPROCESSABLE;
 /// Routes with an id in the path.
 pub const BY_ID: u32 = BAD_REQUEST | NOT_FOUND;
 
