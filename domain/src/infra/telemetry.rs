@@ -10,7 +10,7 @@ use crate::config::{Config, LogFormat};
 /// Installs the global subscriber. Keep the returned guard alive: it flushes Sentry on drop.
 pub fn init(config: &Config) -> Option<sentry::ClientInitGuard> {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws=warn,hyper=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,aws=warn,hyper=warn,reqwest=warn"));
     let sentry_guard = config.sentry_dsn.as_ref().map(|dsn| {
         sentry::init(
             sentry::ClientOptions::new()

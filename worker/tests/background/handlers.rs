@@ -6,7 +6,7 @@ use std::time::Duration;
 use domain::campaigns::cache::{CacheStats, PageCache};
 use domain::infra::mail::Mailer;
 use domain::jobs::campaign_stats::{self, Totals};
-use domain::jobs::{InvalidateCache, Queues, cache, dead_letter};
+use domain::jobs::{InvalidateCache, Job, Queues, cache, dead_letter};
 use domain::notifications::{self, Notification, Outcome};
 use redis::AsyncCommands;
 use uuid::Uuid;
@@ -324,4 +324,31 @@ async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_se
         .expect("count");
     assert_eq!(rows, 1);
     drop(tarpit);
+}
+
+#[tokio::test]
+async fn a_backlog_of_due_scheduled_jobs_beyond_luas_unpack_limit_does_not_stop_the_queue() {
+    let env = TestEnv::new().await;
+    // apalis-redis parks every new job in the scheduled set until a fetch promotes it. More due
+    // jobs than Redis's Lua can `unpack` at once (~8000), as after an outage or a burst the
+    // worker fell behind on: unpatched, every fetch fails from then on (vendor/README.md).
+    let queues = Queues::new(&env.app.kv);
+    let backlog: Vec<_> = (0..8_500)
+        .map(|i| {
+            let job = Job::InvalidateCache(InvalidateCache {
+                keys: vec![format!("backlog:{i}")],
+                generations: Vec::new(),
+            });
+            (job, None)
+        })
+        .collect();
+    queues.push_all(backlog).await.expect("push the backlog");
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    let drained = eventually(Duration::from_secs(120), || async {
+        let depths = queues.depths().await.expect("depths");
+        depths.iter().all(|d| d.pending == 0)
+    })
+    .await;
+    worker.stop().await;
+    assert!(drained, "queues: {:?}", queues.depths().await);
 }
