@@ -120,6 +120,26 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 422 `validation_failed` naming a field known only at run time (a JSON path, a query
+    /// parameter).
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+            message,
+        )
+        .with_details(serde_json::json!({ "field": field }))
+    }
+
+    /// Any error as the JSON error response: ours as it is, poem's shaped by `from_poem`.
+    pub fn respond(err: poem::Error) -> Response {
+        if err.is::<ApiError>() {
+            err.into_response()
+        } else {
+            Self::from_poem(&err).into_response()
+        }
+    }
+
     /// Shapes any error poem or poem-openapi produced (unknown route, unparsable body, missing
     /// header, ...) like our own, keeping its status.
     pub fn from_poem(err: &poem::Error) -> Self {

@@ -62,10 +62,10 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
                 .with_details(json!({"line": e.line(), "column": e.column()}))
         })?;
         if !value.is_object() {
-            return Err(validation_failed("", "the body must be a JSON object").into());
+            return Err(ApiError::validation("", "the body must be a JSON object").into());
         }
         if let Some((field, why)) = text::first_bad_string(&value) {
-            return Err(validation_failed(&field, why).into());
+            return Err(ApiError::validation(&field, why).into());
         }
         serde_path_to_error::deserialize(value)
             .map(JsonBody)
@@ -73,18 +73,9 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
                 let path = e.path().to_string();
                 let message = e.into_inner().to_string();
                 let field = field_of(&path, &message);
-                validation_failed(&field, &format!("{field}: {message}")).into()
+                ApiError::validation(&field, format!("{field}: {message}")).into()
             })
     }
-}
-
-fn validation_failed(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        poem::http::StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::ValidationFailed,
-        message,
-    )
-    .with_details(json!({ "field": field }))
 }
 
 impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {

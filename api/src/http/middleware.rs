@@ -38,7 +38,7 @@ pub async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Respons
     async move {
         let mut resp = match next.call(req).await {
             Ok(resp) => resp.into_response(),
-            Err(err) => shape(err),
+            Err(err) => ApiError::respond(err),
         };
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert(REQUEST_ID, value);
@@ -54,14 +54,6 @@ pub async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Respons
     }
     .instrument(span)
     .await
-}
-
-fn shape(err: poem::Error) -> Response {
-    if err.is::<ApiError>() {
-        err.into_response()
-    } else {
-        ApiError::from_poem(&err).into_response()
-    }
 }
 
 /// The largest request body a route reads. Uploads get their file limit plus room for the
@@ -86,11 +78,6 @@ fn body_limit(path: &str) -> usize {
         _ => JSON_LIMIT,
     }
 }
-
-/// Set when a streamed body went past its route's limit, so the answer is 413 whatever error
-/// the reader of the body made of it.
-#[derive(Clone, Default)]
-struct BodyTooLarge(Arc<AtomicBool>);
 
 /// Refuses what no route should see, before any route reads it: bodies over the route's limit
 /// (413: by `Content-Length` at once, or as soon as a streamed body passes it, so nothing
@@ -132,17 +119,13 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
         .ok()
         .and_then(|pairs| text::first_bad_query(&pairs))
     {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::ValidationFailed,
-            format!("{field}: {why}"),
-        )
-        .with_details(json!({ "field": field }))
-        .into());
+        return Err(ApiError::validation(&field, format!("{field}: {why}")).into());
     }
 
-    let tripped = BodyTooLarge::default();
-    let flag = tripped.0.clone();
+    // Set when the streamed body passes the limit, so the answer is 413 whatever error the
+    // reader of the body made of it.
+    let tripped = Arc::new(AtomicBool::new(false));
+    let flag = tripped.clone();
     let mut seen = 0usize;
     let body = req.take_body().into_bytes_stream().map(move |chunk| {
         let chunk = chunk?;
@@ -155,7 +138,7 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     });
     req.set_body(Body::from_bytes_stream(body));
     let result = next.call(req).await.map(IntoResponse::into_response);
-    if tripped.0.load(Ordering::Relaxed) {
+    if tripped.load(Ordering::Relaxed) {
         return Err(too_large().into());
     }
     result
@@ -208,6 +191,7 @@ pub fn cors(origins: &[String]) -> Cors {
 /// Content security policies: the web app loads only its own scripts and images from itself
 /// and the object store; the docs page (Swagger UI) needs its inline script and styles; API
 /// answers are data, never documents.
+#[derive(Clone)]
 pub struct SecurityHeaders {
     app_csp: HeaderValue,
     hsts: bool,
@@ -271,10 +255,7 @@ impl<E: Endpoint> poem::Middleware<E> for SecurityHeaders {
     fn transform(&self, inner: E) -> Self::Output {
         SecurityHeadersEndpoint {
             inner,
-            headers: Self {
-                app_csp: self.app_csp.clone(),
-                hsts: self.hsts,
-            },
+            headers: self.clone(),
         }
     }
 }
@@ -291,7 +272,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         let path = req.uri().path().to_string();
         let mut resp = match self.inner.call(req).await {
             Ok(resp) => resp.into_response(),
-            Err(err) => shape(err),
+            Err(err) => ApiError::respond(err),
         };
         self.headers.apply(&path, &mut resp);
         Ok(resp)

@@ -86,7 +86,7 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
     let resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         // Shaped here rather than by the outer middleware so the headers survive errors too.
-        Err(err) if quota.is_some() => shape_error(err),
+        Err(err) if quota.is_some() => ApiError::respond(err),
         Err(err) => return Err(err),
     };
     Ok(match quota {
@@ -122,15 +122,6 @@ fn with_quota(mut resp: Response, q: Quota) -> Response {
     headers.insert("ratelimit-remaining", HeaderValue::from(q.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(q.reset_secs));
     resp
-}
-
-/// The JSON error shape for errors raised by the routes (same as the outer middleware).
-fn shape_error(err: poem::Error) -> Response {
-    if err.is::<ApiError>() {
-        err.into_response()
-    } else {
-        ApiError::from_poem(&err).into_response()
-    }
 }
 
 fn principal_of(req: &Request) -> poem::Result<Principal> {
