@@ -7,19 +7,19 @@ pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod campaigns;
-pub mod config;
 pub mod demo;
-pub mod error;
-pub mod infra;
 pub mod jobs;
 pub mod loans;
 pub mod money;
 pub mod notifications;
 pub mod ops;
 pub mod reports;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod webhooks;
+
+pub use outbox;
+pub use platform::{config, error, infra};
+#[cfg(feature = "testing")]
+pub use platform::testing;
 
 pub use app::App;
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use domain::jobs::{Queues, outbox};
+use domain::jobs::{Queues, relay};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -18,7 +18,7 @@ pub async fn run(
 ) {
     let mut failing_pause = options.relay_interval;
     loop {
-        let pause = match outbox::relay_batch(&pool, &queues, options.relay_batch).await {
+        let pause = match relay::relay_batch(&pool, &queues, options.relay_batch).await {
             Ok(n) if i64::try_from(n).is_ok_and(|n| n >= options.relay_batch) => Duration::ZERO,
             Ok(n) => {
                 if n > 0 {

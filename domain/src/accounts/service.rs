@@ -14,7 +14,7 @@ use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 pub struct Registration {
     pub email: String,

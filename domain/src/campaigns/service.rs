@@ -18,7 +18,7 @@ use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
 use crate::accounts::Principal;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 pub struct CreateCampaign {
     pub title: String,

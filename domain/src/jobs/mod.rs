@@ -6,13 +6,12 @@
 pub mod cache;
 pub mod campaign_stats;
 pub mod dead_letter;
-pub mod events;
 pub mod kinds;
-pub mod outbox;
+pub mod relay;
 pub mod queue;
 pub mod runs;
 
-pub use events::Event;
+pub use outbox::Event;
 pub use kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
     RecomputeCampaignStats, ScoreLoan, SendNotification,

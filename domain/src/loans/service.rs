@@ -19,7 +19,7 @@ use crate::accounts::Principal;
 use crate::app::App;
 use crate::config::LoanPolicy;
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 use crate::money::ledger::{Account, Posting};
 use crate::money::service::Started;
 use crate::money::{Idempotent, wallets};

@@ -36,7 +36,7 @@ use crate::campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS}
 use crate::campaigns::{CampaignStatus, cache};
 use crate::error::{Error, Result};
 use crate::infra::kv::Kv;
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to
 /// cost more latency than the shared commit saves.

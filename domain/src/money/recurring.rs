@@ -16,7 +16,7 @@ use crate::accounts::{Principal, Role, Tier};
 use crate::app::App;
 use crate::campaigns::{CampaignStatus, repo as campaigns_repo};
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;

@@ -20,7 +20,7 @@ use crate::campaigns::cache;
 use crate::campaigns::repo as campaigns_repo;
 use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 pub struct MoneyService<'a> {
     app: &'a App,

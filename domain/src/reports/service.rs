@@ -9,7 +9,7 @@ use super::{Report, ReportKind, ReportStatus, build};
 use crate::accounts::Principal;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 /// How long a download link works.
 const DOWNLOAD_TTL: Duration = Duration::from_secs(15 * 60);

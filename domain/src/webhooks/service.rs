@@ -11,7 +11,7 @@ use super::{
 use crate::accounts::Principal;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{Event, outbox};
+use outbox::Event;
 
 /// Endpoints one owner (or the platform) may have.
 const MAX_ENDPOINTS: i64 = 20;

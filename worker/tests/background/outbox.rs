@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use domain::jobs::outbox::{record, relay_batch};
+use domain::jobs::relay::relay_batch;
+use domain::outbox::record;
 use domain::jobs::{Event, Queues};
 
 use crate::support::{PrivateRedis, RunningWorker, TestEnv, eventually, fast_worker};

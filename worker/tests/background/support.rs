@@ -201,7 +201,7 @@ impl TestEnv {
     /// Records `event` in the outbox in its own committed transaction.
     pub async fn commit_event(&self, event: &domain::jobs::Event) {
         let mut tx = self.pool().begin().await.expect("begin");
-        domain::jobs::outbox::record(&mut tx, event)
+        domain::outbox::record(&mut tx, event)
             .await
             .expect("record");
         tx.commit().await.expect("commit");

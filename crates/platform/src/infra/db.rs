@@ -8,7 +8,7 @@ use sqlx::{PgPool, migrate::Migrator};
 
 use crate::config::Config;
 
-pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
 #[derive(Clone, Debug)]
 pub struct Db {

@@ -350,7 +350,7 @@ pub fn origin_of(url: &str) -> String {
 
 /// The development defaults, committed for everyone to read: a secret among them protects
 /// nothing, so production refuses each one.
-const EXAMPLE_ENV: &str = include_str!("../../.env.example");
+const EXAMPLE_ENV: &str = include_str!("../../../.env.example");
 
 /// Every secret variable `.env.example` sets (a test keeps this list complete).
 const SECRET_VARS: &[&str] = &[

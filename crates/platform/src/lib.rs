@@ -1,0 +1,11 @@
+//! The ground every context stands on: the one domain error type, configuration read from the
+//! environment, and the handles to PostgreSQL, Redis, object storage and mail. Nothing here
+//! knows about campaigns, money or loans.
+
+pub mod config;
+pub mod error;
+pub mod infra;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
