@@ -16,10 +16,11 @@ pub mod ops;
 pub mod reports;
 pub mod webhooks;
 
+pub use ledger;
 pub use outbox;
-pub use platform::{config, error, infra};
 #[cfg(feature = "testing")]
 pub use platform::testing;
+pub use platform::{config, error, infra};
 
 pub use app::App;
 pub use error::{Error, Result};

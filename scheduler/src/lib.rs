@@ -130,7 +130,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
             "ledger_digest",
             "0 45 0 * * *",
             |app: App, now| async move {
-                let digest = domain::ops::ledger_digest::run_nightly(&app.db.write, now).await?;
+                let digest = domain::ledger::digest::run_nightly(&app.db.write, now).await?;
                 tracing::info!(day = %digest.day, root = %digest.root_hex(), lines = digest.line_count, "ledger digest recorded");
                 Ok(())
             },

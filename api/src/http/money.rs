@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::App;
-use domain::money::ledger::LedgerLine;
+use domain::ledger::LedgerLine;
 use domain::money::{Deposit, Donate, Donation, Idempotent, WebhookOutcome, Withdrawal};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -45,7 +45,7 @@ pub fn created<T, D: ParseFromJSON + ToJSON + Send + Sync>(
 }
 
 pub fn idempotency_key(raw: Option<String>) -> Result<String, ApiError> {
-    Ok(domain::money::idempotency::parse_key(raw.as_deref())?)
+    Ok(domain::ledger::idempotency::parse_key(raw.as_deref())?)
 }
 
 #[derive(Object)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
 use domain::jobs::{dead_letter, queue::Queues};
-use domain::ops::ledger_digest;
+use domain::ledger::digest as ledger_digest;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, Object, OpenApi};

@@ -77,7 +77,7 @@ async fn published_digests_expose_rewritten_history_to_the_audit() {
         201
     );
     let today = chrono::Utc::now().date_naive();
-    let digest = domain::ops::ledger_digest::record_day(&app.app.db.write, today)
+    let digest = domain::ledger::digest::record_day(&app.app.db.write, today)
         .await
         .expect("digest");
     let published: Value = app

@@ -7,5 +7,6 @@ pub mod error;
 pub mod infra;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::PgPool;
 
 use crate::error::{Error, Result};
+use platform::time::day_bounds;
 
 /// One day's totals. Donations count by the day they were made (whatever happened to them
 /// later), refunds by the day they were refunded, so a past day's numbers do not change.
@@ -91,15 +92,4 @@ pub async fn compute_day(pool: &PgPool, day: NaiveDate) -> Result<DailyTotals> {
     .fetch_one(pool)
     .await?;
     Ok(totals)
-}
-
-/// `[00:00, next 00:00)` of a UTC day.
-pub(crate) fn day_bounds(day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let next = day
-        .checked_add_days(Days::new(1))
-        .ok_or_else(|| Error::internal("date out of range"))?;
-    Ok((
-        day.and_time(chrono::NaiveTime::MIN).and_utc(),
-        next.and_time(chrono::NaiveTime::MIN).and_utc(),
-    ))
 }

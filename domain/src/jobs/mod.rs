@@ -7,13 +7,13 @@ pub mod cache;
 pub mod campaign_stats;
 pub mod dead_letter;
 pub mod kinds;
-pub mod relay;
 pub mod queue;
+pub mod relay;
 pub mod runs;
 
-pub use outbox::Event;
 pub use kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
+pub use outbox::Event;
 pub use queue::Queues;

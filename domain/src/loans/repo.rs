@@ -570,16 +570,3 @@ pub async fn due_for_expiry(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> Resu
     .fetch_all(db)
     .await?)
 }
-
-/// Locks the wallets a transaction is about to change, in id order, so two money movements
-/// touching the same wallets (a borrower who also lends, say) cannot deadlock. Wallets without
-/// a row yet have nothing to lock; their first credit creates the row.
-pub async fn lock_wallets(conn: &mut PgConnection, mut user_ids: Vec<Uuid>) -> Result<()> {
-    user_ids.sort();
-    user_ids.dedup();
-    sqlx::query("select 1 from wallets where user_id = any($1) order by user_id for update")
-        .bind(&user_ids)
-        .execute(conn)
-        .await?;
-    Ok(())
-}

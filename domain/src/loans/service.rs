@@ -19,10 +19,8 @@ use crate::accounts::Principal;
 use crate::app::App;
 use crate::config::LoanPolicy;
 use crate::error::{Error, Result};
+use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
-use crate::money::ledger::{Account, Posting};
-use crate::money::service::Started;
-use crate::money::{Idempotent, wallets};
 
 /// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -499,10 +497,7 @@ impl LoanService<'_> {
             loan_id: id,
             amount,
         };
-        self.app
-            .money()
-            .start(principal.user_id, key, scope, &request)
-            .await
+        ledger::begin(&self.app.db.write, principal.user_id, key, scope, &request).await
     }
 
     /// A lender funds a share of a fundraising loan from their wallet into the loan's escrow.
@@ -560,7 +555,7 @@ impl LoanService<'_> {
         }
         let completes = amount == remaining;
         if completes {
-            repo::lock_wallets(tx, vec![principal.user_id, loan.borrower_id]).await?;
+            wallets::lock(tx, vec![principal.user_id, loan.borrower_id]).await?;
         }
         if !wallets::debit(tx, principal.user_id, amount).await? {
             return Err(Error::rule(
@@ -641,7 +636,7 @@ impl LoanService<'_> {
         let parts = schedule::pro_rata(amount, &weights)?;
         let mut involved: Vec<Uuid> = parts.iter().map(|p| p.0).collect();
         involved.push(principal.user_id);
-        repo::lock_wallets(tx, involved).await?;
+        wallets::lock(tx, involved).await?;
         if !wallets::debit(tx, principal.user_id, amount).await? {
             return Err(Error::rule(
                 "insufficient_funds",
@@ -816,7 +811,7 @@ impl LoanService<'_> {
             let lenders = repo::lender_totals(&mut *tx, id).await?;
             let refunded: i64 = lenders.iter().map(|l| l.amount).sum();
             if refunded > 0 {
-                repo::lock_wallets(&mut tx, lenders.iter().map(|l| l.lender_id).collect()).await?;
+                wallets::lock(&mut tx, lenders.iter().map(|l| l.lender_id).collect()).await?;
                 let mut lines = vec![(Account::Loan(id), -refunded)];
                 lines.extend(
                     lenders

@@ -127,7 +127,7 @@ impl App {
         all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
         all.extend(drift(db, "loan_account", LOAN_ACCOUNTS).await?);
         all.extend(drift(db, "loan_totals", LOAN_TOTALS).await?);
-        for check in crate::ops::ledger_digest::tampered_days(db).await? {
+        for check in ledger::digest::tampered_days(db).await? {
             all.push(Drift {
                 kind: "ledger_digest".into(),
                 subject: check.recomputed.day.to_string(),

@@ -27,15 +27,16 @@ use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::idempotency::{self, KeyClaim};
-use super::ledger::{self, Account, Posting};
 use super::model::Donation;
-use super::service::Idempotent;
-use super::{repo, wallets};
+use super::repo;
 use crate::campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
 use crate::campaigns::{CampaignStatus, cache};
 use crate::error::{Error, Result};
 use crate::infra::kv::Kv;
+use ledger::Idempotent;
+use ledger::idempotency::{self, KeyClaim};
+use ledger::wallets;
+use ledger::{Account, Posting};
 use outbox::Event;
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to

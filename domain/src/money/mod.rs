@@ -4,13 +4,11 @@
 
 pub mod audit;
 pub mod group_commit;
-pub mod idempotency;
-pub mod ledger;
 pub mod model;
 pub mod recurring;
 pub mod repo;
 pub mod service;
-pub mod wallets;
 
+pub use ledger::Idempotent;
 pub use model::{Deposit, Donation, PublicDonation, Withdrawal};
-pub use service::{Closing, Donate, Idempotent, MoneyService, WebhookOutcome};
+pub use service::{Closing, Donate, MoneyService, WebhookOutcome};

@@ -6,20 +6,19 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::group_commit::Gift;
-use super::idempotency::{self, Claim};
-use super::ledger::{self, Account, LedgerLine, Posting};
 use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
-use super::{repo, wallets};
+use super::repo;
 use crate::accounts::Principal;
 use crate::app::App;
 use crate::campaigns::cache;
 use crate::campaigns::repo as campaigns_repo;
 use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
 use crate::error::{Error, Result};
+use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
 use outbox::Event;
 
 pub struct MoneyService<'a> {
@@ -30,13 +29,6 @@ impl App {
     pub fn money(&self) -> MoneyService<'_> {
         MoneyService { app: self }
     }
-}
-
-/// The result of an idempotent write: fresh, or the stored result of an earlier identical call.
-#[derive(Debug)]
-pub struct Idempotent<T> {
-    pub value: T,
-    pub replayed: bool,
 }
 
 #[derive(Serialize)]
@@ -60,30 +52,6 @@ pub struct Closing {
     pub released: u32,
     pub refunded_campaigns: u32,
     pub refunded_donations: u32,
-}
-
-/// A claimed idempotency key and the transaction the work runs in (other money-moving
-/// contexts, such as loans, use it too).
-pub(crate) struct Work {
-    pub(crate) tx: Transaction<'static, Postgres>,
-    user_id: Uuid,
-    key: String,
-}
-
-impl Work {
-    pub(crate) async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
-        idempotency::complete(&mut self.tx, self.user_id, &self.key, &value).await?;
-        self.tx.commit().await?;
-        Ok(Idempotent {
-            value,
-            replayed: false,
-        })
-    }
-}
-
-pub(crate) enum Started<T> {
-    Fresh(Work),
-    Replayed(Idempotent<T>),
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -132,30 +100,6 @@ pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result
 }
 
 impl MoneyService<'_> {
-    /// Begins an idempotent money write: the stored result if `key` was used for the same
-    /// request before, otherwise a transaction holding the claim.
-    pub(crate) async fn start<T: serde::de::DeserializeOwned>(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        scope: &str,
-        request: &impl Serialize,
-    ) -> Result<Started<T>> {
-        let fingerprint = idempotency::fingerprint(scope, request)?;
-        let mut tx = self.app.db.write.begin().await?;
-        match idempotency::claim::<T>(&mut tx, user_id, key, &fingerprint).await? {
-            Claim::Replay(value) => Ok(Started::Replayed(Idempotent {
-                value,
-                replayed: true,
-            })),
-            Claim::New => Ok(Started::Fresh(Work {
-                tx,
-                user_id,
-                key: key.to_string(),
-            })),
-        }
-    }
-
     pub async fn wallet_balance(&self, principal: &Principal) -> Result<i64> {
         wallets::balance(&self.app.db.read, principal.user_id).await
     }
@@ -237,9 +181,14 @@ impl MoneyService<'_> {
         key: &str,
     ) -> Result<Idempotent<Deposit>> {
         let amount = model::parse_amount("amount", amount, model::MIN_DEPOSIT, model::MAX_DEPOSIT)?;
-        let mut work = match self
-            .start(principal.user_id, key, "deposit", &amount)
-            .await?
+        let mut work = match ledger::begin(
+            &self.app.db.write,
+            principal.user_id,
+            key,
+            "deposit",
+            &amount,
+        )
+        .await?
         {
             Started::Replayed(r) => return Ok(r),
             Started::Fresh(w) => w,
@@ -367,7 +316,7 @@ impl MoneyService<'_> {
         let gift = Gift {
             user_id: principal.user_id,
             key: key.to_string(),
-            fingerprint: idempotency::fingerprint("donation", &request)?,
+            fingerprint: ledger::idempotency::fingerprint("donation", &request)?,
             campaign_id,
             amount,
             anonymous: input.anonymous,
@@ -402,9 +351,14 @@ impl MoneyService<'_> {
         key: &str,
     ) -> Result<Idempotent<Donation>> {
         principal.require_admin()?;
-        let mut work = match self
-            .start(principal.user_id, key, "refund", &donation_id)
-            .await?
+        let mut work = match ledger::begin(
+            &self.app.db.write,
+            principal.user_id,
+            key,
+            "refund",
+            &donation_id,
+        )
+        .await?
         {
             Started::Replayed(r) => return Ok(r),
             Started::Fresh(w) => w,
@@ -446,9 +400,14 @@ impl MoneyService<'_> {
             return Err(Error::validation("amount", "amount must be positive"));
         }
         let request = (campaign_id, amount);
-        let mut work = match self
-            .start(principal.user_id, key, "withdrawal", &request)
-            .await?
+        let mut work = match ledger::begin(
+            &self.app.db.write,
+            principal.user_id,
+            key,
+            "withdrawal",
+            &request,
+        )
+        .await?
         {
             Started::Replayed(r) => return Ok(r),
             Started::Fresh(w) => w,

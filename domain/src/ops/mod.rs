@@ -1,5 +1,4 @@
-//! Operations: the nightly safety nets that are not a business context of their own, database
-//! backups and ledger digests.
+//! Operations: the nightly safety net that is not a business context of its own, database
+//! backups (the ledger digests live with the ledger).
 
 pub mod backup;
-pub mod ledger_digest;

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::analytics::{self, DailyTotals};
-use domain::ops::{backup, ledger_digest};
+use domain::ledger::digest as ledger_digest;
+use domain::ops::backup;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 

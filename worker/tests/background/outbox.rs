@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use domain::jobs::relay::relay_batch;
-use domain::outbox::record;
 use domain::jobs::{Event, Queues};
+use domain::outbox::record;
 
 use crate::support::{PrivateRedis, RunningWorker, TestEnv, eventually, fast_worker};
 

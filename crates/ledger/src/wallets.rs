@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::error::Result;
+use platform::error::Result;
 
 pub async fn credit(conn: &mut PgConnection, user_id: Uuid, amount: i64) -> Result<()> {
     sqlx::query(
@@ -56,4 +56,17 @@ pub async fn balance(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<i64> {
             .await?
             .unwrap_or(0),
     )
+}
+
+/// Locks the wallets a transaction is about to change, in id order, so two money movements
+/// touching the same wallets (a borrower who also lends, say) cannot deadlock. Wallets without
+/// a row yet have nothing to lock; their first credit creates the row.
+pub async fn lock(conn: &mut PgConnection, mut user_ids: Vec<Uuid>) -> Result<()> {
+    user_ids.sort();
+    user_ids.dedup();
+    sqlx::query("select 1 from wallets where user_id = any($1) order by user_id for update")
+        .bind(&user_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -12,8 +12,8 @@ use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::analytics::day_bounds;
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
+use platform::time::day_bounds;
 
 pub type Hash = [u8; 32];
 

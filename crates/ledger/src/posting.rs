@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 /// A ledger account. Positive amounts increase its balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,77 @@
+//! The ground floor of every money movement: double-entry postings, wallet balances, the
+//! idempotency keys that make each movement happen once, and the nightly digests that make the
+//! history tamper-evident. This crate alone writes `ledger_entries`, `wallets`,
+//! `idempotency_keys` and `ledger_digests`.
+//!
+//! A movement goes: [`begin`] claims the caller's idempotency key inside a fresh transaction
+//! (or returns the stored answer of an earlier identical call), the context writes its own rows
+//! and its [`Posting`]s on [`Work::tx`], and [`Work::finish`] stores the answer and commits.
+
+pub mod digest;
+pub mod idempotency;
+mod posting;
+pub mod wallets;
+
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use idempotency::Claim;
+use platform::Result;
+pub use posting::{Account, LedgerLine, Posting, balance_of, count_of, lines_of, write_many};
+
+/// The result of an idempotent write: fresh, or the stored result of an earlier identical call.
+#[derive(Debug)]
+pub struct Idempotent<T> {
+    pub value: T,
+    pub replayed: bool,
+}
+
+/// A claimed idempotency key and the transaction the movement runs in.
+pub struct Work {
+    pub tx: Transaction<'static, Postgres>,
+    user_id: Uuid,
+    key: String,
+}
+
+impl Work {
+    /// Stores `value` as the key's answer and commits everything written on `tx`.
+    pub async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
+        idempotency::complete(&mut self.tx, self.user_id, &self.key, &value).await?;
+        self.tx.commit().await?;
+        Ok(Idempotent {
+            value,
+            replayed: false,
+        })
+    }
+}
+
+/// What [`begin`] found: a fresh claim to work under, or the answer of an earlier identical call.
+pub enum Started<T> {
+    Fresh(Work),
+    Replayed(Idempotent<T>),
+}
+
+/// Begins an idempotent money write on the primary: the stored result if `key` was used for
+/// the same request (`scope` + `request`) before, otherwise a transaction holding the claim.
+pub async fn begin<T: DeserializeOwned>(
+    primary: &PgPool,
+    user_id: Uuid,
+    key: &str,
+    scope: &str,
+    request: &impl Serialize,
+) -> Result<Started<T>> {
+    let fingerprint = idempotency::fingerprint(scope, request)?;
+    let mut tx = primary.begin().await?;
+    match idempotency::claim::<T>(&mut tx, user_id, key, &fingerprint).await? {
+        Claim::Replay(value) => Ok(Started::Replayed(Idempotent {
+            value,
+            replayed: true,
+        })),
+        Claim::New => Ok(Started::Fresh(Work {
+            tx,
+            user_id,
+            key: key.to_string(),
+        })),
+    }
+}
