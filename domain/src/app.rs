@@ -1,67 +1,64 @@
 //! The composition root: connections and services, built once per process and shared.
 
-use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::infra::{db::Db, kv::Kv, storage::Storage};
+use std::sync::Arc;
+
+use accounts::{AccountService, rate_limit::RateLimiter};
+use platform::config::Config;
+use platform::infra::{db::Db, kv::Kv, storage::Storage};
+use platform::{Handles, Readiness, Result};
 
 /// Everything a request handler, job or cron task needs. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
-    pub config: std::sync::Arc<Config>,
+    pub config: Arc<Config>,
     pub db: Db,
     pub kv: Kv,
     pub storage: Storage,
-    pub cache_stats: std::sync::Arc<crate::campaigns::cache::CacheStats>,
-    pub live: std::sync::Arc<crate::campaigns::live::LivePublisher>,
-    pub group_commit: std::sync::Arc<crate::money::group_commit::GroupCommit>,
-}
-
-/// Which dependency a readiness check found down.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Readiness {
-    pub postgres: bool,
-    pub redis: bool,
-    pub storage: bool,
-}
-
-impl Readiness {
-    pub fn all_up(&self) -> bool {
-        self.postgres && self.redis && self.storage
-    }
+    pub cache_stats: Arc<crate::campaigns::cache::CacheStats>,
+    pub live: Arc<crate::campaigns::live::LivePublisher>,
+    pub group_commit: Arc<crate::money::group_commit::GroupCommit>,
+    infra: Handles,
+    accounts: AccountService,
+    rate_limiter: RateLimiter,
 }
 
 impl App {
-    /// Connects to PostgreSQL, Redis and object storage. Fails when PostgreSQL or Redis cannot
-    /// be reached at start; later outages are handled per request.
+    /// Connects to PostgreSQL, Redis and object storage (see [`Handles::connect`]) and builds
+    /// the services on them.
     pub async fn connect(config: Config) -> Result<Self> {
-        let db = Db::connect(&config).await?;
-        let kv = Kv::connect(config.redis_url.expose(), &config.redis_prefix)
-            .await
-            .map_err(|e| Error::internal(format!("REDIS_URL: cannot connect: {e}")))?;
-        let storage = Storage::new(&config.s3);
-        Ok(Self {
-            config: std::sync::Arc::new(config),
-            db,
-            kv,
-            storage,
+        Ok(Self::new(Handles::connect(config).await?))
+    }
+
+    pub fn new(infra: Handles) -> Self {
+        Self {
+            config: infra.config.clone(),
+            db: infra.db.clone(),
+            kv: infra.kv.clone(),
+            storage: infra.storage.clone(),
             cache_stats: Default::default(),
             live: Default::default(),
             group_commit: Default::default(),
-        })
+            accounts: AccountService::new(infra.clone()),
+            rate_limiter: RateLimiter::new(infra.clone()),
+            infra,
+        }
+    }
+
+    /// The connections and configuration the services were built from.
+    pub fn infra(&self) -> &Handles {
+        &self.infra
+    }
+
+    pub fn accounts(&self) -> &AccountService {
+        &self.accounts
+    }
+
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.rate_limiter
     }
 
     /// Checks each dependency concurrently, each with a short timeout.
     pub async fn readiness(&self) -> Readiness {
-        let limit = std::time::Duration::from_secs(2);
-        let (pg, redis, s3) = tokio::join!(
-            tokio::time::timeout(limit, self.db.ping()),
-            tokio::time::timeout(limit, self.kv.ping()),
-            tokio::time::timeout(limit, self.storage.ping()),
-        );
-        Readiness {
-            postgres: matches!(pg, Ok(Ok(()))),
-            redis: matches!(redis, Ok(Ok(()))),
-            storage: matches!(s3, Ok(Ok(()))),
-        }
+        self.infra.readiness().await
     }
 }

@@ -2,7 +2,6 @@
 //! each holding its model, service and repository, plus the infrastructure they share.
 //! The api, worker and scheduler binaries are thin shells around this crate.
 
-pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod app;
@@ -16,6 +15,7 @@ pub mod ops;
 pub mod reports;
 pub mod webhooks;
 
+pub use accounts;
 pub use ledger;
 pub use outbox;
 #[cfg(feature = "testing")]

@@ -4,9 +4,11 @@
 
 pub mod config;
 pub mod error;
+mod handles;
 pub mod infra;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};
+pub use handles::{Handles, Readiness};

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::{Role, Tier};
-use crate::error::{Error, Result};
-use crate::infra::kv::Kv;
+use platform::error::{Error, Result};
+use platform::infra::kv::Kv;
 
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub const SESSION_TTL: Duration = Duration::from_secs(24 * 60 * 60);

@@ -6,12 +6,12 @@
 //! answer, requests are let through (fail open) so that an outage of the limiter never stops
 //! donations or repayments.
 
+use platform::Handles;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::model::{Principal, Tier};
-use crate::app::App;
-use crate::config::RateLimit;
+use platform::config::RateLimit;
 
 /// How long the limiter may wait for Redis before letting the request through.
 const STORE_TIMEOUT: Duration = Duration::from_millis(250);
@@ -61,20 +61,21 @@ pub enum Verdict {
     Counted(Quota),
 }
 
-pub struct RateLimiter<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct RateLimiter {
+    infra: Handles,
 }
 
-impl App {
-    pub fn rate_limiter(&self) -> RateLimiter<'_> {
-        RateLimiter { app: self }
+impl RateLimiter {
+    pub fn new(infra: Handles) -> Self {
+        Self { infra }
     }
 }
 
-impl RateLimiter<'_> {
+impl RateLimiter {
     /// Counts one request by `caller` and says whether it is within the limit.
     pub async fn hit(&self, caller: Caller<'_>) -> Verdict {
-        let limits = &self.app.config.rate_limits;
+        let limits = &self.infra.config.rate_limits;
         let (name, limit) = match caller {
             Caller::Anonymous { ip } => (format!("rl:ip:{ip}"), limits.anonymous),
             Caller::User(p) if p.is_admin() => return Verdict::Unlimited,
@@ -102,8 +103,8 @@ impl RateLimiter<'_> {
 
     async fn count(&self, name: &str, limit: RateLimit) -> redis::RedisResult<(u64, u64)> {
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
-        let mut conn = self.app.kv.conn();
-        HIT.key(self.app.kv.key(name))
+        let mut conn = self.infra.kv.conn();
+        HIT.key(self.infra.kv.key(name))
             .arg(window_ms)
             .invoke_async(&mut conn)
             .await

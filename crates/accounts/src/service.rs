@@ -1,6 +1,7 @@
 //! Account rules: registration, login, token refresh and logout, profile changes, API keys
 //! and admin moderation of users.
 
+use platform::Handles;
 use std::sync::OnceLock;
 
 use argon2::Argon2;
@@ -12,9 +13,8 @@ use uuid::Uuid;
 use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
-use crate::app::App;
-use crate::error::{Error, Result};
 use outbox::Event;
+use platform::error::{Error, Result};
 
 pub struct Registration {
     pub email: String,
@@ -55,13 +55,14 @@ pub struct NewApiKey {
     pub key: String,
 }
 
-pub struct AccountService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct AccountService {
+    infra: Handles,
 }
 
-impl App {
-    pub fn accounts(&self) -> AccountService<'_> {
-        AccountService { app: self }
+impl AccountService {
+    pub fn new(infra: Handles) -> Self {
+        Self { infra }
     }
 }
 
@@ -104,9 +105,12 @@ fn key_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-impl AccountService<'_> {
+impl AccountService {
     fn sessions(&self) -> Sessions<'_> {
-        Sessions::new(&self.app.kv, self.app.config.jwt_secret.expose().as_bytes())
+        Sessions::new(
+            &self.infra.kv,
+            self.infra.config.jwt_secret.expose().as_bytes(),
+        )
     }
 
     async fn start_session(&self, user: &User) -> Result<TokenPair> {
@@ -126,7 +130,7 @@ impl AccountService<'_> {
         let first = PersonName::parse(&input.first_name, "firstName")?;
         let last = PersonName::parse(&input.last_name, "lastName")?;
         let hash = hash_password(password.expose().to_string()).await?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let user = repo::insert_user(
             &mut *tx,
             Uuid::now_v7(),
@@ -152,7 +156,7 @@ impl AccountService<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &str) -> Result<AuthSuccess> {
         let invalid = Error::Unauthorized("invalid email or password");
-        let found = repo::find_with_hash_by_email(&self.app.db.read, email.trim()).await?;
+        let found = repo::find_with_hash_by_email(&self.infra.db.read, email.trim()).await?;
         let (user, hash) = match found {
             Some(found) => found,
             None => {
@@ -180,7 +184,7 @@ impl AccountService<'_> {
                     .map(|(sid, _)| sid.to_string())
                     .unwrap_or_default();
                 // Decides access: the primary, not a replica that may lag a deactivation.
-                let user = repo::find_by_id(&self.app.db.write, user_id).await?;
+                let user = repo::find_by_id(&self.infra.db.write, user_id).await?;
                 let Some(user) = user.filter(|u| u.is_active) else {
                     sessions.revoke(&sid).await?;
                     return Err(Error::Unauthorized("account is not active"));
@@ -249,7 +253,7 @@ impl AccountService<'_> {
 
     /// The caller as the primary database has it (active flag, role, tier).
     async fn principal_from_db(&self, claims: &Claims) -> Result<Principal> {
-        let user = repo::find_by_id(&self.app.db.write, claims.sub)
+        let user = repo::find_by_id(&self.infra.db.write, claims.sub)
             .await?
             .filter(|u| u.is_active)
             .ok_or(Error::Unauthorized("account is not active"))?;
@@ -270,14 +274,14 @@ impl AccountService<'_> {
             .and_then(|(p, s)| s.strip_prefix('_').map(|s| (p, s)))
             .ok_or(Error::Unauthorized("invalid API key"))?;
         // The primary: a revoked key must stop working at once, whatever a replica's lag.
-        let owner = repo::find_api_key(&self.app.db.write, prefix)
+        let owner = repo::find_api_key(&self.infra.db.write, prefix)
             .await?
             .ok_or(Error::Unauthorized("invalid API key"))?;
         // Digests of a 256-bit random secret: comparing them leaks nothing useful.
         if owner.key_hash != key_hash(secret) || !owner.user.is_active {
             return Err(Error::Unauthorized("invalid API key"));
         }
-        repo::touch_api_key(&self.app.db.write, owner.key_id).await?;
+        repo::touch_api_key(&self.infra.db.write, owner.key_id).await?;
         Ok(Principal {
             user_id: owner.user.id,
             role: owner.user.role,
@@ -287,14 +291,14 @@ impl AccountService<'_> {
     }
 
     pub async fn me(&self, principal: &Principal) -> Result<User> {
-        repo::find_by_id(&self.app.db.read, principal.user_id)
+        repo::find_by_id(&self.infra.db.read, principal.user_id)
             .await?
             .ok_or(Error::NotFound("user"))
     }
 
     /// Any user's public profile (used by other contexts, e.g. for notifications).
     pub async fn find(&self, user_id: Uuid) -> Result<User> {
-        repo::find_by_id(&self.app.db.read, user_id)
+        repo::find_by_id(&self.infra.db.read, user_id)
             .await?
             .ok_or(Error::NotFound("user"))
     }
@@ -319,7 +323,7 @@ impl AccountService<'_> {
                         "current password is required to change it",
                     )
                 })?;
-                let stored = repo::password_hash(&self.app.db.read, principal.user_id)
+                let stored = repo::password_hash(&self.infra.db.read, principal.user_id)
                     .await?
                     .ok_or(Error::NotFound("user"))?;
                 if !verify_password(current, stored).await? {
@@ -333,7 +337,7 @@ impl AccountService<'_> {
         };
         let changed_password = password_hash.is_some();
         let user = repo::update_profile(
-            &self.app.db.write,
+            &self.infra.db.write,
             principal.user_id,
             ProfileChange {
                 first_name,
@@ -366,7 +370,7 @@ impl AccountService<'_> {
         let prefix = hex::encode(id_bytes);
         let secret = hex::encode(secret_bytes);
         let record = repo::insert_api_key(
-            &self.app.db.write,
+            &self.infra.db.write,
             Uuid::now_v7(),
             principal.user_id,
             name,
@@ -381,11 +385,11 @@ impl AccountService<'_> {
     }
 
     pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyRow>> {
-        repo::list_api_keys(&self.app.db.read, principal.user_id).await
+        repo::list_api_keys(&self.infra.db.read, principal.user_id).await
     }
 
     pub async fn revoke_api_key(&self, principal: &Principal, id: Uuid) -> Result<()> {
-        if repo::revoke_api_key(&self.app.db.write, principal.user_id, id).await? {
+        if repo::revoke_api_key(&self.infra.db.write, principal.user_id, id).await? {
             Ok(())
         } else {
             Err(Error::NotFound("API key"))
@@ -401,7 +405,7 @@ impl AccountService<'_> {
     ) -> Result<(Vec<User>, i64)> {
         principal.require_admin()?;
         repo::list(
-            &self.app.db.read,
+            &self.infra.db.read,
             q.filter(|q| !q.trim().is_empty()),
             limit,
             (page - 1) * limit,
@@ -433,10 +437,10 @@ impl AccountService<'_> {
                 "admins cannot deactivate or demote themselves",
             ));
         }
-        let before = repo::find_by_id(&self.app.db.write, id)
+        let before = repo::find_by_id(&self.infra.db.write, id)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        let user = repo::admin_update(&self.app.db.write, id, change)
+        let user = repo::admin_update(&self.infra.db.write, id, change)
             .await?
             .ok_or(Error::NotFound("user"))?;
         if !user.is_active || user.role != before.role {
@@ -457,6 +461,6 @@ impl AccountService<'_> {
         let email = Email::parse(email)?;
         let password = Password::parse(password, "ADMIN_PASSWORD")?;
         let hash = hash_password(password.expose().to_string()).await?;
-        repo::upsert_admin(&self.app.db.write, Uuid::now_v7(), email.as_str(), &hash).await
+        repo::upsert_admin(&self.infra.db.write, Uuid::now_v7(), email.as_str(), &hash).await
     }
 }

@@ -5,7 +5,7 @@ use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use super::model::{Role, Tier, User};
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 #[derive(FromRow)]
 pub struct UserRow {
