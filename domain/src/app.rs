@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use accounts::{AccountService, rate_limit::RateLimiter};
+use campaigns::CampaignService;
 use platform::config::Config;
 use platform::infra::{db::Db, kv::Kv, storage::Storage};
 use platform::{Handles, Readiness, Result};
@@ -14,11 +15,10 @@ pub struct App {
     pub db: Db,
     pub kv: Kv,
     pub storage: Storage,
-    pub cache_stats: Arc<crate::campaigns::cache::CacheStats>,
-    pub live: Arc<crate::campaigns::live::LivePublisher>,
     pub group_commit: Arc<crate::money::group_commit::GroupCommit>,
     infra: Handles,
     accounts: AccountService,
+    campaigns: CampaignService,
     rate_limiter: RateLimiter,
 }
 
@@ -35,10 +35,9 @@ impl App {
             db: infra.db.clone(),
             kv: infra.kv.clone(),
             storage: infra.storage.clone(),
-            cache_stats: Default::default(),
-            live: Default::default(),
             group_commit: Default::default(),
             accounts: AccountService::new(infra.clone()),
+            campaigns: CampaignService::new(infra.clone()),
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
         }
@@ -51,6 +50,10 @@ impl App {
 
     pub fn accounts(&self) -> &AccountService {
         &self.accounts
+    }
+
+    pub fn campaigns(&self) -> &CampaignService {
+        &self.campaigns
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {

@@ -5,7 +5,6 @@
 pub mod admin;
 pub mod analytics;
 pub mod app;
-pub mod campaigns;
 pub mod demo;
 pub mod jobs;
 pub mod loans;
@@ -16,6 +15,7 @@ pub mod reports;
 pub mod webhooks;
 
 pub use accounts;
+pub use campaigns;
 pub use ledger;
 pub use outbox;
 #[cfg(feature = "testing")]

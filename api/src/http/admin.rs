@@ -71,7 +71,7 @@ impl AdminApi {
         auth: Auth,
     ) -> ApiResult<Json<DashboardDto>, { API | ADMIN }> {
         let d = app.dashboard(auth.principal()).await?;
-        let (hits, misses) = app.cache_stats.snapshot();
+        let (hits, misses) = app.campaigns().cache_stats().snapshot();
         let t = d.totals;
         Ok(Json(DashboardDto {
             computed_at: d.computed_at,

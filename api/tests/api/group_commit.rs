@@ -316,7 +316,7 @@ async fn a_cached_detail_page_never_shows_a_total_older_than_an_answered_donatio
         r.await.expect("reader");
     }
     assert!(
-        app.app.cache_stats.snapshot().0 > 0,
+        app.app.campaigns().cache_stats().snapshot().0 > 0,
         "reads were served from the cache"
     );
     assert_eq!(app.campaign(campaign).await["raisedAmount"], 16 * 5 * 100);

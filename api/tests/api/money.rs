@@ -616,10 +616,10 @@ async fn the_cached_campaign_page_is_never_stale_after_a_donation_or_an_edit() {
     // Warm the caches.
     assert_eq!(app.campaign(campaign).await["raisedAmount"], 0);
     app.get(list_path).await;
-    let (hits_before, _) = app.app.cache_stats.snapshot();
+    let (hits_before, _) = app.app.campaigns().cache_stats().snapshot();
     assert_eq!(app.campaign(campaign).await["raisedAmount"], 0);
     assert!(
-        app.app.cache_stats.snapshot().0 > hits_before,
+        app.app.campaigns().cache_stats().snapshot().0 > hits_before,
         "second read is a cache hit"
     );
 

@@ -56,7 +56,7 @@ impl App {
             match conn.get::<_, Option<String>>(&key).await {
                 Ok(Some(json)) => {
                     if let Ok(hit) = serde_json::from_str(&json) {
-                        self.cache_stats.hit();
+                        self.campaigns().cache_stats().hit();
                         return Ok(hit);
                     }
                 }
@@ -64,7 +64,7 @@ impl App {
                 Err(e) => self.kv.mark_down(&e),
             }
         }
-        self.cache_stats.miss();
+        self.campaigns().cache_stats().miss();
         let db = &self.db.read;
         let totals: Totals = sqlx::query_as(
             "select (select count(*) from users) as users,

@@ -329,7 +329,7 @@ impl MoneyService<'_> {
             .await?;
         // The batch already retired the cached page before answering.
         if !done.replayed {
-            self.app.live.changed(self.app, campaign_id);
+            self.app.campaigns().totals_changed(campaign_id);
         }
         Ok(done)
     }
@@ -338,7 +338,7 @@ impl MoneyService<'_> {
     /// tells live viewers (server-sent events).
     async fn stats_changed(&self, campaign_id: Uuid) {
         cache::stats_changed(&self.app.kv, &[campaign_id]).await;
-        self.app.live.changed(self.app, campaign_id);
+        self.app.campaigns().totals_changed(campaign_id);
     }
 
     /// Admin refund: reverses the gift's ledger lines, restores the wallet and fixes the

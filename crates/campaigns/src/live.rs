@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use platform::Handles;
+
 use super::repo;
 use super::service::events_channel;
-use crate::app::App;
 
 /// How long changes are gathered before publishing.
 const COALESCE: Duration = Duration::from_millis(100);
@@ -24,10 +25,10 @@ pub struct LivePublisher {
 
 impl LivePublisher {
     /// Marks the campaign's totals as changed; they are published shortly.
-    pub fn changed(&self, app: &App, campaign_id: Uuid) {
+    pub fn changed(&self, infra: &Handles, campaign_id: Uuid) {
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(publish_loop(app.clone(), rx));
+            tokio::spawn(publish_loop(infra.clone(), rx));
             tx
         });
         // The receiver lives as long as the process's runtime; a send can only fail at shutdown.
@@ -35,18 +36,18 @@ impl LivePublisher {
     }
 }
 
-async fn publish_loop(app: App, mut changes: mpsc::UnboundedReceiver<Uuid>) {
+async fn publish_loop(infra: Handles, mut changes: mpsc::UnboundedReceiver<Uuid>) {
     while let Some(first) = changes.recv().await {
         tokio::time::sleep(COALESCE).await;
         let mut ids = HashSet::from([first]);
         while let Ok(id) = changes.try_recv() {
             ids.insert(id);
         }
-        if !app.kv.available() {
+        if !infra.kv.available() {
             continue;
         }
         let ids: Vec<Uuid> = ids.into_iter().collect();
-        let stats = match repo::stats_for(&app.db.read, &ids).await {
+        let stats = match repo::stats_for(&infra.db.read, &ids).await {
             Ok(stats) => stats,
             Err(e) => {
                 tracing::warn!(error = %e, "live totals not published");
@@ -58,13 +59,13 @@ async fn publish_loop(app: App, mut changes: mpsc::UnboundedReceiver<Uuid>) {
             let totals = stats.get(id).copied().unwrap_or_default();
             if let Ok(json) = serde_json::to_string(&totals) {
                 pipe.cmd("PUBLISH")
-                    .arg(events_channel(&app.kv, *id))
+                    .arg(events_channel(&infra.kv, *id))
                     .arg(json)
                     .ignore();
             }
         }
-        if let Err(e) = pipe.query_async::<()>(&mut app.kv.conn()).await {
-            app.kv.mark_down(&e);
+        if let Err(e) = pipe.query_async::<()>(&mut infra.kv.conn()).await {
+            infra.kv.mark_down(&e);
         }
     }
 }

@@ -7,7 +7,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::model::{Campaign, CampaignImage, CampaignStats, CampaignStatus, FundingModel};
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 /// Number of stats rows per campaign; concurrent donations pick one at random.
 pub const STAT_SHARDS: i16 = 16;

@@ -15,7 +15,7 @@ use redis::AsyncCommands;
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use crate::infra::kv::Kv;
+use platform::infra::kv::Kv;
 
 pub const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
 /// Pages with money figures: short, because it is the bound on staleness after a lost bump.

@@ -1,6 +1,7 @@
 //! Campaign rules: who may create, edit and move a campaign through its status flow, what a
 //! reader may see, and images.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -10,15 +11,16 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::cache::{LIVE_PAGE_TTL, PageCache};
+use super::cache::{CacheStats, LIVE_PAGE_TTL, PageCache};
+use super::live::LivePublisher;
 use super::model::{
     self, Campaign, CampaignImage, CampaignStats, CampaignStatus, CampaignView, FundingModel,
 };
 use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::error::{Error, Result};
+use accounts::Principal;
 use outbox::Event;
+use platform::Handles;
+use platform::error::{Error, Result};
 
 pub struct CreateCampaign {
     pub title: String,
@@ -59,7 +61,7 @@ pub struct ListPage {
 }
 
 /// The Redis pub/sub channel carrying a campaign's live totals.
-pub fn events_channel(kv: &crate::infra::kv::Kv, campaign_id: Uuid) -> String {
+pub fn events_channel(kv: &platform::infra::kv::Kv, campaign_id: Uuid) -> String {
     kv.key(format!("campaign:{campaign_id}:events"))
 }
 
@@ -67,13 +69,30 @@ pub fn events_channel(kv: &crate::infra::kv::Kv, campaign_id: Uuid) -> String {
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 const IMAGE_URL_TTL: Duration = Duration::from_secs(3600);
 
-pub struct CampaignService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct CampaignService {
+    infra: Handles,
+    cache_stats: Arc<CacheStats>,
+    live: Arc<LivePublisher>,
 }
 
-impl App {
-    pub fn campaigns(&self) -> CampaignService<'_> {
-        CampaignService { app: self }
+impl CampaignService {
+    pub fn new(infra: Handles) -> Self {
+        Self {
+            infra,
+            cache_stats: Default::default(),
+            live: Default::default(),
+        }
+    }
+
+    /// Hits and misses of the campaign page cache since start.
+    pub fn cache_stats(&self) -> &CacheStats {
+        &self.cache_stats
+    }
+
+    /// Marks a campaign's totals as changed for its live viewers.
+    pub fn totals_changed(&self, campaign_id: Uuid) {
+        self.live.changed(&self.infra, campaign_id);
     }
 }
 
@@ -114,11 +133,11 @@ fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-impl CampaignService<'_> {
+impl CampaignService {
     fn cache(&self) -> PageCache<'_> {
         PageCache {
-            kv: &self.app.kv,
-            stats: &self.app.cache_stats,
+            kv: &self.infra.kv,
+            stats: &self.cache_stats,
         }
     }
 
@@ -146,10 +165,10 @@ impl CampaignService<'_> {
         let category = model::parse_category(&input.category)?;
         let funding_model = FundingModel::parse(&input.funding_model)?;
         let currency = input.currency.trim().to_uppercase();
-        if currency != self.app.config.currency {
+        if currency != self.infra.config.currency {
             return Err(Error::validation(
                 "currency",
-                format!("currency must be {}", self.app.config.currency),
+                format!("currency must be {}", self.infra.config.currency),
             ));
         }
         let deadline = input
@@ -163,7 +182,7 @@ impl CampaignService<'_> {
             ));
         }
         let id = Uuid::now_v7();
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         repo::insert(
             &mut tx,
             NewCampaign {
@@ -196,7 +215,7 @@ impl CampaignService<'_> {
         let (campaign, images, stats) = match cached {
             Some(hit) => hit,
             None => {
-                let db = &self.app.db.read;
+                let db = &self.infra.db.read;
                 let c = repo::find(db, id)
                     .await?
                     .ok_or(Error::NotFound("campaign"))?;
@@ -205,7 +224,7 @@ impl CampaignService<'_> {
                 let ids = [id];
                 let (images, mut stats) = tokio::try_join!(
                     repo::images(db, id),
-                    repo::stats_for(&self.app.db.write, &ids)
+                    repo::stats_for(&self.infra.db.write, &ids)
                 )?;
                 let stats = stats.remove(&id).unwrap_or_default();
                 let page = (c, images, stats);
@@ -224,14 +243,14 @@ impl CampaignService<'_> {
     }
 
     async fn view(&self, id: Uuid) -> Result<CampaignView> {
-        let campaign = repo::find(&self.app.db.write, id)
+        let campaign = repo::find(&self.infra.db.write, id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         self.with_stats_and_images(campaign).await
     }
 
     async fn with_stats_and_images(&self, campaign: Campaign) -> Result<CampaignView> {
-        let db = &self.app.db.read;
+        let db = &self.infra.db.read;
         let ids = [campaign.id];
         let (stats, images) =
             tokio::try_join!(repo::stats_for(db, &ids), repo::images(db, campaign.id))?;
@@ -249,7 +268,7 @@ impl CampaignService<'_> {
         let mut signed = Vec::with_capacity(images.len());
         for image in images {
             let url = self
-                .app
+                .infra
                 .storage
                 .presigned_get(&image.object_key, IMAGE_URL_TTL)
                 .await?;
@@ -264,7 +283,7 @@ impl CampaignService<'_> {
 
     /// Live stats of one campaign.
     pub async fn stats(&self, id: Uuid) -> Result<CampaignStats> {
-        Ok(repo::stats_for(&self.app.db.read, &[id])
+        Ok(repo::stats_for(&self.infra.db.read, &[id])
             .await?
             .remove(&id)
             .unwrap_or_default())
@@ -337,7 +356,7 @@ impl CampaignService<'_> {
         let (campaigns, total) = match cached {
             Some(hit) => hit,
             None => {
-                let fresh = repo::list(&self.app.db.read, &query).await?;
+                let fresh = repo::list(&self.infra.db.read, &query).await?;
                 if let Some(k) = &key {
                     cache.put(k, &fresh).await;
                 }
@@ -356,7 +375,7 @@ impl CampaignService<'_> {
                 .map(|at| encode_cursor(&Cursor { at, id: last.id })),
         };
         let ids: Vec<Uuid> = campaigns.iter().map(|c| c.id).collect();
-        let stats = repo::stats_for(&self.app.db.read, &ids).await?;
+        let stats = repo::stats_for(&self.infra.db.read, &ids).await?;
         let items = campaigns
             .into_iter()
             .map(|c| {
@@ -379,7 +398,7 @@ impl CampaignService<'_> {
         id: Uuid,
         input: UpdateCampaign,
     ) -> Result<CampaignView> {
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let campaign = repo::lock(&mut tx, id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
@@ -482,7 +501,7 @@ impl CampaignService<'_> {
         to: CampaignStatus,
         allowed: impl FnOnce(&Campaign) -> Result<()>,
     ) -> Result<CampaignView> {
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let campaign = repo::lock(&mut tx, id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
@@ -505,14 +524,14 @@ impl CampaignService<'_> {
     pub async fn live_stats(&self, id: Uuid) -> Result<BoxStream<'static, CampaignStats>> {
         self.get(None, id).await?;
         let mut pubsub = self
-            .app
+            .infra
             .kv
             .client()
             .get_async_pubsub()
             .await
             .map_err(|_| Error::Unavailable("live updates"))?;
         pubsub
-            .subscribe(events_channel(&self.app.kv, id))
+            .subscribe(events_channel(&self.infra.kv, id))
             .await
             .map_err(|_| Error::Unavailable("live updates"))?;
         // Subscribed before reading the snapshot, so no change falls between the two.
@@ -540,7 +559,7 @@ impl CampaignService<'_> {
         id: Uuid,
         bytes: Vec<u8>,
     ) -> Result<(CampaignImage, String)> {
-        let campaign = repo::find(&self.app.db.read, id)
+        let campaign = repo::find(&self.infra.db.read, id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         Self::ensure_owner(principal, &campaign)?;
@@ -562,14 +581,14 @@ impl CampaignService<'_> {
             ..image
         };
         let size = bytes.len() as i32;
-        self.app
+        self.infra
             .storage
             .put(&image.object_key, content_type, bytes)
             .await?;
-        repo::insert_image(&self.app.db.write, id, &image, size).await?;
+        repo::insert_image(&self.infra.db.write, id, &image, size).await?;
         self.cache().invalidate().await;
         let url = self
-            .app
+            .infra
             .storage
             .presigned_get(&image.object_key, IMAGE_URL_TTL)
             .await?;
