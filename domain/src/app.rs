@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use accounts::{AccountService, rate_limit::RateLimiter};
 use campaigns::CampaignService;
+use money::{MoneyService, recurring::RecurringService};
 use platform::config::Config;
 use platform::infra::{db::Db, kv::Kv, storage::Storage};
 use platform::{Handles, Readiness, Result};
@@ -15,10 +16,11 @@ pub struct App {
     pub db: Db,
     pub kv: Kv,
     pub storage: Storage,
-    pub group_commit: Arc<crate::money::group_commit::GroupCommit>,
     infra: Handles,
     accounts: AccountService,
     campaigns: CampaignService,
+    money: MoneyService,
+    recurring: RecurringService,
     rate_limiter: RateLimiter,
 }
 
@@ -30,14 +32,17 @@ impl App {
     }
 
     pub fn new(infra: Handles) -> Self {
+        let campaigns = CampaignService::new(infra.clone());
+        let money = MoneyService::new(infra.clone(), campaigns.clone());
         Self {
             config: infra.config.clone(),
             db: infra.db.clone(),
             kv: infra.kv.clone(),
             storage: infra.storage.clone(),
-            group_commit: Default::default(),
             accounts: AccountService::new(infra.clone()),
-            campaigns: CampaignService::new(infra.clone()),
+            campaigns: campaigns.clone(),
+            money: money.clone(),
+            recurring: RecurringService::new(infra.clone(), money),
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
         }
@@ -56,8 +61,21 @@ impl App {
         &self.campaigns
     }
 
+    pub fn money(&self) -> &MoneyService {
+        &self.money
+    }
+
+    pub fn recurring(&self) -> &RecurringService {
+        &self.recurring
+    }
+
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.rate_limiter
+    }
+
+    /// Reconciles the ledger with every balance and total kept beside it, on the primary.
+    pub async fn audit(&self) -> Result<money::audit::AuditReport> {
+        money::audit::run(&self.db.write).await
     }
 
     /// Checks each dependency concurrently, each with a short timeout.

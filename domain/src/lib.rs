@@ -8,7 +8,6 @@ pub mod app;
 pub mod demo;
 pub mod jobs;
 pub mod loans;
-pub mod money;
 pub mod notifications;
 pub mod ops;
 pub mod reports;
@@ -17,6 +16,7 @@ pub mod webhooks;
 pub use accounts;
 pub use campaigns;
 pub use ledger;
+pub use money;
 pub use outbox;
 #[cfg(feature = "testing")]
 pub use platform::testing;

@@ -105,7 +105,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
         ScheduledTask::new(
             "recurring_donations",
             "0 0 6 * * *",
-            |app: App, now| async move { app.charge_recurring(now).await.map(drop) },
+            |app: App, now| async move { app.recurring().charge_due(now).await.map(drop) },
         )?,
         // Repayment reminders a few days before each installment falls due.
         ScheduledTask::new(

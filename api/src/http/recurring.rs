@@ -95,7 +95,8 @@ impl RecurringApi {
         body: JsonBody<CreateRecurring>,
     ) -> ApiResult<RecurringCreated, { API | AUTH | BODY | NOT_FOUND | CONFLICT }> {
         let plan = app
-            .create_recurring(
+            .recurring()
+            .create(
                 auth.principal(),
                 body.campaign_id,
                 body.amount,
@@ -117,7 +118,7 @@ impl RecurringApi {
         app: Data<&App>,
         auth: Auth,
     ) -> ApiResult<Json<Vec<RecurringDto>>, { API | AUTH }> {
-        let plans = app.my_recurring(auth.principal()).await?;
+        let plans = app.recurring().mine(auth.principal()).await?;
         Ok(Json(plans.into_iter().map(Into::into).collect()))
     }
 
@@ -138,7 +139,8 @@ impl RecurringApi {
         { API | AUTH | BY_ID | crate::http::error::UNPROCESSABLE | CONFLICT },
     > {
         let plan = app
-            .change_recurring(
+            .recurring()
+            .change(
                 auth.principal(),
                 id.0,
                 action.0.as_str(),
@@ -162,7 +164,8 @@ impl RecurringApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<StoppedPlans>, { API | AUTH | FORBIDDEN | BY_ID }> {
         let stopped = app
-            .stop_recurring_for_campaign(auth.principal(), id.0)
+            .recurring()
+            .stop_for_campaign(auth.principal(), id.0)
             .await?;
         Ok(Json(StoppedPlans { stopped }))
     }

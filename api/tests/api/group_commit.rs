@@ -53,7 +53,13 @@ impl TestApp {
             .await
             .expect("lock");
         let mut plugs = Vec::new();
-        let before = self.app.group_commit.stats.batches.load(Ordering::Relaxed);
+        let before = self
+            .app
+            .money()
+            .group_commit()
+            .stats
+            .batches
+            .load(Ordering::Relaxed);
         for n in 0..2 {
             let donor = self.funded_donor(1_000).await;
             plugs.push(self.donate_in_background(
@@ -84,14 +90,14 @@ impl TestApp {
         done: impl Fn(&domain::money::group_commit::GroupCommitStats) -> bool,
     ) {
         for _ in 0..200 {
-            if done(&self.app.group_commit.stats) {
+            if done(&self.app.money().group_commit().stats) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!(
             "group commit did not get there: {:?}",
-            self.app.group_commit.stats
+            self.app.money().group_commit().stats
         );
     }
 }
@@ -167,7 +173,8 @@ async fn refusals_in_one_batch_touch_only_their_own_donations() {
     );
     assert!(
         app.app
-            .group_commit
+            .money()
+            .group_commit()
             .stats
             .largest_batch
             .load(Ordering::Relaxed)
@@ -250,7 +257,8 @@ async fn a_donation_that_fails_inside_a_batch_does_not_take_the_others_down() {
     }
     assert!(
         app.app
-            .group_commit
+            .money()
+            .group_commit()
             .stats
             .retried_alone
             .load(Ordering::Relaxed)

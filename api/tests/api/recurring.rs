@@ -34,15 +34,27 @@ async fn a_plan_is_charged_once_per_month_even_when_the_scheduler_runs_twice() {
         .expect("date");
     let at = first_due.and_hms_opt(6, 0, 0).expect("time").and_utc();
 
-    let (a, b) = tokio::join!(app.app.charge_recurring(at), app.app.charge_recurring(at));
+    let (a, b) = tokio::join!(
+        app.app.recurring().charge_due(at),
+        app.app.recurring().charge_due(at)
+    );
     assert_eq!(a.expect("run").charged + b.expect("run").charged, 1);
-    assert_eq!(app.app.charge_recurring(at).await.expect("run").charged, 0);
+    assert_eq!(
+        app.app
+            .recurring()
+            .charge_due(at)
+            .await
+            .expect("run")
+            .charged,
+        0
+    );
     assert_eq!(app.balance(&donor).await, 9_000);
 
     let next_month = at + Duration::days(31);
     assert_eq!(
         app.app
-            .charge_recurring(next_month)
+            .recurring()
+            .charge_due(next_month)
             .await
             .expect("run")
             .charged,
@@ -91,7 +103,8 @@ async fn a_short_wallet_is_retried_on_the_next_two_days_then_the_plan_pauses_wit
     };
     assert_eq!(
         app.app
-            .charge_recurring(day(0))
+            .recurring()
+            .charge_due(day(0))
             .await
             .expect("run")
             .retry_later,
@@ -99,7 +112,8 @@ async fn a_short_wallet_is_retried_on_the_next_two_days_then_the_plan_pauses_wit
     );
     assert_eq!(
         app.app
-            .charge_recurring(day(0))
+            .recurring()
+            .charge_due(day(0))
             .await
             .expect("run")
             .retry_later,
@@ -108,14 +122,20 @@ async fn a_short_wallet_is_retried_on_the_next_two_days_then_the_plan_pauses_wit
     );
     assert_eq!(
         app.app
-            .charge_recurring(day(1))
+            .recurring()
+            .charge_due(day(1))
             .await
             .expect("run")
             .retry_later,
         1
     );
     assert_eq!(
-        app.app.charge_recurring(day(2)).await.expect("run").paused,
+        app.app
+            .recurring()
+            .charge_due(day(2))
+            .await
+            .expect("run")
+            .paused,
         1
     );
     let mine: Value = app
@@ -294,7 +314,8 @@ async fn plans_end_by_themselves_when_the_campaign_stops_taking_donations() {
         .expect("date");
     let run = app
         .app
-        .charge_recurring(due.and_hms_opt(6, 0, 0).expect("time").and_utc())
+        .recurring()
+        .charge_due(due.and_hms_opt(6, 0, 0).expect("time").and_utc())
         .await
         .expect("run");
     assert_eq!((run.charged, run.ended), (0, 1));

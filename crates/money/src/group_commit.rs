@@ -10,7 +10,7 @@
 //! donation of the batch is answered 503 at once.
 //!
 //! Before answering, a batch retires the cached detail pages of the campaigns it gave to (see
-//! [`crate::campaigns::cache`]).
+//! [`campaigns::cache`]).
 //!
 //! Lock order: each table's rows are locked by one statement of the batch, in sorted order
 //! (claims and wallets by donor; donors and stats by campaign), so two batches in flight never
@@ -29,15 +29,15 @@ use uuid::Uuid;
 
 use super::model::Donation;
 use super::repo;
-use crate::campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
-use crate::campaigns::{CampaignStatus, cache};
-use crate::error::{Error, Result};
-use crate::infra::kv::Kv;
+use campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
+use campaigns::{CampaignStatus, cache};
 use ledger::Idempotent;
 use ledger::idempotency::{self, KeyClaim};
 use ledger::wallets;
 use ledger::{Account, Posting};
 use outbox::Event;
+use platform::error::{Error, Result};
+use platform::infra::kv::Kv;
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to
 /// cost more latency than the shared commit saves.

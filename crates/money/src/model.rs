@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 /// Donations between 1.00 and 100,000.00.
 pub const MIN_DONATION: i64 = 100;

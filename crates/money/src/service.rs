@@ -4,30 +4,45 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use platform::Handles;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::group_commit::Gift;
+use std::sync::Arc;
+
+use super::group_commit::{Gift, GroupCommit};
 use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
 use super::repo;
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::campaigns::cache;
-use crate::campaigns::repo as campaigns_repo;
-use crate::campaigns::{Campaign, CampaignStatus, FundingModel};
-use crate::error::{Error, Result};
+use accounts::Principal;
+use campaigns::CampaignService;
+use campaigns::cache;
+use campaigns::repo as campaigns_repo;
+use campaigns::{Campaign, CampaignStatus, FundingModel};
 use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
 use outbox::Event;
+use platform::error::{Error, Result};
 
-pub struct MoneyService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct MoneyService {
+    infra: Handles,
+    campaigns: CampaignService,
+    group_commit: Arc<GroupCommit>,
 }
 
-impl App {
-    pub fn money(&self) -> MoneyService<'_> {
-        MoneyService { app: self }
+impl MoneyService {
+    pub fn new(infra: Handles, campaigns: CampaignService) -> Self {
+        Self {
+            infra,
+            campaigns,
+            group_commit: Default::default(),
+        }
+    }
+
+    /// The donation batcher, for its counters.
+    pub fn group_commit(&self) -> &GroupCommit {
+        &self.group_commit
     }
 }
 
@@ -99,9 +114,9 @@ pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result
     ))
 }
 
-impl MoneyService<'_> {
+impl MoneyService {
     pub async fn wallet_balance(&self, principal: &Principal) -> Result<i64> {
-        wallets::balance(&self.app.db.read, principal.user_id).await
+        wallets::balance(&self.infra.db.read, principal.user_id).await
     }
 
     pub async fn wallet_transactions(
@@ -120,7 +135,7 @@ impl MoneyService<'_> {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
-        let db = &self.app.db.read;
+        let db = &self.infra.db.read;
         let lines = sqlx::query_as(
             "select id, txn_id, account, amount, kind, created_at from ledger_entries
              where account = $1 order by id desc limit $2 offset $3",
@@ -152,11 +167,11 @@ impl MoneyService<'_> {
         offset: i64,
     ) -> Result<(Vec<PublicDonation>, i64)> {
         self.public_campaign(campaign_id).await?;
-        repo::public_donations(&self.app.db.read, campaign_id, limit, offset).await
+        repo::public_donations(&self.infra.db.read, campaign_id, limit, offset).await
     }
 
     async fn public_campaign(&self, id: Uuid) -> Result<Campaign> {
-        campaigns_repo::find(&self.app.db.read, id)
+        campaigns_repo::find(&self.infra.db.read, id)
             .await?
             .filter(|c| c.status.is_public())
             .ok_or(Error::NotFound("campaign"))
@@ -168,7 +183,7 @@ impl MoneyService<'_> {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Donation>, i64)> {
-        repo::donations_of(&self.app.db.read, principal.user_id, limit, offset).await
+        repo::donations_of(&self.infra.db.read, principal.user_id, limit, offset).await
     }
 
     /// Starts a deposit with the payment provider. The sandbox provider confirms at once; a
@@ -182,7 +197,7 @@ impl MoneyService<'_> {
     ) -> Result<Idempotent<Deposit>> {
         let amount = model::parse_amount("amount", amount, model::MIN_DEPOSIT, model::MAX_DEPOSIT)?;
         let mut work = match ledger::begin(
-            &self.app.db.write,
+            &self.infra.db.write,
             principal.user_id,
             key,
             "deposit",
@@ -193,7 +208,7 @@ impl MoneyService<'_> {
             Started::Replayed(r) => return Ok(r),
             Started::Fresh(w) => w,
         };
-        let provider = if self.app.config.payments_sandbox {
+        let provider = if self.infra.config.payments_sandbox {
             "sandbox"
         } else {
             "external"
@@ -206,7 +221,7 @@ impl MoneyService<'_> {
             provider,
         )
         .await?;
-        if self.app.config.payments_sandbox {
+        if self.infra.config.payments_sandbox {
             deposit = confirm_deposit(&mut work.tx, &deposit).await?;
         }
         work.finish(deposit).await
@@ -238,14 +253,14 @@ impl MoneyService<'_> {
                 "webhook timestamp outside the tolerance window",
             ));
         }
-        let secret = self.app.config.payments_webhook_secret.expose();
+        let secret = self.infra.config.payments_webhook_secret.expose();
         webhook_mac(secret, timestamp, body)?
             .verify_slice(&provided)
             .map_err(|_| invalid())?;
 
         let event: WebhookEvent = serde_json::from_slice(body)
             .map_err(|e| Error::validation("body", format!("malformed event: {e}")))?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         if !repo::record_payment_event(&mut tx, &event.id).await? {
             return Ok(WebhookOutcome::Duplicate);
         }
@@ -323,13 +338,12 @@ impl MoneyService<'_> {
             message: message.map(str::to_string),
         };
         let done = self
-            .app
             .group_commit
-            .submit(&self.app.db.write, &self.app.kv, gift)
+            .submit(&self.infra.db.write, &self.infra.kv, gift)
             .await?;
         // The batch already retired the cached page before answering.
         if !done.replayed {
-            self.app.campaigns().totals_changed(campaign_id);
+            self.campaigns.totals_changed(campaign_id);
         }
         Ok(done)
     }
@@ -337,8 +351,8 @@ impl MoneyService<'_> {
     /// After a committed change of a campaign's totals: retires its cached detail page and
     /// tells live viewers (server-sent events).
     async fn stats_changed(&self, campaign_id: Uuid) {
-        cache::stats_changed(&self.app.kv, &[campaign_id]).await;
-        self.app.campaigns().totals_changed(campaign_id);
+        cache::stats_changed(&self.infra.kv, &[campaign_id]).await;
+        self.campaigns.totals_changed(campaign_id);
     }
 
     /// Admin refund: reverses the gift's ledger lines, restores the wallet and fixes the
@@ -352,7 +366,7 @@ impl MoneyService<'_> {
     ) -> Result<Idempotent<Donation>> {
         principal.require_admin()?;
         let mut work = match ledger::begin(
-            &self.app.db.write,
+            &self.infra.db.write,
             principal.user_id,
             key,
             "refund",
@@ -401,7 +415,7 @@ impl MoneyService<'_> {
         }
         let request = (campaign_id, amount);
         let mut work = match ledger::begin(
-            &self.app.db.write,
+            &self.infra.db.write,
             principal.user_id,
             key,
             "withdrawal",
@@ -447,7 +461,7 @@ impl MoneyService<'_> {
     /// donation; keep-it-all campaigns stop taking donations and keep what was given.
     #[tracing::instrument(skip_all, fields(by = %principal.user_id, campaign_id = %campaign_id))]
     pub async fn cancel_campaign(&self, principal: &Principal, campaign_id: Uuid) -> Result<u32> {
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let campaign = campaigns_repo::lock(&mut tx, campaign_id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
@@ -475,7 +489,7 @@ impl MoneyService<'_> {
             .await?;
         outbox::record(&mut tx, &Event::CampaignChanged { campaign_id }).await?;
         tx.commit().await?;
-        self.app.campaigns().invalidate_pages().await;
+        self.campaigns.invalidate_pages().await;
         self.stats_changed(campaign_id).await;
         Ok(refunded)
     }
@@ -487,8 +501,8 @@ impl MoneyService<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn close_due_campaigns(&self, now: DateTime<Utc>) -> Result<Closing> {
         let mut summary = Closing::default();
-        for id in campaigns_repo::due_for_closing(&self.app.db.write, now).await? {
-            let mut tx = self.app.db.write.begin().await?;
+        for id in campaigns_repo::due_for_closing(&self.infra.db.write, now).await? {
+            let mut tx = self.infra.db.write.begin().await?;
             campaigns_repo::lock_exclusive(&mut tx, id).await?;
             let Some(campaign) = campaigns_repo::lock(&mut tx, id).await? else {
                 continue;
@@ -541,7 +555,7 @@ impl MoneyService<'_> {
             tracing::info!(campaign_id = %id, "campaign_closed");
         }
         if summary != Closing::default() {
-            self.app.campaigns().invalidate_pages().await;
+            self.campaigns.invalidate_pages().await;
         }
         Ok(summary)
     }

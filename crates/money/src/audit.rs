@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 
-use crate::app::App;
-use crate::error::Result;
+use platform::error::Result;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Drift {
@@ -116,36 +115,33 @@ const LOAN_TOTALS: &str = "select l.id::text || ':' || x.what, x.expected, x.act
         ('installments_paid', coalesce(r.s, 0), coalesce(i.s, 0))) as x(what, expected, actual)
     where x.expected <> x.actual";
 
-impl App {
-    /// Runs every check against the primary (replicas may lag).
-    #[tracing::instrument(skip_all)]
-    pub async fn audit(&self) -> Result<AuditReport> {
-        let db = &self.db.write;
-        let mut all = drift(db, "unbalanced_transaction", UNBALANCED).await?;
-        all.extend(drift(db, "wallet_balance", WALLETS).await?);
-        all.extend(drift(db, "campaign_stats", STATS).await?);
-        all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
-        all.extend(drift(db, "loan_account", LOAN_ACCOUNTS).await?);
-        all.extend(drift(db, "loan_totals", LOAN_TOTALS).await?);
-        for check in ledger::digest::tampered_days(db).await? {
-            all.push(Drift {
-                kind: "ledger_digest".into(),
-                subject: check.recomputed.day.to_string(),
-                expected: check.stored.map(|d| d.line_count).unwrap_or(0),
-                actual: check.recomputed.line_count,
-            });
-        }
-        let ledger_lines = sqlx::query_scalar("select count(*) from ledger_entries")
-            .fetch_one(db)
-            .await?;
-        if !all.is_empty() {
-            tracing::error!(drift = all.len(), "ledger audit found drift");
-        }
-        Ok(AuditReport {
-            ok: all.is_empty(),
-            checked_at: Utc::now(),
-            ledger_lines,
-            drift: all,
-        })
+/// Runs every check; pass the primary (replicas may lag).
+#[tracing::instrument(skip_all)]
+pub async fn run(db: &PgPool) -> Result<AuditReport> {
+    let mut all = drift(db, "unbalanced_transaction", UNBALANCED).await?;
+    all.extend(drift(db, "wallet_balance", WALLETS).await?);
+    all.extend(drift(db, "campaign_stats", STATS).await?);
+    all.extend(drift(db, "campaign_account", CAMPAIGN_ACCOUNTS).await?);
+    all.extend(drift(db, "loan_account", LOAN_ACCOUNTS).await?);
+    all.extend(drift(db, "loan_totals", LOAN_TOTALS).await?);
+    for check in ledger::digest::tampered_days(db).await? {
+        all.push(Drift {
+            kind: "ledger_digest".into(),
+            subject: check.recomputed.day.to_string(),
+            expected: check.stored.map(|d| d.line_count).unwrap_or(0),
+            actual: check.recomputed.line_count,
+        });
     }
+    let ledger_lines = sqlx::query_scalar("select count(*) from ledger_entries")
+        .fetch_one(db)
+        .await?;
+    if !all.is_empty() {
+        tracing::error!(drift = all.len(), "ledger audit found drift");
+    }
+    Ok(AuditReport {
+        ok: all.is_empty(),
+        checked_at: Utc::now(),
+        ledger_lines,
+        drift: all,
+    })
 }

@@ -11,12 +11,12 @@ use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use super::model::{self, MAX_DONATION, MIN_DONATION};
-use super::service::Donate;
-use crate::accounts::{Principal, Role, Tier};
-use crate::app::App;
-use crate::campaigns::{CampaignStatus, repo as campaigns_repo};
-use crate::error::{Error, Result};
+use super::service::{Donate, MoneyService};
+use accounts::{Principal, Role, Tier};
+use campaigns::{CampaignStatus, repo as campaigns_repo};
 use outbox::Event;
+use platform::Handles;
+use platform::error::{Error, Result};
 
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;
@@ -94,10 +94,20 @@ async fn set_status(
     .await?)
 }
 
-impl App {
+/// Monthly gifts: the donor's plans and the scheduler's charge run.
+#[derive(Clone, Debug)]
+pub struct RecurringService {
+    infra: Handles,
+    money: MoneyService,
+}
+
+impl RecurringService {
+    pub fn new(infra: Handles, money: MoneyService) -> Self {
+        Self { infra, money }
+    }
     /// Starts a monthly gift to an active campaign, first charged on the next `day_of_month`.
     #[tracing::instrument(skip_all, fields(donor_id = %principal.user_id, campaign_id = %campaign_id))]
-    pub async fn create_recurring(
+    pub async fn create(
         &self,
         principal: &Principal,
         campaign_id: Uuid,
@@ -112,7 +122,7 @@ impl App {
             .ok_or_else(|| {
                 Error::validation("dayOfMonth", "dayOfMonth must be between 1 and 28")
             })?;
-        let campaign = campaigns_repo::find(&self.db.read, campaign_id)
+        let campaign = campaigns_repo::find(&self.infra.db.read, campaign_id)
             .await?
             .filter(|c| c.status.is_public())
             .ok_or(Error::NotFound("campaign"))?;
@@ -132,7 +142,7 @@ impl App {
         .bind(amount)
         .bind(day as i16)
         .bind(next_occurrence(today, day))
-        .fetch_one(&self.db.write)
+        .fetch_one(&self.infra.db.write)
         .await
         .map_err(|e| {
             Error::from(e).on_constraint("recurring_one_live_plan", || {
@@ -144,25 +154,25 @@ impl App {
         })
     }
 
-    pub async fn my_recurring(&self, principal: &Principal) -> Result<Vec<RecurringPlan>> {
+    pub async fn mine(&self, principal: &Principal) -> Result<Vec<RecurringPlan>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {COLUMNS} from recurring_donations where donor_id = $1 order by created_at desc"
         )))
         .bind(principal.user_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.infra.db.read)
         .await?)
     }
 
     /// The donor's own change: `pause`, `resume` or `cancel`.
     #[tracing::instrument(skip_all, fields(plan_id = %id, action))]
-    pub async fn change_recurring(
+    pub async fn change(
         &self,
         principal: &Principal,
         id: Uuid,
         action: &str,
         today: NaiveDate,
     ) -> Result<RecurringPlan> {
-        let plan = find(&self.db.write, id)
+        let plan = find(&self.infra.db.write, id)
             .await?
             .filter(|p| p.donor_id == principal.user_id)
             .ok_or(Error::NotFound("recurring donation"))?;
@@ -174,14 +184,21 @@ impl App {
         };
         match (action, plan.status.as_str()) {
             ("pause", "active") => {
-                set_status(&self.db.write, id, "paused", Some("by_donor"), None).await
+                set_status(&self.infra.db.write, id, "paused", Some("by_donor"), None).await
             }
             ("resume", "paused") => {
                 let next = next_occurrence(today, plan.day_of_month as u32);
-                set_status(&self.db.write, id, "active", None, Some(next)).await
+                set_status(&self.infra.db.write, id, "active", None, Some(next)).await
             }
             ("cancel", "active" | "paused") => {
-                set_status(&self.db.write, id, "cancelled", Some("by_donor"), None).await
+                set_status(
+                    &self.infra.db.write,
+                    id,
+                    "cancelled",
+                    Some("by_donor"),
+                    None,
+                )
+                .await
             }
             ("pause" | "resume" | "cancel", _) => Err(invalid()),
             _ => Err(Error::validation(
@@ -194,12 +211,8 @@ impl App {
     /// The campaign's creator or an admin stops every live plan for the campaign (gifts
     /// already made stay).
     #[tracing::instrument(skip_all, fields(campaign_id = %campaign_id))]
-    pub async fn stop_recurring_for_campaign(
-        &self,
-        principal: &Principal,
-        campaign_id: Uuid,
-    ) -> Result<u64> {
-        let campaign = campaigns_repo::find(&self.db.read, campaign_id)
+    pub async fn stop_for_campaign(&self, principal: &Principal, campaign_id: Uuid) -> Result<u64> {
+        let campaign = campaigns_repo::find(&self.infra.db.read, campaign_id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         if campaign.creator_id != principal.user_id && !principal.is_admin() {
@@ -212,7 +225,7 @@ impl App {
              where campaign_id = $1 and status in ('active', 'paused')",
         )
         .bind(campaign_id)
-        .execute(&self.db.write)
+        .execute(&self.infra.db.write)
         .await?;
         Ok(done.rows_affected())
     }
@@ -221,18 +234,18 @@ impl App {
     /// handled (two schedulers never handle one plan at once), and the charge itself is
     /// idempotent per period.
     #[tracing::instrument(skip_all)]
-    pub async fn charge_recurring(&self, now: DateTime<Utc>) -> Result<ChargeRun> {
+    pub async fn charge_due(&self, now: DateTime<Utc>) -> Result<ChargeRun> {
         let today = now.date_naive();
         let due: Vec<Uuid> = sqlx::query_scalar(
             "select id from recurring_donations where status = 'active' and next_charge_on <= $1
              order by next_charge_on, id",
         )
         .bind(today)
-        .fetch_all(&self.db.write)
+        .fetch_all(&self.infra.db.write)
         .await?;
         let mut run = ChargeRun::default();
         for id in due {
-            let mut tx = self.db.write.begin().await?;
+            let mut tx = self.infra.db.write.begin().await?;
             let plan: Option<RecurringPlan> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "select {COLUMNS} from recurring_donations
                  where id = $1 and status = 'active' and next_charge_on <= $2 for update skip locked"
@@ -256,7 +269,7 @@ impl App {
             };
             let key = format!("recurring:{}:{period}", plan.id);
             match self
-                .money()
+                .money
                 .donate(&donor, plan.campaign_id, gift, &key)
                 .await
             {

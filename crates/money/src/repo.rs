@@ -4,7 +4,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::model::{Deposit, Donation, PublicDonation, Withdrawal};
-use crate::error::Result;
+use platform::error::Result;
 
 const DONATION_COLUMNS: &str =
     "id, campaign_id, donor_id, amount, anonymous, message, status, created_at, refunded_at";
@@ -48,7 +48,7 @@ pub async fn insert_donations(
         .map(|id| {
             by_id
                 .remove(id)
-                .ok_or_else(|| crate::Error::internal("an inserted donation was not returned"))
+                .ok_or_else(|| platform::Error::internal("an inserted donation was not returned"))
         })
         .collect()
 }
