@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use accounts::{AccountService, rate_limit::RateLimiter};
 use campaigns::CampaignService;
+use loans::LoanService;
 use money::{MoneyService, recurring::RecurringService};
 use platform::config::Config;
 use platform::infra::{db::Db, kv::Kv, storage::Storage};
@@ -20,6 +21,7 @@ pub struct App {
     accounts: AccountService,
     campaigns: CampaignService,
     money: MoneyService,
+    loans: LoanService,
     recurring: RecurringService,
     rate_limiter: RateLimiter,
 }
@@ -42,6 +44,7 @@ impl App {
             accounts: AccountService::new(infra.clone()),
             campaigns: campaigns.clone(),
             money: money.clone(),
+            loans: LoanService::new(infra.clone()),
             recurring: RecurringService::new(infra.clone(), money),
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
@@ -63,6 +66,10 @@ impl App {
 
     pub fn money(&self) -> &MoneyService {
         &self.money
+    }
+
+    pub fn loans(&self) -> &LoanService {
+        &self.loans
     }
 
     pub fn recurring(&self) -> &RecurringService {

@@ -7,7 +7,6 @@ pub mod analytics;
 pub mod app;
 pub mod demo;
 pub mod jobs;
-pub mod loans;
 pub mod notifications;
 pub mod ops;
 pub mod reports;
@@ -16,6 +15,7 @@ pub mod webhooks;
 pub use accounts;
 pub use campaigns;
 pub use ledger;
+pub use loans;
 pub use money;
 pub use outbox;
 #[cfg(feature = "testing")]

@@ -81,7 +81,7 @@ impl Handler for SendNotification {
 
 impl Handler for ScoreLoan {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        let score = domain::loans::score_loan(&ctx.app, self.loan_id).await?;
+        let score = ctx.app.loans().score(self.loan_id).await?;
         tracing::debug!(score = score.map(|s| s.score), "loan scored");
         Ok(())
     }

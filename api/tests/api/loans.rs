@@ -45,9 +45,7 @@ impl TestApp {
         let resp = self.apply_loan(borrower, amount, term).await;
         assert_eq!(resp.status().as_u16(), 201);
         let id = id_of(&resp.json().await.expect("json"));
-        domain::loans::score_loan(&self.app, id)
-            .await
-            .expect("scores");
+        self.app.loans().score(id).await.expect("scores");
         let resp = self
             .post_json(
                 &format!("/api/admin/loans/{id}/approve"),
@@ -130,11 +128,17 @@ async fn a_loan_goes_from_application_to_repaid_with_the_books_balanced_at_every
     assert_eq!(resp.status().as_u16(), 404);
 
     // Scoring runs once however often the job is delivered.
-    let first = domain::loans::score_loan(&app.app, id)
+    let first = app
+        .app
+        .loans()
+        .score(id)
         .await
         .expect("scores")
         .expect("a score");
-    let again = domain::loans::score_loan(&app.app, id)
+    let again = app
+        .app
+        .loans()
+        .score(id)
         .await
         .expect("again")
         .expect("the same score");
@@ -585,9 +589,7 @@ async fn only_the_borrower_repays_only_admins_decide_and_bad_input_names_the_fie
     let id = id_of(&resp.json().await.expect("json"));
     let resp = app.apply_loan(&borrower, 20_000, 6).await;
     assert_eq!(error_of(resp, 409).await["code"], "open_application_exists");
-    domain::loans::score_loan(&app.app, id)
-        .await
-        .expect("scores");
+    app.app.loans().score(id).await.expect("scores");
 
     for action in ["approve", "reject", "write-off"] {
         let resp = app
@@ -613,9 +615,7 @@ async fn only_the_borrower_repays_only_admins_decide_and_bad_input_names_the_fie
     // An admin does not decide on their own application.
     let own = app.apply_loan(&admin, 10_000, 6).await;
     let own = id_of(&own.json().await.expect("json"));
-    domain::loans::score_loan(&app.app, own)
-        .await
-        .expect("scores");
+    app.app.loans().score(own).await.expect("scores");
     let resp = app
         .post_json(
             &format!("/api/admin/loans/{own}/approve"),
@@ -750,9 +750,7 @@ async fn an_application_rejected_before_scoring_stays_rejected_when_the_job_runs
         )
         .await;
     assert_eq!(resp.status().as_u16(), 200);
-    let score = domain::loans::score_loan(&app.app, id)
-        .await
-        .expect("no-op");
+    let score = app.app.loans().score(id).await.expect("no-op");
     assert!(score.is_none());
     let detail = app.loan_as(&borrower, id).await;
     assert_eq!(detail["status"], "rejected");

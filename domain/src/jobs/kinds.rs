@@ -51,7 +51,7 @@ impl JobKind for SendNotification {
     const NAME: &'static str = "send_notification";
 }
 
-/// Score a submitted loan application (`crate::loans::score_loan`); idempotent.
+/// Score a submitted loan application (`loans::LoanService::score`); idempotent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScoreLoan {
     pub loan_id: Uuid,

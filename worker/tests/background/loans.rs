@@ -45,7 +45,10 @@ async fn a_submitted_loan_is_scored_through_the_outbox_and_the_worker_once() {
     worker.stop().await;
     assert!(scored, "the score_loan job ran");
     // Delivered again (at least once), the job changes nothing.
-    let again = domain::loans::score_loan(&env.app, loan.loan.id)
+    let again = env
+        .app
+        .loans()
+        .score(loan.loan.id)
         .await
         .expect("idempotent")
         .expect("scored before");
@@ -93,9 +96,7 @@ async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
         tier: Tier::Standard,
         session_id: None,
     };
-    domain::loans::score_loan(&env.app, loan.loan.id)
-        .await
-        .expect("scores");
+    env.app.loans().score(loan.loan.id).await.expect("scores");
     env.app
         .loans()
         .reject(&admin, loan.loan.id, Some("Too little history yet"))

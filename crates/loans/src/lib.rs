@@ -14,4 +14,4 @@ pub use model::{
     LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus, Repayment,
     ScheduledInstallment, Sweep, Transition,
 };
-pub use service::{Apply, LoanService, MAX_DOCUMENT_BYTES, score_loan};
+pub use service::{Apply, LoanService, MAX_DOCUMENT_BYTES};

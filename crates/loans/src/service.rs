@@ -2,6 +2,7 @@
 //! scheduler's duties. Every status change locks the loan row and records who, when and why;
 //! every money movement is double-entry and commits together with its idempotency key.
 
+use platform::Handles;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,12 +16,11 @@ use super::model::{
 };
 use super::repo::{self, NewLoan, NewRepayment};
 use super::{schedule, scoring};
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::config::LoanPolicy;
-use crate::error::{Error, Result};
+use accounts::Principal;
 use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
+use platform::config::LoanPolicy;
+use platform::error::{Error, Result};
 
 /// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -33,13 +33,14 @@ pub struct Apply {
     pub description: String,
 }
 
-pub struct LoanService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct LoanService {
+    infra: Handles,
 }
 
-impl App {
-    pub fn loans(&self) -> LoanService<'_> {
-        LoanService { app: self }
+impl LoanService {
+    pub fn new(infra: Handles) -> Self {
+        Self { infra }
     }
 }
 
@@ -60,53 +61,53 @@ fn sniff_document(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Scores a loan waiting in `scoring` and moves it to `pending_review`. Idempotent: a loan
-/// that was already scored keeps its score, which is returned unchanged (the worker's
-/// `score_loan` job may run more than once); `None` when the loan left `scoring` unscored (an
-/// admin rejected it first), so the job has nothing left to do.
-#[tracing::instrument(skip_all, fields(loan_id = %loan_id))]
-pub async fn score_loan(app: &App, loan_id: Uuid) -> Result<Option<LoanScore>> {
-    let threshold = app.config.loans.score_threshold;
-    let mut tx = app.db.write.begin().await?;
-    let loan = repo::lock(&mut tx, loan_id)
-        .await?
-        .ok_or(Error::NotFound("loan"))?;
-    if loan.status != LoanStatus::Scoring {
-        drop(tx);
-        return app.loans().score_of(loan_id).await;
+impl LoanService {
+    /// Scores a loan waiting in `scoring` and moves it to `pending_review`. Idempotent: a loan
+    /// that was already scored keeps its score, which is returned unchanged (the worker's
+    /// `score_loan` job may run more than once); `None` when the loan left `scoring` unscored (an
+    /// admin rejected it first), so the job has nothing left to do.
+    #[tracing::instrument(skip_all, fields(loan_id = %loan_id))]
+    pub async fn score(&self, loan_id: Uuid) -> Result<Option<LoanScore>> {
+        let threshold = self.infra.config.loans.score_threshold;
+        let mut tx = self.infra.db.write.begin().await?;
+        let loan = repo::lock(&mut tx, loan_id)
+            .await?
+            .ok_or(Error::NotFound("loan"))?;
+        if loan.status != LoanStatus::Scoring {
+            drop(tx);
+            return self.score_of(loan_id).await;
+        }
+        let now = Utc::now();
+        let history = repo::history(&mut *tx, loan.id, loan.borrower_id, loan.amount, now).await?;
+        let scored = scoring::score(&history);
+        repo::insert_score(&mut tx, loan.id, scored.score, &scored.factors).await?;
+        let recommended = scored.score >= threshold;
+        let reason = format!(
+            "scored {}/1000{}",
+            scored.score,
+            if recommended { ", recommended" } else { "" }
+        );
+        repo::transition(
+            &mut tx,
+            loan.id,
+            Some(LoanStatus::Scoring),
+            LoanStatus::PendingReview,
+            None,
+            &reason,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(score = scored.score, recommended, "loan_scored");
+        Ok(Some(LoanScore {
+            score: scored.score,
+            factors: scored.factors,
+            recommended,
+            created_at: now,
+        }))
     }
-    let now = Utc::now();
-    let history = repo::history(&mut *tx, loan.id, loan.borrower_id, loan.amount, now).await?;
-    let scored = scoring::score(&history);
-    repo::insert_score(&mut tx, loan.id, scored.score, &scored.factors).await?;
-    let recommended = scored.score >= threshold;
-    let reason = format!(
-        "scored {}/1000{}",
-        scored.score,
-        if recommended { ", recommended" } else { "" }
-    );
-    repo::transition(
-        &mut tx,
-        loan.id,
-        Some(LoanStatus::Scoring),
-        LoanStatus::PendingReview,
-        None,
-        &reason,
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(score = scored.score, recommended, "loan_scored");
-    Ok(Some(LoanScore {
-        score: scored.score,
-        factors: scored.factors,
-        recommended,
-        created_at: now,
-    }))
-}
 
-impl LoanService<'_> {
     fn policy(&self) -> &LoanPolicy {
-        &self.app.config.loans
+        &self.infra.config.loans
     }
 
     /// Submits an application. It waits in `scoring` until the `score_loan` job has run (the
@@ -119,7 +120,7 @@ impl LoanService<'_> {
         let purpose = model::parse_purpose(&input.purpose)?;
         let description = model::parse_description(&input.description)?;
         let id = Uuid::now_v7();
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         repo::insert(
             &mut tx,
             NewLoan {
@@ -180,9 +181,9 @@ impl LoanService<'_> {
     ) -> Result<LoanDetail> {
         // Right after a write, read the primary: a replica may not have the loan yet.
         let db = if primary {
-            &self.app.db.write
+            &self.infra.db.write
         } else {
-            &self.app.db.read
+            &self.infra.db.read
         };
         let loan = repo::find(db, id).await?.ok_or(Error::NotFound("loan"))?;
         let full = viewer.is_some_and(|p| p.user_id == loan.borrower_id || p.is_admin());
@@ -205,7 +206,7 @@ impl LoanService<'_> {
         let mut signed = Vec::with_capacity(documents.len());
         for doc in documents {
             let url = self
-                .app
+                .infra
                 .storage
                 .presigned_get(&doc.object_key, DOCUMENT_URL_TTL)
                 .await?;
@@ -223,7 +224,7 @@ impl LoanService<'_> {
 
     async fn score_of(&self, id: Uuid) -> Result<Option<LoanScore>> {
         let threshold = self.policy().score_threshold;
-        Ok(repo::scores_for(&self.app.db.write, &[id])
+        Ok(repo::scores_for(&self.infra.db.write, &[id])
             .await?
             .pop()
             .map(|(_, score, factors, created_at)| LoanScore {
@@ -251,7 +252,7 @@ impl LoanService<'_> {
                 "only approved loans are listed publicly",
             ));
         }
-        repo::list_by_status(&self.app.db.read, status, limit, offset).await
+        repo::list_by_status(&self.infra.db.read, status, limit, offset).await
     }
 
     /// The caller's own loans (as borrower), newest first.
@@ -261,7 +262,7 @@ impl LoanService<'_> {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Loan>, i64)> {
-        repo::list_by_borrower(&self.app.db.read, principal.user_id, limit, offset).await
+        repo::list_by_borrower(&self.infra.db.read, principal.user_id, limit, offset).await
     }
 
     /// Admin queue: loans in `status` (default `pending_review`) with their scores.
@@ -277,7 +278,7 @@ impl LoanService<'_> {
             .map(LoanStatus::parse)
             .transpose()?
             .unwrap_or(LoanStatus::PendingReview);
-        let db = &self.app.db.read;
+        let db = &self.infra.db.read;
         let (loans, total) = repo::list_by_status(db, status, limit, offset).await?;
         let ids: Vec<Uuid> = loans.iter().map(|l| l.id).collect();
         let mut scores = repo::scores_for(db, &ids).await?;
@@ -320,7 +321,7 @@ impl LoanService<'_> {
     #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
     pub async fn approve(&self, principal: &Principal, id: Uuid) -> Result<LoanDetail> {
         principal.require_admin()?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
         if loan.status != LoanStatus::PendingReview {
             return Err(invalid_transition(
@@ -355,7 +356,7 @@ impl LoanService<'_> {
     ) -> Result<LoanDetail> {
         principal.require_admin()?;
         let reason = model::parse_reason(reason)?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
         if !matches!(loan.status, LoanStatus::Scoring | LoanStatus::PendingReview) {
             return Err(invalid_transition(
@@ -383,7 +384,7 @@ impl LoanService<'_> {
     #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
     pub async fn write_off(&self, principal: &Principal, id: Uuid) -> Result<LoanDetail> {
         principal.require_admin()?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
         if loan.status != LoanStatus::Defaulted {
             return Err(invalid_transition(
@@ -414,7 +415,7 @@ impl LoanService<'_> {
         id: Uuid,
         bytes: Vec<u8>,
     ) -> Result<(LoanDocument, String)> {
-        let loan = repo::find(&self.app.db.write, id)
+        let loan = repo::find(&self.infra.db.write, id)
             .await?
             .ok_or(Error::NotFound("loan"))?;
         if loan.borrower_id != principal.user_id {
@@ -451,13 +452,13 @@ impl LoanService<'_> {
             size_bytes: bytes.len() as i32,
             created_at: Utc::now(),
         };
-        self.app
+        self.infra
             .storage
             .put(&doc.object_key, content_type, bytes)
             .await?;
-        repo::insert_document(&self.app.db.write, id, &doc).await?;
+        repo::insert_document(&self.infra.db.write, id, &doc).await?;
         let url = self
-            .app
+            .infra
             .storage
             .presigned_get(&doc.object_key, DOCUMENT_URL_TTL)
             .await?;
@@ -471,7 +472,7 @@ impl LoanService<'_> {
         id: Uuid,
     ) -> Result<(Loan, Vec<ScheduledInstallment>)> {
         let detail = self.get(viewer, id).await?;
-        let installments = repo::installments(&self.app.db.read, id).await?;
+        let installments = repo::installments(&self.infra.db.read, id).await?;
         Ok((detail.loan, installments))
     }
 
@@ -497,7 +498,14 @@ impl LoanService<'_> {
             loan_id: id,
             amount,
         };
-        ledger::begin(&self.app.db.write, principal.user_id, key, scope, &request).await
+        ledger::begin(
+            &self.infra.db.write,
+            principal.user_id,
+            key,
+            scope,
+            &request,
+        )
+        .await
     }
 
     /// A lender funds a share of a fundraising loan from their wallet into the loan's escrow.
@@ -723,8 +731,8 @@ impl LoanService<'_> {
     pub async fn review_arrears(&self, now: DateTime<Utc>) -> Result<Sweep> {
         let default_after = Duration::days(self.policy().default_days);
         let mut sweep = Sweep::default();
-        for id in repo::due_for_review(&self.app.db.write, now).await? {
-            let mut tx = self.app.db.write.begin().await?;
+        for id in repo::due_for_review(&self.infra.db.write, now).await? {
+            let mut tx = self.infra.db.write.begin().await?;
             let Some(loan) = repo::lock(&mut tx, id).await? else {
                 continue;
             };
@@ -798,8 +806,8 @@ impl LoanService<'_> {
     #[tracing::instrument(skip_all, fields(%now))]
     pub async fn expire_fundraising(&self, now: DateTime<Utc>) -> Result<Sweep> {
         let mut sweep = Sweep::default();
-        for id in repo::due_for_expiry(&self.app.db.write, now).await? {
-            let mut tx = self.app.db.write.begin().await?;
+        for id in repo::due_for_expiry(&self.infra.db.write, now).await? {
+            let mut tx = self.infra.db.write.begin().await?;
             let Some(loan) = repo::lock(&mut tx, id).await? else {
                 continue;
             };

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::model::{LenderTotal, Loan, LoanDocument, LoanStatus, ScheduledInstallment, Transition};
 use super::schedule::Installment;
 use super::scoring::{Factor, History};
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 #[derive(FromRow)]
 struct LoanRow {

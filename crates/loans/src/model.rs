@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::scoring::Factor;
-use crate::config::LoanPolicy;
-use crate::error::{Error, Result};
+use platform::config::LoanPolicy;
+use platform::error::{Error, Result};
 
 /// submitted → scoring → pending_review → fundraising (approved) | rejected;
 /// fundraising → funded → active (disbursed) | expired (lenders refunded);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Months, Utc};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 /// Basis points per year → per month: interest on a balance is `balance * bp / 120_000`.
 const MONTHLY_DIVISOR: i128 = 120_000;
