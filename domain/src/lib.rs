@@ -7,7 +7,6 @@ pub mod analytics;
 pub mod app;
 pub mod demo;
 pub mod jobs;
-pub mod notifications;
 pub mod ops;
 pub mod reports;
 pub mod webhooks;
@@ -17,6 +16,7 @@ pub use campaigns;
 pub use ledger;
 pub use loans;
 pub use money;
+pub use notifications;
 pub use outbox;
 #[cfg(feature = "testing")]
 pub use platform::testing;

@@ -112,7 +112,8 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
             "loan_reminders",
             "0 0 8 * * *",
             |app: App, now| async move {
-                domain::notifications::queue_loan_reminders(&app, now)
+                let queues = domain::jobs::Queues::new(&app.kv);
+                domain::jobs::reminders::queue_loan_reminders(&app.db.read, &queues, now)
                     .await
                     .map(drop)
             },

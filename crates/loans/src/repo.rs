@@ -570,3 +570,21 @@ pub async fn due_for_expiry(db: impl PgExecutor<'_>, now: DateTime<Utc>) -> Resu
     .fetch_all(db)
     .await?)
 }
+
+/// Unpaid installments of repaying loans that fall due in `(now, now + days]`, as
+/// (loan, installment number).
+pub async fn installments_due_within(
+    db: impl PgExecutor<'_>,
+    now: DateTime<Utc>,
+    days: i32,
+) -> Result<Vec<(Uuid, i32)>> {
+    Ok(sqlx::query_as(
+        "select i.loan_id, i.seq from loan_installments i join loans l on l.id = i.loan_id
+         where i.paid_amount < i.amount and l.status in ('active', 'late')
+           and i.due_at > $1 and i.due_at <= $1 + make_interval(days => $2)",
+    )
+    .bind(now)
+    .bind(days)
+    .fetch_all(db)
+    .await?)
+}

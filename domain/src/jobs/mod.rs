@@ -9,6 +9,7 @@ pub mod dead_letter;
 pub mod kinds;
 pub mod queue;
 pub mod relay;
+pub mod reminders;
 pub mod runs;
 
 pub use kinds::{

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::Result;
-use crate::infra::mail::Mailer;
+use platform::error::Result;
+use platform::infra::mail::Mailer;
 use repo::{DonationFacts, Recipient};
 use templates::{Email, money, render};
 
@@ -306,44 +306,6 @@ async fn compose(
 
 /// Days before an installment falls due that its reminder goes out.
 pub const REMINDER_DAYS: i64 = 3;
-
-/// Queues a reminder for every unpaid installment of a repaying loan that falls due within
-/// [`REMINDER_DAYS`] of `now`. Safe to run daily and twice: each reminder has its own dedupe key.
-#[tracing::instrument(skip_all)]
-pub async fn queue_loan_reminders(
-    app: &crate::App,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<usize> {
-    let due: Vec<(Uuid, i32)> = sqlx::query_as(
-        "select i.loan_id, i.seq from loan_installments i join loans l on l.id = i.loan_id
-         where i.paid_amount < i.amount and l.status in ('active', 'late')
-           and i.due_at > $1 and i.due_at <= $1 + make_interval(days => $2)",
-    )
-    .bind(now)
-    .bind(REMINDER_DAYS as i32)
-    .fetch_all(&app.db.read)
-    .await?;
-    let jobs = due
-        .iter()
-        .map(|&(loan_id, seq)| {
-            let notification = Notification::Loan {
-                loan_id,
-                notice: LoanNotice::Reminder { seq },
-            };
-            let key = notification.dedupe_key();
-            (
-                crate::jobs::kinds::Job::SendNotification(crate::jobs::kinds::SendNotification {
-                    notification,
-                }),
-                Some(key),
-            )
-        })
-        .collect();
-    crate::jobs::queue::Queues::new(&app.kv)
-        .push_all(jobs)
-        .await?;
-    Ok(due.len())
-}
 
 fn campaign_url(base: &str, d: &DonationFacts) -> String {
     format!("{base}/campaigns/{}", d.campaign_id)

@@ -1,17 +1,17 @@
 //! Email templates: plain-text files under `domain/templates/`, compiled into the binary. The
 //! first line is `Subject: …`, then a blank line, then the body; `{{name}}` is replaced.
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
-pub const WELCOME: &str = include_str!("../../templates/welcome.txt");
-pub const DONATION_RECEIPT: &str = include_str!("../../templates/donation_receipt.txt");
-pub const DONATION_RECEIVED: &str = include_str!("../../templates/donation_received.txt");
-pub const LOAN_APPROVED: &str = include_str!("../../templates/loan_approved.txt");
-pub const LOAN_REJECTED: &str = include_str!("../../templates/loan_rejected.txt");
-pub const LOAN_FUNDED: &str = include_str!("../../templates/loan_funded.txt");
-pub const LOAN_LATE: &str = include_str!("../../templates/loan_late.txt");
-pub const LOAN_REMINDER: &str = include_str!("../../templates/loan_reminder.txt");
-pub const RECURRING_PAUSED: &str = include_str!("../../templates/recurring_paused.txt");
+pub const WELCOME: &str = include_str!("../templates/welcome.txt");
+pub const DONATION_RECEIPT: &str = include_str!("../templates/donation_receipt.txt");
+pub const DONATION_RECEIVED: &str = include_str!("../templates/donation_received.txt");
+pub const LOAN_APPROVED: &str = include_str!("../templates/loan_approved.txt");
+pub const LOAN_REJECTED: &str = include_str!("../templates/loan_rejected.txt");
+pub const LOAN_FUNDED: &str = include_str!("../templates/loan_funded.txt");
+pub const LOAN_LATE: &str = include_str!("../templates/loan_late.txt");
+pub const LOAN_REMINDER: &str = include_str!("../templates/loan_reminder.txt");
+pub const RECURRING_PAUSED: &str = include_str!("../templates/recurring_paused.txt");
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]

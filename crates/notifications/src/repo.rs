@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::error::Result;
+use platform::error::Result;
 
 /// Who an email goes to.
 #[derive(Debug, Clone, sqlx::FromRow)]
