@@ -9,6 +9,7 @@ use money::{MoneyService, recurring::RecurringService};
 use platform::config::Config;
 use platform::infra::{db::Db, kv::Kv, storage::Storage};
 use platform::{Handles, Readiness, Result};
+use webhooks::WebhooksService;
 
 /// Everything a request handler, job or cron task needs. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -23,6 +24,7 @@ pub struct App {
     money: MoneyService,
     loans: LoanService,
     recurring: RecurringService,
+    webhooks: WebhooksService,
     rate_limiter: RateLimiter,
 }
 
@@ -46,6 +48,7 @@ impl App {
             money: money.clone(),
             loans: LoanService::new(infra.clone()),
             recurring: RecurringService::new(infra.clone(), money),
+            webhooks: WebhooksService::new(infra.clone()),
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
         }
@@ -74,6 +77,10 @@ impl App {
 
     pub fn recurring(&self) -> &RecurringService {
         &self.recurring
+    }
+
+    pub fn webhooks(&self) -> &WebhooksService {
+        &self.webhooks
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {

@@ -9,7 +9,6 @@ pub mod demo;
 pub mod jobs;
 pub mod ops;
 pub mod reports;
-pub mod webhooks;
 
 pub use accounts;
 pub use campaigns;
@@ -21,6 +20,7 @@ pub use outbox;
 #[cfg(feature = "testing")]
 pub use platform::testing;
 pub use platform::{config, error, infra};
+pub use webhooks;
 
 pub use app::App;
 pub use error::{Error, Result};

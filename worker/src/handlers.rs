@@ -105,7 +105,13 @@ impl Handler for GenerateReport {
 
 impl Handler for DispatchWebhooks {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        domain::webhooks::dispatch(&ctx.app, &ctx.queues, self.event_id, &self.event).await?;
+        domain::jobs::fan_out::dispatch_webhooks(
+            &ctx.app.db.write,
+            &ctx.queues,
+            self.event_id,
+            &self.event,
+        )
+        .await?;
         Ok(())
     }
     fn into_job(self) -> Job {
@@ -115,7 +121,8 @@ impl Handler for DispatchWebhooks {
 
 impl Handler for DeliverWebhook {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        let outcome = domain::webhooks::deliver(&ctx.app, &ctx.webhooks, self.delivery_id).await?;
+        let outcome =
+            domain::webhooks::deliver(&ctx.app.db.write, &ctx.webhooks, self.delivery_id).await?;
         tracing::debug!(?outcome, "webhook handled");
         Ok(())
     }
@@ -123,7 +130,7 @@ impl Handler for DeliverWebhook {
         Job::DeliverWebhook(self)
     }
     async fn dead_lettered(&self, ctx: &JobContext, _error: &str) -> domain::Result<()> {
-        domain::webhooks::mark_failed(&ctx.app, self.delivery_id).await
+        domain::webhooks::mark_failed(&ctx.app.db.write, self.delivery_id).await
     }
 }
 

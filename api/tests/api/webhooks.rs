@@ -213,9 +213,10 @@ async fn the_delivery_log_shows_every_attempt_and_a_replay_queues_it_again() {
     .expect("event");
     let event: Event = serde_json::from_value(payload).expect("event");
     let queues = Queues::new(&app.app.kv);
-    let fanned = domain::webhooks::dispatch(&app.app, &queues, event_id, &event)
-        .await
-        .expect("dispatch");
+    let fanned =
+        domain::jobs::fan_out::dispatch_webhooks(&app.app.db.write, &queues, event_id, &event)
+            .await
+            .expect("dispatch");
     assert_eq!(fanned, 1);
     let delivery: Uuid = sqlx::query_scalar("select id from webhook_deliveries")
         .fetch_one(&app.app.db.write)
@@ -223,7 +224,7 @@ async fn the_delivery_log_shows_every_attempt_and_a_replay_queues_it_again() {
         .expect("delivery");
     let sender = domain::webhooks::Sender::new(&app.app.config).expect("sender");
     assert!(
-        domain::webhooks::deliver(&app.app, &sender, delivery)
+        domain::webhooks::deliver(&app.app.db.write, &sender, delivery)
             .await
             .is_err()
     );

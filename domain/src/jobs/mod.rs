@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod campaign_stats;
 pub mod dead_letter;
+pub mod fan_out;
 pub mod kinds;
 pub mod queue;
 pub mod relay;

@@ -415,10 +415,10 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
     let sender = Sender::new(&env.app.config).expect("sender");
     let event = donation(campaign, donor.id);
 
-    let first = webhooks::dispatch(&env.app, &queues, 77, &event)
+    let first = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
         .await
         .expect("first");
-    let second = webhooks::dispatch(&env.app, &queues, 77, &event)
+    let second = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
         .await
         .expect("second");
     assert_eq!(first, 2);
@@ -434,13 +434,13 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
     assert_eq!(rows.len(), 2, "one delivery per endpoint");
     let delivery = |ep: Uuid| rows.iter().find(|r| r.1 == ep).expect("delivery").0;
 
-    let once = webhooks::deliver(&env.app, &sender, delivery(endpoint)).await;
-    let twice = webhooks::deliver(&env.app, &sender, delivery(endpoint)).await;
+    let once = webhooks::deliver(&env.app.db.write, &sender, delivery(endpoint)).await;
+    let twice = webhooks::deliver(&env.app.db.write, &sender, delivery(endpoint)).await;
     assert_eq!(once.expect("first"), Outcome::Delivered { status: 200 });
     assert_eq!(twice.expect("second"), Outcome::Skipped);
     assert_eq!(hook.received().len(), 1);
 
-    let refused = webhooks::deliver(&env.app, &sender, delivery(dead_end)).await;
+    let refused = webhooks::deliver(&env.app.db.write, &sender, delivery(dead_end)).await;
     assert!(refused.is_err(), "a refused connection is a failed attempt");
     let (logs, _) = env
         .app
@@ -455,7 +455,7 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
         logs[0].attempts[0].error.as_deref(),
         Some("connection failed")
     );
-    let again = webhooks::dispatch(&env.app, &queues, 77, &event)
+    let again = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
         .await
         .expect("third");
     assert_eq!(
@@ -563,9 +563,14 @@ async fn assert_refused_at_connect_time(overrides: &[(&str, &str)], scheme: &str
     }
     let queues = Queues::new(&env.app.kv);
     let sender = Sender::new(&env.app.config).expect("sender");
-    let fanned = webhooks::dispatch(&env.app, &queues, 91, &donation(campaign, donor.id))
-        .await
-        .expect("dispatch");
+    let fanned = domain::jobs::fan_out::dispatch_webhooks(
+        &env.app.db.write,
+        &queues,
+        91,
+        &donation(campaign, donor.id),
+    )
+    .await
+    .expect("dispatch");
     assert_eq!(fanned, urls.len());
     let deliveries: Vec<(Uuid, String)> = sqlx::query_as(
         "select d.id, e.url from webhook_deliveries d
@@ -575,7 +580,7 @@ async fn assert_refused_at_connect_time(overrides: &[(&str, &str)], scheme: &str
     .await
     .expect("deliveries");
     for (delivery, url) in &deliveries {
-        let result = webhooks::deliver(&env.app, &sender, *delivery).await;
+        let result = webhooks::deliver(&env.app.db.write, &sender, *delivery).await;
         assert!(result.is_err(), "{url} was delivered");
         let attempt: (Option<i16>, Option<String>, i32) = sqlx::query_as(
             "select status_code, error, duration_ms from webhook_attempts where delivery_id = $1",

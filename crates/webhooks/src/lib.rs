@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 pub use delivery::{Sender, deliver, dispatch, mark_failed, subscribed_kinds};
 pub use destination::Policy;

@@ -12,10 +12,10 @@ use super::destination::{self, GuardedResolver, Policy, Problem};
 use super::{
     DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign,
 };
-use crate::app::App;
-use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::jobs::{DeliverWebhook, Event, Job, Queues};
+use outbox::Event;
+use platform::config::Config;
+use platform::error::{Error, Result};
+use sqlx::PgPool;
 
 /// The HTTP client deliveries go out with: short timeouts (a slow receiver must not hold a
 /// worker), no redirects and no proxy (the registered URL is the only one that gets the
@@ -47,24 +47,21 @@ impl Sender {
 }
 
 /// Who an event belongs to: the campaign's creator or the loan's borrower.
-async fn owner_of(app: &App, event: &Event) -> Result<Option<Uuid>> {
-    let db = &app.db.write;
+async fn owner_of(db: &PgPool, event: &Event) -> Result<Option<Uuid>> {
     Ok(match *event {
         Event::DonationCreated { campaign_id, .. }
         | Event::DonationRefunded { campaign_id, .. }
-        | Event::CampaignGoalReached { campaign_id } => {
-            crate::campaigns::repo::find(db, campaign_id)
-                .await?
-                .map(|c| c.creator_id)
-        }
+        | Event::CampaignGoalReached { campaign_id } => campaigns::repo::find(db, campaign_id)
+            .await?
+            .map(|c| c.creator_id),
         Event::LoanApproved { loan_id }
         | Event::LoanRejected { loan_id }
         | Event::LoanFunded { loan_id }
         | Event::LoanRepaymentReceived { loan_id, .. }
         | Event::LoanLate { loan_id, .. }
-        | Event::LoanDefaulted { loan_id } => crate::loans::repo::find(db, loan_id)
-            .await?
-            .map(|l| l.borrower_id),
+        | Event::LoanDefaulted { loan_id } => {
+            loans::repo::find(db, loan_id).await?.map(|l| l.borrower_id)
+        }
         _ => None,
     })
 }
@@ -122,16 +119,15 @@ pub async fn subscribed_kinds(
 }
 
 /// The `dispatch_webhooks` job: one delivery per endpoint subscribed to the event (platform
-/// endpoints, and the owner's), then a `deliver_webhook` job for each not yet attempted.
-/// Running it again inserts nothing new and re-pushes under the same idempotency keys.
+/// endpoints, and the owner's). Returns the deliveries not yet attempted, each to become a
+/// `deliver_webhook` job; running it again inserts nothing new and returns the same ones.
 #[tracing::instrument(skip_all, fields(event_id = event_id, kind = event.kind()))]
-pub async fn dispatch(app: &App, queues: &Queues, event_id: i64, event: &Event) -> Result<usize> {
+pub async fn dispatch(db: &PgPool, event_id: i64, event: &Event) -> Result<Vec<Uuid>> {
     let kind = event.kind();
     if !EVENT_KINDS.contains(&kind) {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let owner = owner_of(app, event).await?;
-    let db = &app.db.write;
+    let owner = owner_of(db, event).await?;
     let endpoints: Vec<Uuid> = sqlx::query_scalar(
         "select id from webhook_endpoints
          where $1 = any(kinds) and (owner_id is null or owner_id = $2)",
@@ -141,7 +137,7 @@ pub async fn dispatch(app: &App, queues: &Queues, event_id: i64, event: &Event) 
     .fetch_all(db)
     .await?;
     if endpoints.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let body = body(event_id, event, Utc::now())?;
     for endpoint in &endpoints {
@@ -165,18 +161,8 @@ pub async fn dispatch(app: &App, queues: &Queues, event_id: i64, event: &Event) 
     .bind(event_id)
     .fetch_all(db)
     .await?;
-    let jobs = fresh
-        .iter()
-        .map(|&delivery_id| {
-            (
-                Job::DeliverWebhook(DeliverWebhook { delivery_id }),
-                Some(format!("delivery:{delivery_id}")),
-            )
-        })
-        .collect();
-    queues.push_all(jobs).await?;
     tracing::debug!(deliveries = fresh.len(), "webhooks dispatched");
-    Ok(fresh.len())
+    Ok(fresh)
 }
 
 /// What one run of `deliver_webhook` did.
@@ -193,8 +179,8 @@ pub enum Outcome {
 /// request is in flight, so two workers never send it at once. A failed attempt is returned
 /// as an error for the worker to retry with backoff.
 #[tracing::instrument(skip_all, fields(delivery_id = %delivery_id))]
-pub async fn deliver(app: &App, sender: &Sender, delivery_id: Uuid) -> Result<Outcome> {
-    let mut tx = app.db.write.begin().await?;
+pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<Outcome> {
+    let mut tx = db.begin().await?;
     let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
         "select d.status, d.event_id, d.event_kind, d.body, e.url, e.secret
          from webhook_deliveries d
@@ -332,12 +318,12 @@ async fn send(
 }
 
 /// Called when the last attempt failed: the delivery shows `failed` until it is replayed.
-pub async fn mark_failed(app: &App, delivery_id: Uuid) -> Result<()> {
+pub async fn mark_failed(db: &PgPool, delivery_id: Uuid) -> Result<()> {
     sqlx::query(
         "update webhook_deliveries set status = 'failed' where id = $1 and status = 'pending'",
     )
     .bind(delivery_id)
-    .execute(&app.db.write)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -2,16 +2,16 @@
 //! visible to its owner; platform-wide ones to admins. Anyone else gets a 404, so ids do not
 //! reveal what exists.
 
+use platform::Handles;
 use rand::RngCore;
 use uuid::Uuid;
 
 use super::{
     Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, Policy, parse_kinds, parse_url,
 };
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::error::{Error, Result};
+use accounts::Principal;
 use outbox::Event;
+use platform::error::{Error, Result};
 
 /// Endpoints one owner (or the platform) may have.
 const MAX_ENDPOINTS: i64 = 20;
@@ -30,13 +30,14 @@ pub struct NewEndpoint {
     pub platform: bool,
 }
 
-pub struct WebhooksService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct WebhooksService {
+    infra: Handles,
 }
 
-impl App {
-    pub fn webhooks(&self) -> WebhooksService<'_> {
-        WebhooksService { app: self }
+impl WebhooksService {
+    pub fn new(infra: Handles) -> Self {
+        Self { infra }
     }
 }
 
@@ -54,7 +55,7 @@ fn may_manage(principal: &Principal, endpoint: &Endpoint) -> bool {
     }
 }
 
-impl WebhooksService<'_> {
+impl WebhooksService {
     #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, platform = input.platform))]
     pub async fn register(
         &self,
@@ -67,7 +68,7 @@ impl WebhooksService<'_> {
         let url = input
             .url
             .ok_or_else(|| Error::validation("url", "url is required"))?;
-        let url = parse_url(&url, Policy::of(&self.app.config))?;
+        let url = parse_url(&url, Policy::of(&self.infra.config))?;
         let kinds = parse_kinds(&input.events.unwrap_or_default())?;
         let description = input.description.filter(|d| !d.trim().is_empty());
         if description
@@ -84,7 +85,7 @@ impl WebhooksService<'_> {
             "select count(*) from webhook_endpoints where owner_id is not distinct from $1",
         )
         .bind(owner)
-        .fetch_one(&self.app.db.write)
+        .fetch_one(&self.infra.db.write)
         .await?;
         if count >= MAX_ENDPOINTS {
             return Err(Error::rule(
@@ -105,7 +106,7 @@ impl WebhooksService<'_> {
         .bind(&kinds)
         .bind(description)
         .bind(&secret)
-        .fetch_one(&self.app.db.write)
+        .fetch_one(&self.infra.db.write)
         .await?;
         tracing::info!(endpoint_id = %endpoint.id, "webhook_registered");
         Ok(CreatedEndpoint { endpoint, secret })
@@ -120,7 +121,7 @@ impl WebhooksService<'_> {
         )))
         .bind(principal.user_id)
         .bind(principal.is_admin())
-        .fetch_all(&self.app.db.read)
+        .fetch_all(&self.infra.db.read)
         .await?)
     }
 
@@ -129,7 +130,7 @@ impl WebhooksService<'_> {
             "select {ENDPOINT_COLUMNS} from webhook_endpoints where id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.app.db.write)
+        .fetch_optional(&self.infra.db.write)
         .await?;
         endpoint
             .filter(|e| may_manage(principal, e))
@@ -142,7 +143,7 @@ impl WebhooksService<'_> {
         let endpoint = self.endpoint(principal, id).await?;
         sqlx::query("delete from webhook_endpoints where id = $1")
             .bind(endpoint.id)
-            .execute(&self.app.db.write)
+            .execute(&self.infra.db.write)
             .await?;
         Ok(())
     }
@@ -156,7 +157,7 @@ impl WebhooksService<'_> {
         offset: i64,
     ) -> Result<(Vec<DeliveryLog>, i64)> {
         let endpoint = self.endpoint(principal, endpoint_id).await?;
-        let db = &self.app.db.write;
+        let db = &self.infra.db.write;
         let total: i64 =
             sqlx::query_scalar("select count(*) from webhook_deliveries where endpoint_id = $1")
                 .bind(endpoint.id)
@@ -207,7 +208,7 @@ impl WebhooksService<'_> {
         delivery_id: Uuid,
     ) -> Result<Delivery> {
         let endpoint = self.endpoint(principal, endpoint_id).await?;
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let delivery: Delivery = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "update webhook_deliveries set status = 'pending'
              where id = $1 and endpoint_id = $2

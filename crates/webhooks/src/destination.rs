@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::config::Config;
+use platform::config::Config;
 
 /// What outgoing webhooks may reach (`WEBHOOKS_ALLOW_HTTP`, `WEBHOOKS_ALLOW_PRIVATE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
