@@ -6,9 +6,11 @@ use accounts::{AccountService, rate_limit::RateLimiter};
 use campaigns::CampaignService;
 use loans::LoanService;
 use money::{MoneyService, recurring::RecurringService};
+use ops::admin::dashboard::AdminService;
 use platform::config::Config;
 use platform::infra::{db::Db, kv::Kv, storage::Storage};
 use platform::{Handles, Readiness, Result};
+use reports::ReportsService;
 use webhooks::WebhooksService;
 
 /// Everything a request handler, job or cron task needs. Cheap to clone.
@@ -25,6 +27,8 @@ pub struct App {
     loans: LoanService,
     recurring: RecurringService,
     webhooks: WebhooksService,
+    reports: ReportsService,
+    admin: AdminService,
     rate_limiter: RateLimiter,
 }
 
@@ -49,6 +53,8 @@ impl App {
             loans: LoanService::new(infra.clone()),
             recurring: RecurringService::new(infra.clone(), money),
             webhooks: WebhooksService::new(infra.clone()),
+            reports: ReportsService::new(infra.clone()),
+            admin: AdminService::new(infra.clone(), campaigns.clone()),
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
         }
@@ -81,6 +87,14 @@ impl App {
 
     pub fn webhooks(&self) -> &WebhooksService {
         &self.webhooks
+    }
+
+    pub fn reports(&self) -> &ReportsService {
+        &self.reports
+    }
+
+    pub fn admin(&self) -> &AdminService {
+        &self.admin
     }
 
     pub fn rate_limiter(&self) -> &RateLimiter {

@@ -2,13 +2,9 @@
 //! each holding its model, service and repository, plus the infrastructure they share.
 //! The api, worker and scheduler binaries are thin shells around this crate.
 
-pub mod admin;
-pub mod analytics;
 pub mod app;
 pub mod demo;
 pub mod jobs;
-pub mod ops;
-pub mod reports;
 
 pub use accounts;
 pub use campaigns;
@@ -16,10 +12,12 @@ pub use ledger;
 pub use loans;
 pub use money;
 pub use notifications;
+pub use ops::{self, admin, analytics};
 pub use outbox;
 #[cfg(feature = "testing")]
 pub use platform::testing;
 pub use platform::{config, error, infra};
+pub use reports;
 pub use webhooks;
 
 pub use app::App;

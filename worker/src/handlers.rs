@@ -92,14 +92,14 @@ impl Handler for ScoreLoan {
 
 impl Handler for GenerateReport {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        domain::reports::generate(&ctx.app, self.report_id).await?;
+        domain::reports::generate(ctx.app.infra(), self.report_id).await?;
         Ok(())
     }
     fn into_job(self) -> Job {
         Job::GenerateReport(self)
     }
     async fn dead_lettered(&self, ctx: &JobContext, error: &str) -> domain::Result<()> {
-        domain::reports::mark_failed(&ctx.app, self.report_id, error).await
+        domain::reports::mark_failed(ctx.app.infra(), self.report_id, error).await
     }
 }
 

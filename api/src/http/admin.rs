@@ -70,7 +70,7 @@ impl AdminApi {
         app: Data<&App>,
         auth: Auth,
     ) -> ApiResult<Json<DashboardDto>, { API | ADMIN }> {
-        let d = app.dashboard(auth.principal()).await?;
+        let d = app.admin().dashboard(auth.principal()).await?;
         let (hits, misses) = app.campaigns().cache_stats().snapshot();
         let t = d.totals;
         Ok(Json(DashboardDto {

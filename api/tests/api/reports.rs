@@ -18,7 +18,7 @@ fn id_of(body: &Value) -> Uuid {
 impl TestApp {
     /// What the worker does when the report's outbox event reaches it.
     async fn run_report_job(&self, id: Uuid) {
-        domain::reports::generate(&self.app, id)
+        domain::reports::generate(self.app.infra(), id)
             .await
             .expect("generate");
     }

@@ -178,7 +178,7 @@ async fn generating_a_report_again_changes_nothing() {
         .await
         .expect("request");
 
-    let first = domain::reports::generate(&env.app, report.id)
+    let first = domain::reports::generate(env.app.infra(), report.id)
         .await
         .expect("first")
         .expect("built");
@@ -188,7 +188,7 @@ async fn generating_a_report_again_changes_nothing() {
         .get(first.object_key.as_deref().expect("key"))
         .await
         .expect("get");
-    let second = domain::reports::generate(&env.app, report.id)
+    let second = domain::reports::generate(env.app.infra(), report.id)
         .await
         .expect("second");
 
@@ -249,7 +249,7 @@ async fn a_giving_statement_lists_the_years_standing_gifts_and_their_total() {
         NaiveDate::from_ymd_opt(year, 1, 1).expect("date")
     );
 
-    domain::reports::generate(&env.app, statement.id)
+    domain::reports::generate(env.app.infra(), statement.id)
         .await
         .expect("generate");
 
@@ -349,7 +349,7 @@ async fn the_loan_book_shows_status_outstanding_and_arrears() {
         .await
         .expect("request");
 
-    let done = domain::reports::generate(&env.app, report.id)
+    let done = domain::reports::generate(env.app.infra(), report.id)
         .await
         .expect("generate")
         .expect("built");

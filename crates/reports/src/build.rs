@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Report, ReportKind};
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 
 /// A built file and how many data rows it holds (header and total lines not counted).
 #[derive(Debug, Clone, PartialEq, Eq)]

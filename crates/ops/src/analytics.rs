@@ -4,7 +4,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::PgPool;
 
-use crate::error::{Error, Result};
+use platform::error::{Error, Result};
 use platform::time::day_bounds;
 
 /// One day's totals. Donations count by the day they were made (whatever happened to them

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::error::{Error, Result};
-use crate::infra::storage::Storage;
+use platform::error::{Error, Result};
+use platform::infra::storage::Storage;
 
 const PREFIX: &str = "backups/";
 

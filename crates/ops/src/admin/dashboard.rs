@@ -7,9 +7,9 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::error::Result;
+use accounts::Principal;
+use campaigns::CampaignService;
+use platform::{Handles, Result};
 
 pub const TTL_SECS: u64 = 3600;
 
@@ -46,26 +46,37 @@ pub struct Dashboard {
     pub last_30_days: Vec<Day>,
 }
 
-impl App {
+/// The admin's overview.
+#[derive(Clone, Debug)]
+pub struct AdminService {
+    infra: Handles,
+    campaigns: CampaignService,
+}
+
+impl AdminService {
+    pub fn new(infra: Handles, campaigns: CampaignService) -> Self {
+        Self { infra, campaigns }
+    }
+
     /// The dashboard (admins only), from the cache when it is less than an hour old.
     pub async fn dashboard(&self, principal: &Principal) -> Result<Dashboard> {
         principal.require_admin()?;
-        let key = self.kv.key(KEY);
-        if self.kv.available() {
-            let mut conn = self.kv.conn();
+        let key = self.infra.kv.key(KEY);
+        if self.infra.kv.available() {
+            let mut conn = self.infra.kv.conn();
             match conn.get::<_, Option<String>>(&key).await {
                 Ok(Some(json)) => {
                     if let Ok(hit) = serde_json::from_str(&json) {
-                        self.campaigns().cache_stats().hit();
+                        self.campaigns.cache_stats().hit();
                         return Ok(hit);
                     }
                 }
                 Ok(None) => {}
-                Err(e) => self.kv.mark_down(&e),
+                Err(e) => self.infra.kv.mark_down(&e),
             }
         }
-        self.campaigns().cache_stats().miss();
-        let db = &self.db.read;
+        self.campaigns.cache_stats().miss();
+        let db = &self.infra.db.read;
         let totals: Totals = sqlx::query_as(
             "select (select count(*) from users) as users,
                     (select count(*) from campaigns where status = 'active') as active_campaigns,
@@ -89,12 +100,12 @@ impl App {
             totals,
             last_30_days,
         };
-        if self.kv.available()
+        if self.infra.kv.available()
             && let Ok(json) = serde_json::to_string(&dashboard)
         {
-            let mut conn = self.kv.conn();
+            let mut conn = self.infra.kv.conn();
             if let Err(e) = conn.set_ex::<_, _, ()>(&key, json, TTL_SECS).await {
-                self.kv.mark_down(&e);
+                self.infra.kv.mark_down(&e);
             }
         }
         Ok(dashboard)

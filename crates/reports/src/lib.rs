@@ -36,11 +36,11 @@ impl ReportKind {
 
     /// The kinds an admin may request at `POST /api/admin/reports` (statements are the
     /// donor's own).
-    pub fn parse_admin(raw: &str) -> crate::Result<Self> {
+    pub fn parse_admin(raw: &str) -> platform::Result<Self> {
         match raw {
             "donations_by_campaign" => Ok(Self::DonationsByCampaign),
             "loan_book" => Ok(Self::LoanBook),
-            _ => Err(crate::Error::validation(
+            _ => Err(platform::Error::validation(
                 "kind",
                 "kind must be donations_by_campaign or loan_book",
             )),

@@ -1,15 +1,15 @@
 //! Requesting, reading and building reports.
 
+use platform::Handles;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{Report, ReportKind, ReportStatus, build};
-use crate::accounts::Principal;
-use crate::app::App;
-use crate::error::{Error, Result};
+use accounts::Principal;
 use outbox::Event;
+use platform::error::{Error, Result};
 
 /// How long a download link works.
 const DOWNLOAD_TTL: Duration = Duration::from_secs(15 * 60);
@@ -28,17 +28,18 @@ pub struct ReportView {
     pub download_url: Option<String>,
 }
 
-pub struct ReportsService<'a> {
-    app: &'a App,
+#[derive(Clone, Debug)]
+pub struct ReportsService {
+    infra: Handles,
 }
 
-impl App {
-    pub fn reports(&self) -> ReportsService<'_> {
-        ReportsService { app: self }
+impl ReportsService {
+    pub fn new(infra: Handles) -> Self {
+        Self { infra }
     }
 }
 
-impl ReportsService<'_> {
+impl ReportsService {
     /// Admin: queue a platform report over the inclusive UTC dates `from`..=`to`. Every field
     /// is optional in the body so that non-admins get their 403 before validation.
     #[tracing::instrument(skip_all, fields(admin_id = %principal.user_id))]
@@ -94,7 +95,7 @@ impl ReportsService<'_> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Report> {
-        let mut tx = self.app.db.write.begin().await?;
+        let mut tx = self.infra.db.write.begin().await?;
         let report: Report = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "insert into reports (id, kind, requested_by, period_from, period_to)
              values ($1, $2, $3, $4, $5)
@@ -122,13 +123,15 @@ impl ReportsService<'_> {
     /// Admin: any report, with a download link once done.
     pub async fn get(&self, principal: &Principal, id: Uuid) -> Result<ReportView> {
         principal.require_admin()?;
-        let report = find(self.app, id).await?.ok_or(Error::NotFound("report"))?;
+        let report = find(&self.infra, id)
+            .await?
+            .ok_or(Error::NotFound("report"))?;
         self.view(report).await
     }
 
     /// The caller's own giving statement; anyone else's is not found.
     pub async fn statement(&self, principal: &Principal, id: Uuid) -> Result<ReportView> {
-        let report = find(self.app, id)
+        let report = find(&self.infra, id)
             .await?
             .filter(|r| {
                 r.kind == ReportKind::GivingStatement && r.requested_by == principal.user_id
@@ -140,7 +143,7 @@ impl ReportsService<'_> {
     async fn view(&self, report: Report) -> Result<ReportView> {
         let download_url = match (&report.status, &report.object_key) {
             (ReportStatus::Done, Some(key)) => {
-                Some(self.app.storage.presigned_get(key, DOWNLOAD_TTL).await?)
+                Some(self.infra.storage.presigned_get(key, DOWNLOAD_TTL).await?)
             }
             _ => None,
         };
@@ -151,12 +154,12 @@ impl ReportsService<'_> {
     }
 }
 
-async fn find(app: &App, id: Uuid) -> Result<Option<Report>> {
+async fn find(infra: &Handles, id: Uuid) -> Result<Option<Report>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from reports where id = $1"
     )))
     .bind(id)
-    .fetch_optional(&app.db.write)
+    .fetch_optional(&infra.db.write)
     .await?)
 }
 
@@ -164,24 +167,25 @@ async fn find(app: &App, id: Uuid) -> Result<Option<Report>> {
 /// and marks the report done. Idempotent: a done report is left alone, and a rerun after a
 /// crash overwrites the same object.
 #[tracing::instrument(skip_all, fields(report_id = %report_id))]
-pub async fn generate(app: &App, report_id: Uuid) -> Result<Option<Report>> {
+pub async fn generate(infra: &Handles, report_id: Uuid) -> Result<Option<Report>> {
     let claimed: Option<Report> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update reports set status = 'running', started_at = now()
          where id = $1 and status <> 'done'
          returning {COLUMNS}"
     )))
     .bind(report_id)
-    .fetch_optional(&app.db.write)
+    .fetch_optional(&infra.db.write)
     .await?;
     let Some(report) = claimed else {
         // Done already, or never committed (cannot happen: the event commits with the row).
         tracing::debug!("report already done or missing");
         return Ok(None);
     };
-    let csv = build::build(&app.db.read, &report, Utc::now()).await?;
+    let csv = build::build(&infra.db.read, &report, Utc::now()).await?;
     let key = format!("reports/{}/{}.csv", report.kind.as_str(), report.id);
-    app.storage.ensure_bucket().await?;
-    app.storage
+    infra.storage.ensure_bucket().await?;
+    infra
+        .storage
         .put(&key, "text/csv; charset=utf-8", csv.bytes)
         .await?;
     let rows = i32::try_from(csv.rows).unwrap_or(i32::MAX);
@@ -194,7 +198,7 @@ pub async fn generate(app: &App, report_id: Uuid) -> Result<Option<Report>> {
     .bind(report.id)
     .bind(&key)
     .bind(rows)
-    .fetch_one(&app.db.write)
+    .fetch_one(&infra.db.write)
     .await?;
     tracing::info!(rows, "report_done");
     Ok(Some(done))
@@ -202,14 +206,14 @@ pub async fn generate(app: &App, report_id: Uuid) -> Result<Option<Report>> {
 
 /// Called when the job's last attempt failed: the report shows `failed` until an admin
 /// retries the dead letter.
-pub async fn mark_failed(app: &App, report_id: Uuid, error: &str) -> Result<()> {
+pub async fn mark_failed(infra: &Handles, report_id: Uuid, error: &str) -> Result<()> {
     sqlx::query(
         "update reports set status = 'failed', error = $2, finished_at = now()
          where id = $1 and status <> 'done'",
     )
     .bind(report_id)
     .bind(error.chars().take(1000).collect::<String>())
-    .execute(&app.db.write)
+    .execute(&infra.db.write)
     .await?;
     Ok(())
 }
