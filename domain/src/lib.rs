@@ -1,13 +1,14 @@
-//! Commonpot's domain: one module per bounded context (accounts, campaigns, money, loans, jobs),
-//! each holding its model, service and repository, plus the infrastructure they share.
-//! The api, worker and scheduler binaries are thin shells around this crate.
+//! The composition root. Each bounded context is its own crate under `crates/` (the README draws
+//! the graph); this crate builds their services from the platform handles ([`App`]), loads the
+//! demo data, and re-exports each context under its own name, so the api, worker and scheduler
+//! (thin shells around it) write `domain::money::…`, `domain::loans::…`.
 
 pub mod app;
 pub mod demo;
-pub mod jobs;
 
 pub use accounts;
 pub use campaigns;
+pub use jobs;
 pub use ledger;
 pub use loans;
 pub use money;

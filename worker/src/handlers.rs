@@ -8,7 +8,7 @@ use domain::App;
 use domain::infra::mail::Mailer;
 use domain::jobs::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, Queues,
-    RecomputeCampaignStats, ScoreLoan, SendNotification, cache, campaign_stats, dead_letter,
+    RecomputeCampaignStats, ScoreLoan, SendNotification, cache, dead_letter,
 };
 
 /// What every handler may use. Cheap to clone.
@@ -40,7 +40,7 @@ pub trait Handler: JobKind {
 
 impl Handler for RecomputeCampaignStats {
     async fn run(&self, ctx: &JobContext) -> domain::Result<()> {
-        let check = campaign_stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        let check = domain::money::stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
         if check.corrected {
             domain::campaigns::cache::stats_changed(&ctx.app.kv, &[self.campaign_id]).await;
         }

@@ -76,6 +76,9 @@ impl CacheStats {
     }
 }
 
+/// The generation counter the campaign pages are cached under; bumping it retires them all.
+pub const PAGES_GENERATION: &str = "campaigns:gen";
+
 pub struct PageCache<'a> {
     pub kv: &'a Kv,
     pub stats: &'a CacheStats,
@@ -83,7 +86,7 @@ pub struct PageCache<'a> {
 
 impl PageCache<'_> {
     fn gen_key(&self) -> String {
-        self.kv.key("campaigns:gen")
+        self.kv.key(PAGES_GENERATION)
     }
 
     /// The current generation, or `None` when Redis is unavailable.

@@ -501,3 +501,106 @@ pub async fn images(db: impl PgExecutor<'_>, campaign_id: Uuid) -> Result<Vec<Ca
         })
         .collect())
 }
+
+/// A campaign's stats as recorded: the sums over its shard rows, and each donor's standing
+/// donation count (`campaign_donors`).
+pub async fn recorded_stats(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+) -> Result<(StatTotals, Vec<(Uuid, i64)>)> {
+    let totals = sqlx::query_as(
+        "select coalesce(sum(raised_amount), 0)::bigint as raised_amount,
+                coalesce(sum(donations_count), 0)::bigint as donations_count,
+                coalesce(sum(donors_count), 0)::bigint as donors_count
+         from campaign_stats_shards where campaign_id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let donors = sqlx::query_as(
+        "select donor_id, standing_donations::bigint from campaign_donors where campaign_id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_all(conn)
+    .await?;
+    Ok((totals, donors))
+}
+
+/// Raised amount, donation count and donor count, as recorded or as the donations say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct StatTotals {
+    pub raised_amount: i64,
+    pub donations_count: i64,
+    pub donors_count: i64,
+}
+
+/// Rewrites a campaign's stats to `totals` and its donors' standing counts to `standing`
+/// (donors not listed stand at zero). The whole total goes on the lowest shard and the others
+/// are zeroed; rows are kept, never deleted, because the donation path updates existing shard
+/// rows. Call with the campaign locked ([`lock_exclusive`]).
+pub async fn rewrite_stats(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    totals: StatTotals,
+    standing: &[(Uuid, i64)],
+) -> Result<()> {
+    let to_i32 = |n: i64| i32::try_from(n).map_err(Error::internal);
+    let (donations, donors) = (
+        to_i32(totals.donations_count)?,
+        to_i32(totals.donors_count)?,
+    );
+    let updated = sqlx::query(
+        "update campaign_stats_shards s
+         set raised_amount   = case when s.shard = m.first then $2 else 0 end,
+             donations_count = case when s.shard = m.first then $3 else 0 end,
+             donors_count    = case when s.shard = m.first then $4 else 0 end
+         from (select min(shard) as first from campaign_stats_shards where campaign_id = $1) m
+         where s.campaign_id = $1",
+    )
+    .bind(campaign_id)
+    .bind(totals.raised_amount)
+    .bind(donations)
+    .bind(donors)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query(
+            "insert into campaign_stats_shards
+                 (campaign_id, shard, raised_amount, donations_count, donors_count)
+             values ($1, 0, $2, $3, $4)",
+        )
+        .bind(campaign_id)
+        .bind(totals.raised_amount)
+        .bind(donations)
+        .bind(donors)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let (ids, counts): (Vec<Uuid>, Vec<i32>) = standing
+        .iter()
+        .map(|&(id, n)| Ok((id, to_i32(n)?)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    sqlx::query(
+        "insert into campaign_donors (campaign_id, donor_id, standing_donations)
+         select $1, donor_id, n from unnest($2::uuid[], $3::int[]) as g(donor_id, n)
+         on conflict (campaign_id, donor_id) do update
+             set standing_donations = excluded.standing_donations
+             where campaign_donors.standing_donations <> excluded.standing_donations",
+    )
+    .bind(campaign_id)
+    .bind(&ids)
+    .bind(&counts)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update campaign_donors set standing_donations = 0
+         where campaign_id = $1 and standing_donations <> 0 and donor_id <> all($2)",
+    )
+    .bind(campaign_id)
+    .bind(&ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

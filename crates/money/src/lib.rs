@@ -8,6 +8,7 @@ pub mod model;
 pub mod recurring;
 pub mod repo;
 pub mod service;
+pub mod stats;
 
 pub use ledger::Idempotent;
 pub use model::{Deposit, Donation, PublicDonation, Withdrawal};

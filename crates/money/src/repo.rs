@@ -231,3 +231,17 @@ pub async fn insert_withdrawal(
     .fetch_one(conn)
     .await?)
 }
+
+/// Each donor's completed donations to a campaign: (donor, count, amount).
+pub async fn standing_by_donor(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+) -> Result<Vec<(Uuid, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "select donor_id, count(*)::bigint, sum(amount)::bigint from donations
+         where campaign_id = $1 and status = 'completed' group by donor_id",
+    )
+    .bind(campaign_id)
+    .fetch_all(conn)
+    .await?)
+}

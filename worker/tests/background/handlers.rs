@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use domain::campaigns::cache::{CacheStats, PageCache};
+use domain::campaigns::repo::StatTotals as Totals;
 use domain::infra::mail::Mailer;
-use domain::jobs::campaign_stats::{self, Totals};
 use domain::jobs::{InvalidateCache, Job, Queues, cache, dead_letter};
+use domain::money::stats as campaign_stats;
 use domain::notifications::{self, Notification, Outcome};
 use redis::AsyncCommands;
 use uuid::Uuid;

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::Job;
 use super::queue::Queues;
-use crate::error::{Error, Result};
-use crate::infra::kv::Kv;
+use platform::error::{Error, Result};
+use platform::infra::kv::Kv;
 
 const LIST: &str = "jobs:dead_letters";
 /// The list is trimmed to this many entries so a flood of failures cannot fill Redis.

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use super::Job;
 use super::queue::{KeyedJob, Queues};
-use crate::error::Result;
+use platform::error::Result;
 
 /// Relays up to `limit` unsent events and returns how many rows it marked sent.
 ///
@@ -23,7 +23,7 @@ pub async fn relay_batch(pool: &PgPool, queues: &Queues, limit: i64) -> Result<u
     let mut kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind()).collect();
     kinds.sort_unstable();
     kinds.dedup();
-    let subscribed = crate::webhooks::subscribed_kinds(&mut *tx, &kinds).await?;
+    let subscribed = webhooks::subscribed_kinds(&mut *tx, &kinds).await?;
     let mut ids = Vec::with_capacity(events.len());
     let mut jobs: Vec<KeyedJob> = Vec::new();
     for (id, event) in &events {

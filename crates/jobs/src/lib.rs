@@ -4,7 +4,6 @@
 //! idempotent; a job that fails its last attempt lands in the dead-letter list.
 
 pub mod cache;
-pub mod campaign_stats;
 pub mod dead_letter;
 pub mod fan_out;
 pub mod kinds;

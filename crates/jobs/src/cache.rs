@@ -6,11 +6,11 @@
 use redis::AsyncCommands;
 
 use super::kinds::InvalidateCache;
-use crate::error::Result;
-use crate::infra::kv::Kv;
+use platform::error::Result;
+use platform::infra::kv::Kv;
 
 /// The generation counter of the campaign page cache (`campaigns::cache::PageCache`).
-pub const CAMPAIGN_PAGES_GENERATION: &str = "campaigns:gen";
+pub use campaigns::cache::PAGES_GENERATION as CAMPAIGN_PAGES_GENERATION;
 
 /// Deletes the job's keys and bumps its generation counters. Repeating it leaves the same
 /// effect: the keys are gone and every page cached before the change is unreachable.

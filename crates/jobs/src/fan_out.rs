@@ -5,8 +5,8 @@ use sqlx::PgPool;
 
 use super::kinds::{DeliverWebhook, Job};
 use super::queue::Queues;
-use crate::error::Result;
 use outbox::Event;
+use platform::error::Result;
 
 /// Dispatches outbox event `event_id` and queues its fresh deliveries. Running it again inserts
 /// nothing new and re-pushes under the same idempotency keys.

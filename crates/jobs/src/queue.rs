@@ -10,8 +10,8 @@ use super::kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
-use crate::error::{Error, Result};
-use crate::infra::kv::Kv;
+use platform::error::{Error, Result};
+use platform::infra::kv::Kv;
 
 /// A job with an optional idempotency key: Redis drops a second push with the same key of the
 /// same kind for a day, which absorbs most duplicates of an at-least-once relay.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Event;
 use super::cache;
-use crate::notifications::{LoanNotice, Notification};
+use notifications::{LoanNotice, Notification};
 
 /// A job payload type. The queue is `{REDIS_KEY_PREFIX}jobs:{NAME}`.
 pub trait JobKind:
@@ -72,7 +72,7 @@ impl JobKind for GenerateReport {
 }
 
 /// Turn one committed event into a delivery per subscribed webhook endpoint
-/// (`crate::webhooks::dispatch`); idempotent.
+/// (`webhooks::dispatch`); idempotent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchWebhooks {
     /// The outbox row id: the event's stable id for receivers.
@@ -84,7 +84,7 @@ impl JobKind for DispatchWebhooks {
     const NAME: &'static str = "dispatch_webhooks";
 }
 
-/// POST one signed webhook delivery (`crate::webhooks::deliver`); a failed attempt is logged
+/// POST one signed webhook delivery (`webhooks::deliver`); a failed attempt is logged
 /// and retried with backoff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverWebhook {
@@ -126,7 +126,7 @@ impl Job {
     /// when some endpoint subscribes to the event's kind (`subscribed`).
     pub fn for_outbox(id: i64, event: &Event, subscribed: bool) -> Vec<Job> {
         let mut jobs = Self::for_event(event);
-        if subscribed && crate::webhooks::EVENT_KINDS.contains(&event.kind()) {
+        if subscribed && webhooks::EVENT_KINDS.contains(&event.kind()) {
             jobs.push(Job::DispatchWebhooks(DispatchWebhooks {
                 event_id: id,
                 event: event.clone(),

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::kinds::{Job, SendNotification};
 use super::queue::Queues;
-use crate::error::Result;
-use crate::notifications::{LoanNotice, Notification, REMINDER_DAYS};
+use notifications::{LoanNotice, Notification, REMINDER_DAYS};
+use platform::error::Result;
 
 /// Queues a reminder for every unpaid installment of a repaying loan that falls due within
 /// [`REMINDER_DAYS`] of `now`. Safe to run daily and twice: each reminder has its own dedupe key.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::error::Result;
+use platform::error::Result;
 
 /// Claims `task`'s run for `scheduled_for`. False when some scheduler already claimed it.
 pub async fn claim(pool: &PgPool, task: &str, scheduled_for: DateTime<Utc>) -> Result<bool> {
