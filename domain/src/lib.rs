@@ -1,9 +1,11 @@
 //! The composition root. Each bounded context is its own crate under `crates/` (the README draws
-//! the graph); this crate builds their services from the platform handles ([`App`]), loads the
-//! demo data, and re-exports each context under its own name, so the api, worker and scheduler
-//! (thin shells around it) write `domain::money::…`, `domain::loans::…`.
+//! the graph); this crate builds their services from the platform handles ([`App`]), defines the
+//! background jobs on them ([`background`]), loads the demo data, and re-exports each context
+//! under its own name, so the api, worker and scheduler (thin shells around it) write
+//! `domain::money::…`, `domain::loans::…`.
 
 pub mod app;
+pub mod background;
 pub mod demo;
 
 pub use accounts;

@@ -2,8 +2,8 @@
 //! field). Several schedulers may run for availability; one leads (a Redis lease), and each tick
 //! is claimed in PostgreSQL before it runs, so a task never runs twice for the same tick.
 //!
-//! Every task is a plain domain function taking the tick's time as `now`, so tests call it
-//! directly with any clock.
+//! Every task is a `domain::background::BackgroundJob` built from the tick's time (`now`), so
+//! tests run it with any clock; the scheduler only decides when it runs and records the run.
 
 pub mod leader;
 
@@ -16,20 +16,25 @@ use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 use domain::App;
+use domain::background::BackgroundJob;
+use domain::background::scheduled::{
+    Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
+    QueueLoanReminders,
+};
 use domain::jobs::runs;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 pub use leader::Leader;
 
-/// A task body: the app and the tick's scheduled time.
+/// A task body: builds the job for the tick's scheduled time and runs it on the app.
 pub type TaskFn =
     Arc<dyn Fn(App, DateTime<Utc>) -> BoxFuture<'static, domain::Result<()>> + Send + Sync>;
 
 /// A named task and when it runs.
 #[derive(Clone)]
 pub struct ScheduledTask {
-    /// Unique; also the key of its runs in `scheduler_runs`.
+    /// The job's name: unique, and the key of its runs in `scheduler_runs`.
     pub name: &'static str,
     pub schedule: cron::Schedule,
     pub run: TaskFn,
@@ -45,18 +50,22 @@ impl std::fmt::Debug for ScheduledTask {
 }
 
 impl ScheduledTask {
-    /// `cron` has six or seven fields, seconds first: `"0 30 0 * * *"` is 00:30:00 UTC daily.
-    pub fn new<F, Fut>(name: &'static str, cron: &str, run: F) -> domain::Result<Self>
+    /// Runs the job `at` builds from each tick's time, on `cron`: six or seven fields, seconds
+    /// first (`"0 30 0 * * *"` is 00:30:00 UTC daily).
+    pub fn new<J, F>(cron: &str, at: F) -> domain::Result<Self>
     where
-        F: Fn(App, DateTime<Utc>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = domain::Result<()>> + Send + 'static,
+        J: BackgroundJob<Context = App>,
+        F: Fn(DateTime<Utc>) -> J + Send + Sync + 'static,
     {
         let schedule = cron::Schedule::from_str(cron)
-            .map_err(|e| domain::Error::internal(format!("schedule of {name}: {e}")))?;
+            .map_err(|e| domain::Error::internal(format!("schedule of {}: {e}", J::NAME)))?;
         Ok(Self {
-            name,
+            name: J::NAME,
             schedule,
-            run: Arc::new(move |app, now| Box::pin(run(app, now))),
+            run: Arc::new(move |app, now| {
+                let job = at(now);
+                Box::pin(async move { job.run(&app).await })
+            }),
         })
     }
 }
@@ -83,64 +92,13 @@ impl Default for Options {
 pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>> {
     let keep = options.backup_keep;
     Ok(vec![
-        // Campaign deadlines: keep-it-all ones complete, all-or-nothing ones release or refund.
-        ScheduledTask::new(
-            "close_due_campaigns",
-            "0 * * * * *",
-            |app: App, now| async move {
-                let closing = app.money().close_due_campaigns(now).await?;
-                if closing != Default::default() {
-                    tracing::info!(?closing, "campaigns closed at their deadline");
-                }
-                Ok(())
-            },
-        )?,
-        // Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
-        ScheduledTask::new("loan_duties", "0 15 0 * * *", |app: App, now| async move {
-            let sweep = app.loans().daily(now).await?;
-            tracing::info!(?sweep, "loan duties done");
-            Ok(())
-        })?,
-        // Recurring donations due today (retries of short wallets included).
-        ScheduledTask::new(
-            "recurring_donations",
-            "0 0 6 * * *",
-            |app: App, now| async move { app.recurring().charge_due(now).await.map(drop) },
-        )?,
-        // Repayment reminders a few days before each installment falls due.
-        ScheduledTask::new(
-            "loan_reminders",
-            "0 0 8 * * *",
-            |app: App, now| async move {
-                let queues = domain::jobs::Queues::new(&app.kv);
-                domain::jobs::reminders::queue_loan_reminders(&app.db.read, &queues, now)
-                    .await
-                    .map(drop)
-            },
-        )?,
-        ScheduledTask::new(
-            "daily_analytics",
-            "0 30 0 * * *",
-            |app: App, now| async move {
-                let totals = domain::analytics::run_nightly(&app.db.write, now).await?;
-                tracing::info!(day = %totals.day, donations = totals.donations_count, "analytics computed");
-                Ok(())
-            },
-        )?,
-        ScheduledTask::new(
-            "ledger_digest",
-            "0 45 0 * * *",
-            |app: App, now| async move {
-                let digest = domain::ledger::digest::run_nightly(&app.db.write, now).await?;
-                tracing::info!(day = %digest.day, root = %digest.root_hex(), lines = digest.line_count, "ledger digest recorded");
-                Ok(())
-            },
-        )?,
-        ScheduledTask::new("backup", "0 0 2 * * *", move |app: App, now| async move {
-            domain::ops::backup::run(&app.storage, app.config.database_url.expose(), now, keep)
-                .await
-                .map(drop)
-        })?,
+        ScheduledTask::new("0 * * * * *", |now| CloseDueCampaigns { now })?,
+        ScheduledTask::new("0 15 0 * * *", |now| LoanDuties { now })?,
+        ScheduledTask::new("0 0 6 * * *", |now| ChargeRecurring { now })?,
+        ScheduledTask::new("0 0 8 * * *", |now| QueueLoanReminders { now })?,
+        ScheduledTask::new("0 30 0 * * *", |now| DailyAnalytics { now })?,
+        ScheduledTask::new("0 45 0 * * *", |now| LedgerDigest { now })?,
+        ScheduledTask::new("0 0 2 * * *", move |now| Backup { now, keep })?,
     ])
 }
 

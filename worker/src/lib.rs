@@ -11,14 +11,14 @@ use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::*;
 use domain::App;
-use domain::infra::mail::Mailer;
+use domain::background::{JobContext, QueuedJob};
 use domain::jobs::{
-    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Queues,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, JobKind,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 use tokio::sync::watch;
 
-use handlers::{Handler, JobContext};
+use handlers::WorkerContext;
 
 type Policy = BackoffRetryPolicy<ExponentialBackoff<HasherRng>>;
 
@@ -63,19 +63,16 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> domain::Result<()> {
-    let ctx = JobContext {
-        mailer: Mailer::new(&app.config)?,
-        queues: Queues::new(&app.kv),
-        webhooks: domain::webhooks::Sender::new(&app.config)?,
+    let ctx = WorkerContext {
+        jobs: JobContext::new(app)?,
         max_attempts: options.max_attempts.max(1),
-        app,
     };
     let policy = retry_policy(&options)?;
     let (stop, stopped) = watch::channel(false);
     let tasks = vec![
         tokio::spawn(relay::run(
-            ctx.app.db.write.clone(),
-            ctx.queues.clone(),
+            ctx.jobs.app.db.write.clone(),
+            ctx.jobs.queues.clone(),
             options.clone(),
             stopped.clone(),
         )),
@@ -145,18 +142,23 @@ pub async fn run(
 
 /// Runs an apalis worker for `J`'s queue and starts a fresh one whenever it fails (Redis gone,
 /// say), after a pause, until `stopped` turns true.
-async fn supervise<J: Handler>(
-    ctx: JobContext,
+async fn supervise<J: QueuedJob>(
+    ctx: WorkerContext,
     policy: Policy,
     poll_interval: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let queue = <J as JobKind>::NAME;
     let mut pause = Duration::from_millis(500);
     loop {
-        let backend = ctx.queues.backend::<J>().poll_with_interval(poll_interval);
+        let backend = ctx
+            .jobs
+            .queues
+            .backend::<J>()
+            .poll_with_interval(poll_interval);
         // A fresh name per run: Redis re-queues a dead name's in-flight jobs after its
         // heartbeat lapses, and two processes must never share one.
-        let worker = WorkerBuilder::new(format!("{}-{}", J::NAME, uuid::Uuid::new_v4()))
+        let worker = WorkerBuilder::new(format!("{queue}-{}", uuid::Uuid::new_v4()))
             .backend(backend)
             .retry(policy.clone())
             .data(ctx.clone())
@@ -169,7 +171,9 @@ async fn supervise<J: Handler>(
         };
         match worker.run_until(until).await {
             Ok(()) => return,
-            Err(e) => tracing::warn!(queue = J::NAME, error = %e, "job worker failed; restarting"),
+            Err(e) => {
+                tracing::warn!(queue, error = %e, "job worker failed; restarting")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}

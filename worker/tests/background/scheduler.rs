@@ -7,21 +7,40 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use commonpot_scheduler::{Leader, Options, ScheduledTask};
 use domain::App;
+use domain::background::BackgroundJob;
 use domain::infra::kv::Kv;
 
 use crate::support::{TestEnv, shared_redis_url};
 
 type Runs = Arc<Mutex<Vec<(usize, DateTime<Utc>)>>>;
 
+/// Records which scheduler ran it, for which tick.
+struct CountTicks {
+    scheduler: usize,
+    runs: Runs,
+    now: DateTime<Utc>,
+}
+
+impl BackgroundJob for CountTicks {
+    const NAME: &'static str = "count_ticks";
+    type Context = App;
+
+    async fn run(&self, _app: &App) -> domain::Result<()> {
+        self.runs
+            .lock()
+            .expect("lock")
+            .push((self.scheduler, self.now));
+        Ok(())
+    }
+}
+
 /// A task due every second that records which scheduler ran it, for which tick.
 fn every_second(scheduler: usize, runs: &Runs) -> ScheduledTask {
     let runs = runs.clone();
-    ScheduledTask::new("count_ticks", "* * * * * *", move |_app: App, now| {
-        let runs = runs.clone();
-        async move {
-            runs.lock().expect("lock").push((scheduler, now));
-            Ok(())
-        }
+    ScheduledTask::new("* * * * * *", move |now| CountTicks {
+        scheduler,
+        runs: runs.clone(),
+        now,
     })
     .expect("schedule")
 }

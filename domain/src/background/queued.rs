@@ -1,0 +1,149 @@
+//! The queued job kinds: thin adapters from a payload to the context function that does the
+//! work. The relay and Redis deliver at least once, so each is idempotent.
+
+use jobs::{
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    RecomputeCampaignStats, ScoreLoan, SendNotification, cache,
+};
+
+use super::{BackgroundJob, JobContext, QueuedJob};
+use crate::Result;
+
+impl BackgroundJob for RecomputeCampaignStats {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        let check = money::stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        if check.corrected {
+            campaigns::cache::stats_changed(&ctx.app.kv, &[self.campaign_id]).await;
+        }
+        Ok(())
+    }
+}
+
+impl QueuedJob for RecomputeCampaignStats {
+    fn into_job(self) -> Job {
+        Job::RecomputeCampaignStats(self)
+    }
+}
+
+impl BackgroundJob for InvalidateCache {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        cache::invalidate(&ctx.app.kv, self).await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for InvalidateCache {
+    fn into_job(self) -> Job {
+        Job::InvalidateCache(self)
+    }
+}
+
+impl BackgroundJob for SendNotification {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        let outcome = notifications::send(
+            &ctx.app.db.write,
+            &ctx.mailer,
+            &ctx.app.config.public_url,
+            &ctx.app.config.currency,
+            &self.notification,
+        )
+        .await?;
+        tracing::debug!(?outcome, "notification handled");
+        Ok(())
+    }
+}
+
+impl QueuedJob for SendNotification {
+    fn into_job(self) -> Job {
+        Job::SendNotification(self)
+    }
+}
+
+impl BackgroundJob for ScoreLoan {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        let score = ctx.app.loans().score(self.loan_id).await?;
+        tracing::debug!(score = score.map(|s| s.score), "loan scored");
+        Ok(())
+    }
+}
+
+impl QueuedJob for ScoreLoan {
+    fn into_job(self) -> Job {
+        Job::ScoreLoan(self)
+    }
+}
+
+impl BackgroundJob for GenerateReport {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        reports::generate(ctx.app.infra(), self.report_id).await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for GenerateReport {
+    fn into_job(self) -> Job {
+        Job::GenerateReport(self)
+    }
+
+    async fn dead_lettered(&self, ctx: &JobContext, error: &str) -> Result<()> {
+        reports::mark_failed(ctx.app.infra(), self.report_id, error).await
+    }
+}
+
+impl BackgroundJob for DispatchWebhooks {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        jobs::fan_out::dispatch_webhooks(
+            &ctx.app.db.write,
+            &ctx.queues,
+            self.event_id,
+            &self.event,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for DispatchWebhooks {
+    fn into_job(self) -> Job {
+        Job::DispatchWebhooks(self)
+    }
+}
+
+impl BackgroundJob for DeliverWebhook {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        let outcome = webhooks::deliver(&ctx.app.db.write, &ctx.webhooks, self.delivery_id).await?;
+        tracing::debug!(?outcome, "webhook handled");
+        Ok(())
+    }
+}
+
+impl QueuedJob for DeliverWebhook {
+    fn into_job(self) -> Job {
+        Job::DeliverWebhook(self)
+    }
+
+    async fn dead_lettered(&self, ctx: &JobContext, _error: &str) -> Result<()> {
+        webhooks::mark_failed(&ctx.app.db.write, self.delivery_id).await
+    }
+}

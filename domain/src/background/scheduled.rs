@@ -1,0 +1,133 @@
+//! The scheduled jobs, one per cron task. Each is built from its tick's scheduled time (`now`),
+//! so tests run it with any clock; the day-based ones work on the day before `now`.
+
+use chrono::{DateTime, Utc};
+
+use super::BackgroundJob;
+use crate::{App, Result};
+
+/// Campaign deadlines: keep-it-all ones complete, all-or-nothing ones release or refund.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseDueCampaigns {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for CloseDueCampaigns {
+    const NAME: &'static str = "close_due_campaigns";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let closing = app.money().close_due_campaigns(self.now).await?;
+        if closing != Default::default() {
+            tracing::info!(?closing, "campaigns closed at their deadline");
+        }
+        Ok(())
+    }
+}
+
+/// Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
+#[derive(Debug, Clone, Copy)]
+pub struct LoanDuties {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for LoanDuties {
+    const NAME: &'static str = "loan_duties";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let sweep = app.loans().daily(self.now).await?;
+        tracing::info!(?sweep, "loan duties done");
+        Ok(())
+    }
+}
+
+/// Recurring donations due today (retries of short wallets included).
+#[derive(Debug, Clone, Copy)]
+pub struct ChargeRecurring {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for ChargeRecurring {
+    const NAME: &'static str = "recurring_donations";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        app.recurring().charge_due(self.now).await.map(drop)
+    }
+}
+
+/// Repayment reminders a few days before each installment falls due.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLoanReminders {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for QueueLoanReminders {
+    const NAME: &'static str = "loan_reminders";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let queues = jobs::Queues::new(&app.kv);
+        jobs::reminders::queue_loan_reminders(&app.db.read, &queues, self.now)
+            .await
+            .map(drop)
+    }
+}
+
+/// The day's totals for the admin dashboard.
+#[derive(Debug, Clone, Copy)]
+pub struct DailyAnalytics {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for DailyAnalytics {
+    const NAME: &'static str = "daily_analytics";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let totals = ops::analytics::run_nightly(&app.db.write, self.now).await?;
+        tracing::info!(day = %totals.day, donations = totals.donations_count, "analytics computed");
+        Ok(())
+    }
+}
+
+/// The day's ledger digest (a Merkle root over its ledger lines).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerDigest {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for LedgerDigest {
+    const NAME: &'static str = "ledger_digest";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let digest = ledger::digest::run_nightly(&app.db.write, self.now).await?;
+        tracing::info!(day = %digest.day, root = %digest.root_hex(), lines = digest.line_count, "ledger digest recorded");
+        Ok(())
+    }
+}
+
+/// A database backup to object storage, keeping the newest `keep`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backup {
+    pub now: DateTime<Utc>,
+    pub keep: usize,
+}
+
+impl BackgroundJob for Backup {
+    const NAME: &'static str = "backup";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        ops::backup::run(
+            &app.storage,
+            app.config.database_url.expose(),
+            self.now,
+            self.keep,
+        )
+        .await
+        .map(drop)
+    }
+}
