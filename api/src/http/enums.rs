@@ -56,7 +56,6 @@ macro_rules! closed_set {
         }
     };
 }
-pub(crate) use closed_set;
 
 /// The JSON type of a schema that is documented by reference, so a nullable use of it can
 /// name the type beside `nullable` (OpenAPI 3.0 ignores `nullable` without a `type`).
@@ -428,6 +427,17 @@ closed_set! {
     }
 }
 
+impl From<domain::money::DepositStatus> for DepositStatus {
+    fn from(s: domain::money::DepositStatus) -> Self {
+        use domain::money::DepositStatus as D;
+        match s {
+            D::Pending => Self::Pending,
+            D::Confirmed => Self::Confirmed,
+            D::Failed => Self::Failed,
+        }
+    }
+}
+
 closed_set! {
     /// `applied`, or `duplicate` (already processed; nothing changed).
     pub enum WebhookAckStatus {
@@ -440,6 +450,16 @@ closed_set! {
     pub enum DonationStatus {
         Completed = "completed",
         Refunded = "refunded",
+    }
+}
+
+impl From<domain::money::DonationStatus> for DonationStatus {
+    fn from(s: domain::money::DonationStatus) -> Self {
+        use domain::money::DonationStatus as D;
+        match s {
+            D::Completed => Self::Completed,
+            D::Refunded => Self::Refunded,
+        }
     }
 }
 
@@ -465,6 +485,19 @@ closed_set! {
         Cancelled = "cancelled",
         Stopped = "stopped",
         Ended = "ended",
+    }
+}
+
+impl From<domain::money::recurring::RecurringStatus> for RecurringStatus {
+    fn from(s: domain::money::recurring::RecurringStatus) -> Self {
+        use domain::money::recurring::RecurringStatus as D;
+        match s {
+            D::Active => Self::Active,
+            D::Paused => Self::Paused,
+            D::Cancelled => Self::Cancelled,
+            D::Stopped => Self::Stopped,
+            D::Ended => Self::Ended,
+        }
     }
 }
 
@@ -546,6 +579,17 @@ closed_set! {
         Pending = "pending",
         Delivered = "delivered",
         Failed = "failed",
+    }
+}
+
+impl From<domain::webhooks::DeliveryStatus> for DeliveryStatus {
+    fn from(s: domain::webhooks::DeliveryStatus) -> Self {
+        use domain::webhooks::DeliveryStatus as D;
+        match s {
+            D::Pending => Self::Pending,
+            D::Delivered => Self::Delivered,
+            D::Failed => Self::Failed,
+        }
     }
 }
 

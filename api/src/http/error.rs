@@ -15,63 +15,8 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{Value, json};
 
-use super::enums::closed_set;
-
-closed_set! {
-    /// Every `code` an error response can carry: stable values a client can switch on.
-    /// `validation_failed` names the field in `details.field`.
-    pub enum ErrorCode {
-        BadRequest = "bad_request",
-        MalformedJson = "malformed_json",
-        MethodNotAllowed = "method_not_allowed",
-        PayloadTooLarge = "payload_too_large",
-        UnsupportedMediaType = "unsupported_media_type",
-        ValidationFailed = "validation_failed",
-        Unauthorized = "unauthorized",
-        Forbidden = "forbidden",
-        NotFound = "not_found",
-        RateLimited = "rate_limited",
-        ServiceUnavailable = "service_unavailable",
-        NotReady = "not_ready",
-        InternalError = "internal_error",
-        Error = "error",
-        AlreadyRefunded = "already_refunded",
-        AlreadySubscribed = "already_subscribed",
-        AmountMismatch = "amount_mismatch",
-        ApplicationDecided = "application_decided",
-        CampaignClosed = "campaign_closed",
-        CampaignFundsPaidOut = "campaign_funds_paid_out",
-        CampaignNotAccepting = "campaign_not_accepting",
-        CampaignPublished = "campaign_published",
-        CampaignSuspended = "campaign_suspended",
-        CannotModerateSelf = "cannot_moderate_self",
-        DeadlinePassed = "deadline_passed",
-        DepositSettled = "deposit_settled",
-        EmailTaken = "email_taken",
-        ExceedsRemaining = "exceeds_remaining",
-        FundsHeld = "funds_held",
-        IdempotencyKeyReused = "idempotency_key_reused",
-        InsufficientFunds = "insufficient_funds",
-        InvalidTransition = "invalid_transition",
-        LoanNotFundraising = "loan_not_fundraising",
-        LoanNotRepayable = "loan_not_repayable",
-        NotASession = "not_a_session",
-        OpenApplicationExists = "open_application_exists",
-        OwnLoan = "own_loan",
-        TooManyWebhooks = "too_many_webhooks",
-    }
-}
-
-impl From<&'static str> for ErrorCode {
-    /// Codes still written as text (by the domain's rules): one of the set, or `error`
-    /// (logged, and caught by the test that every code used is in the set).
-    fn from(code: &'static str) -> Self {
-        Self::parse(code).unwrap_or_else(|| {
-            tracing::error!(code, "error code missing from ErrorCode");
-            Self::Error
-        })
-    }
-}
+/// The codes are the domain's own type, documented through platform's `openapi` feature.
+pub use domain::error::ErrorCode;
 
 /// The body of every error response.
 #[derive(Object, Debug)]
@@ -101,10 +46,10 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.into(),
+            code,
             message: message.into(),
             details: None,
             retry_after: None,
@@ -116,7 +61,7 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::ApiTags;
 use super::enums::{DependencyState, HealthStatus};
-use super::error::{ApiError, ApiResult, UNAVAILABLE};
+use super::error::{ApiError, ApiResult, ErrorCode, UNAVAILABLE};
 use super::public::NoAuth;
 
 pub struct HealthApi;
@@ -62,7 +62,7 @@ impl HealthApi {
             .collect();
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
+                ErrorCode::NotReady,
                 format!("unavailable: {}", down.join(", ")),
             )
             .with_details(json!({

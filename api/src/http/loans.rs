@@ -18,7 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{InstallmentStatus, LoanStatus, Nullable, OneOf, SchemaType, from_db};
+use super::enums::{InstallmentStatus, LoanStatus, Nullable, OneOf, SchemaType};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
 use super::money::{Created, created, idempotency_key};
@@ -210,10 +210,6 @@ impl From<LenderTotal> for LenderDto {
     }
 }
 
-fn loan_status(raw: &str) -> LoanStatus {
-    from_db(raw, LoanStatus::parse, LoanStatus::Submitted)
-}
-
 /// A loan with what the caller may see of its record: the borrower and admins get the score,
 /// every status change, the documents and the lenders; everyone else gets null there.
 #[derive(Object)]
@@ -244,8 +240,8 @@ impl From<LoanDetail> for LoanDetailDto {
                 d.transitions
                     .into_iter()
                     .map(|t| TransitionDto {
-                        from_status: Nullable(t.from_status.as_deref().map(loan_status)),
-                        to_status: loan_status(&t.to_status),
+                        from_status: Nullable(t.from_status.map(Into::into)),
+                        to_status: t.to_status.into(),
                         actor_id: t.actor_id,
                         reason: t.reason,
                         created_at: t.created_at,

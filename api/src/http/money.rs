@@ -131,7 +131,7 @@ impl From<Deposit> for DepositDto {
             id: d.id,
             amount: d.amount,
             provider: d.provider,
-            status: from_db(&d.status, DepositStatus::parse, DepositStatus::Pending),
+            status: d.status.into(),
             created_at: d.created_at,
             confirmed_at: d.confirmed_at,
         }
@@ -184,7 +184,7 @@ impl From<Donation> for DonationDto {
             amount: d.amount,
             anonymous: d.anonymous,
             message: d.message,
-            status: from_db(&d.status, DonationStatus::parse, DonationStatus::Completed),
+            status: d.status.into(),
             created_at: d.created_at,
             refunded_at: d.refunded_at,
         }

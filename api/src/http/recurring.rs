@@ -12,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{OneOf, RecurringAction, RecurringStatus, from_db};
+use super::enums::{OneOf, RecurringAction, RecurringStatus};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, NOT_FOUND};
 use super::json::JsonBody;
 use super::security::Auth;
@@ -55,7 +55,7 @@ impl From<RecurringPlan> for RecurringDto {
             campaign_id: p.campaign_id,
             amount: p.amount,
             day_of_month: p.day_of_month,
-            status: from_db(&p.status, RecurringStatus::parse, RecurringStatus::Active),
+            status: p.status.into(),
             status_reason: p.status_reason,
             next_charge_on: p.next_charge_on,
             last_charged_period: p.last_charged_period,

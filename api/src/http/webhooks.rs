@@ -128,7 +128,7 @@ impl DeliveryDto {
             id: d.id,
             event_id: d.event_id.to_string(),
             event: event_kind(&d.event_kind),
-            status: from_db(&d.status, DeliveryStatus::parse, DeliveryStatus::Pending),
+            status: d.status.into(),
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,

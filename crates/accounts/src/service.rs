@@ -14,7 +14,7 @@ use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
 use outbox::Event;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 pub struct Registration {
     pub email: String,
@@ -142,7 +142,10 @@ impl AccountService {
         .await
         .map_err(|e| {
             e.on_constraint("users_email_key", || {
-                Error::conflict("email_taken", "an account with this email already exists")
+                Error::conflict(
+                    ErrorCode::EmailTaken,
+                    "an account with this email already exists",
+                )
             })
         })?;
         outbox::record(&mut tx, &Event::UserRegistered { user_id: user.id }).await?;
@@ -209,7 +212,7 @@ impl AccountService {
         match &principal.session_id {
             Some(sid) => self.sessions().revoke(sid).await,
             None => Err(Error::rule(
-                "not_a_session",
+                ErrorCode::NotASession,
                 "API keys have no session; revoke the key instead",
             )),
         }
@@ -433,7 +436,7 @@ impl AccountService {
             && (change.is_active == Some(false) || change.role == Some(Role::User))
         {
             return Err(Error::rule(
-                "cannot_moderate_self",
+                ErrorCode::CannotModerateSelf,
                 "admins cannot deactivate or demote themselves",
             ));
         }

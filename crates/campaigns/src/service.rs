@@ -20,7 +20,7 @@ use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
 use accounts::Principal;
 use outbox::Event;
 use platform::Handles;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 pub struct CreateCampaign {
     pub title: String,
@@ -408,14 +408,14 @@ impl CampaignService {
             CampaignStatus::Completed | CampaignStatus::Cancelled
         ) {
             return Err(Error::conflict(
-                "campaign_closed",
+                ErrorCode::CampaignClosed,
                 "a closed campaign cannot be edited",
             ));
         }
         let terms_change = input.goal_amount.is_some() || input.deadline.is_some();
         if terms_change && campaign.status != CampaignStatus::Draft {
             return Err(Error::conflict(
-                "campaign_published",
+                ErrorCode::CampaignPublished,
                 "goal and deadline can only change while the campaign is a draft",
             ));
         }
@@ -449,13 +449,13 @@ impl CampaignService {
         self.transition(principal, id, CampaignStatus::Active, |c| {
             if c.status != CampaignStatus::Draft {
                 return Err(Error::conflict(
-                    "invalid_transition",
+                    ErrorCode::InvalidTransition,
                     "only a draft can be published",
                 ));
             }
             if c.deadline.is_some_and(|d| d <= Utc::now()) {
                 return Err(Error::conflict(
-                    "deadline_passed",
+                    ErrorCode::DeadlinePassed,
                     "the deadline has already passed",
                 ));
             }
@@ -470,7 +470,7 @@ impl CampaignService {
         self.transition(principal, id, CampaignStatus::Suspended, |c| {
             if c.status != CampaignStatus::Active {
                 return Err(Error::conflict(
-                    "invalid_transition",
+                    ErrorCode::InvalidTransition,
                     "only an active campaign can be suspended",
                 ));
             }
@@ -485,7 +485,7 @@ impl CampaignService {
         self.transition(principal, id, CampaignStatus::Active, |c| {
             if c.status != CampaignStatus::Suspended {
                 return Err(Error::conflict(
-                    "invalid_transition",
+                    ErrorCode::InvalidTransition,
                     "only a suspended campaign can be reinstated",
                 ));
             }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 pub enum Claim<T> {
     /// First use of the key: do the work, then call [`complete`].
@@ -69,7 +69,7 @@ pub fn replay<T: DeserializeOwned>(
 ) -> Result<T> {
     if stored_hash != fingerprint {
         return Err(Error::rule(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used for a different request",
         ));
     }

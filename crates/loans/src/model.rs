@@ -11,7 +11,8 @@ use platform::error::{Error, Result};
 /// submitted → scoring → pending_review → fundraising (approved) | rejected;
 /// fundraising → funded → active (disbursed) | expired (lenders refunded);
 /// active ⇄ late → defaulted → written_off; active | late → repaid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum LoanStatus {
     Submitted,
@@ -137,8 +138,8 @@ pub struct LoanScore {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Transition {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<LoanStatus>,
+    pub to_status: LoanStatus,
     /// `None` for the system (scoring, funding, the scheduler).
     pub actor_id: Option<Uuid>,
     pub reason: String,

@@ -20,7 +20,7 @@ use accounts::Principal;
 use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
 use platform::config::LoanPolicy;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 /// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -45,7 +45,7 @@ impl LoanService {
 }
 
 fn invalid_transition(message: &'static str) -> Error {
-    Error::conflict("invalid_transition", message)
+    Error::conflict(ErrorCode::InvalidTransition, message)
 }
 
 /// Recognises PDF, PNG and JPEG by their magic bytes.
@@ -137,7 +137,7 @@ impl LoanService {
         .map_err(|e| {
             e.on_constraint("loans_one_open_application", || {
                 Error::conflict(
-                    "open_application_exists",
+                    ErrorCode::OpenApplicationExists,
                     "you already have an open loan application",
                 )
             })
@@ -428,7 +428,7 @@ impl LoanService {
             LoanStatus::Submitted | LoanStatus::Scoring | LoanStatus::PendingReview
         ) {
             return Err(Error::conflict(
-                "application_decided",
+                ErrorCode::ApplicationDecided,
                 "documents can only be added while the application is under review",
             ));
         }
@@ -533,7 +533,7 @@ impl LoanService {
         let now = Utc::now();
         if loan.borrower_id == principal.user_id {
             return Err(Error::rule(
-                "own_loan",
+                ErrorCode::OwnLoan,
                 "borrowers cannot lend to their own loan",
             ));
         }
@@ -541,14 +541,14 @@ impl LoanService {
             || loan.fundraising_deadline.is_some_and(|d| d <= now)
         {
             return Err(Error::conflict(
-                "loan_not_fundraising",
+                ErrorCode::LoanNotFundraising,
                 "this loan is not raising money",
             ));
         }
         let remaining = loan.remaining();
         if amount > remaining {
             return Err(Error::conflict(
-                "exceeds_remaining",
+                ErrorCode::ExceedsRemaining,
                 format!("only {remaining} remains to be funded"),
             ));
         }
@@ -567,7 +567,7 @@ impl LoanService {
         }
         if !wallets::debit(tx, principal.user_id, amount).await? {
             return Err(Error::rule(
-                "insufficient_funds",
+                ErrorCode::InsufficientFunds,
                 "your wallet balance is too low for this share",
             ));
         }
@@ -628,7 +628,7 @@ impl LoanService {
         }
         if !loan.status.is_repaying() {
             return Err(Error::conflict(
-                "loan_not_repayable",
+                ErrorCode::LoanNotRepayable,
                 "this loan is not being repaid",
             ));
         }
@@ -647,7 +647,7 @@ impl LoanService {
         wallets::lock(tx, involved).await?;
         if !wallets::debit(tx, principal.user_id, amount).await? {
             return Err(Error::rule(
-                "insufficient_funds",
+                ErrorCode::InsufficientFunds,
                 "your wallet balance is too low for this repayment",
             ));
         }

@@ -36,7 +36,7 @@ use ledger::idempotency::{self, KeyClaim};
 use ledger::wallets;
 use ledger::{Account, Posting};
 use outbox::Event;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 use platform::infra::kv::Kv;
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to
@@ -270,7 +270,7 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
         }
         Some(gate) if !accepting(gate) => {
             outcomes[i] = Some(Err(Error::conflict(
-                "campaign_not_accepting",
+                ErrorCode::CampaignNotAccepting,
                 "this campaign is not accepting donations",
             )));
             false
@@ -287,7 +287,7 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
         let ok = debited.contains(&gifts[i].user_id);
         if !ok {
             outcomes[i] = Some(Err(Error::rule(
-                "insufficient_funds",
+                ErrorCode::InsufficientFunds,
                 "your wallet balance is too low for this donation",
             )));
         }

@@ -11,5 +11,5 @@ pub mod service;
 pub mod stats;
 
 pub use ledger::Idempotent;
-pub use model::{Deposit, Donation, PublicDonation, Withdrawal};
+pub use model::{Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal};
 pub use service::{Closing, Donate, MoneyService, WebhookOutcome};

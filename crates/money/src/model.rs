@@ -24,6 +24,24 @@ pub fn parse_amount(field: &'static str, amount: i64, min: i64, max: i64) -> Res
     Ok(amount)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DonationStatus {
+    Completed,
+    Refunded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DepositStatus {
+    /// Waiting for the payment provider's webhook.
+    Pending,
+    Confirmed,
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
 pub struct Donation {
     pub id: Uuid,
@@ -32,7 +50,7 @@ pub struct Donation {
     pub amount: i64,
     pub anonymous: bool,
     pub message: Option<String>,
-    pub status: String,
+    pub status: DonationStatus,
     pub created_at: DateTime<Utc>,
     pub refunded_at: Option<DateTime<Utc>>,
 }
@@ -53,7 +71,7 @@ pub struct Deposit {
     pub user_id: Uuid,
     pub amount: i64,
     pub provider: String,
-    pub status: String,
+    pub status: DepositStatus,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
 }

@@ -16,10 +16,35 @@ use accounts::{Principal, Role, Tier};
 use campaigns::{CampaignStatus, repo as campaigns_repo};
 use outbox::Event;
 use platform::Handles;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum RecurringStatus {
+    Active,
+    Paused,
+    Cancelled,
+    /// By the campaign's creator or an admin.
+    Stopped,
+    /// The campaign stopped taking donations.
+    Ended,
+}
+
+impl RecurringStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Cancelled => "cancelled",
+            Self::Stopped => "stopped",
+            Self::Ended => "ended",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
 pub struct RecurringPlan {
@@ -28,7 +53,7 @@ pub struct RecurringPlan {
     pub campaign_id: Uuid,
     pub amount: i64,
     pub day_of_month: i16,
-    pub status: String,
+    pub status: RecurringStatus,
     pub status_reason: Option<String>,
     pub next_charge_on: NaiveDate,
     pub failed_attempts: i16,
@@ -76,7 +101,7 @@ async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<RecurringPlan>
 async fn set_status(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    status: &str,
+    status: RecurringStatus,
     reason: Option<&str>,
     next_charge_on: Option<NaiveDate>,
 ) -> Result<RecurringPlan> {
@@ -128,7 +153,7 @@ impl RecurringService {
             .ok_or(Error::NotFound("campaign"))?;
         if campaign.status != CampaignStatus::Active {
             return Err(Error::conflict(
-                "campaign_not_accepting",
+                ErrorCode::CampaignNotAccepting,
                 "this campaign is not accepting donations",
             ));
         }
@@ -147,7 +172,7 @@ impl RecurringService {
         .map_err(|e| {
             Error::from(e).on_constraint("recurring_one_live_plan", || {
                 Error::conflict(
-                    "already_subscribed",
+                    ErrorCode::AlreadySubscribed,
                     "you already have a recurring donation to this campaign",
                 )
             })
@@ -178,27 +203,24 @@ impl RecurringService {
             .ok_or(Error::NotFound("recurring donation"))?;
         let invalid = || {
             Error::conflict(
-                "invalid_transition",
-                format!("a {} recurring donation cannot be {action}d", plan.status),
+                ErrorCode::InvalidTransition,
+                format!(
+                    "a {} recurring donation cannot be {action}d",
+                    plan.status.as_str()
+                ),
             )
         };
-        match (action, plan.status.as_str()) {
-            ("pause", "active") => {
-                set_status(&self.infra.db.write, id, "paused", Some("by_donor"), None).await
+        use RecurringStatus::{Active, Cancelled, Paused};
+        match (action, plan.status) {
+            ("pause", Active) => {
+                set_status(&self.infra.db.write, id, Paused, Some("by_donor"), None).await
             }
-            ("resume", "paused") => {
+            ("resume", Paused) => {
                 let next = next_occurrence(today, plan.day_of_month as u32);
-                set_status(&self.infra.db.write, id, "active", None, Some(next)).await
+                set_status(&self.infra.db.write, id, Active, None, Some(next)).await
             }
-            ("cancel", "active" | "paused") => {
-                set_status(
-                    &self.infra.db.write,
-                    id,
-                    "cancelled",
-                    Some("by_donor"),
-                    None,
-                )
-                .await
+            ("cancel", Active | Paused) => {
+                set_status(&self.infra.db.write, id, Cancelled, Some("by_donor"), None).await
             }
             ("pause" | "resume" | "cancel", _) => Err(invalid()),
             _ => Err(Error::validation(
@@ -292,7 +314,7 @@ impl RecurringService {
                     run.charged += 1;
                 }
                 Err(Error::Rule {
-                    code: "insufficient_funds",
+                    code: ErrorCode::InsufficientFunds,
                     ..
                 }) => {
                     let attempts = plan.failed_attempts + 1;
@@ -300,7 +322,7 @@ impl RecurringService {
                         set_status(
                             &mut *tx,
                             plan.id,
-                            "paused",
+                            RecurringStatus::Paused,
                             Some("insufficient_funds"),
                             None,
                         )
@@ -329,11 +351,18 @@ impl RecurringService {
                     }
                 }
                 Err(Error::Conflict {
-                    code: "campaign_not_accepting",
+                    code: ErrorCode::CampaignNotAccepting,
                     ..
                 })
                 | Err(Error::NotFound(_)) => {
-                    set_status(&mut *tx, plan.id, "ended", Some("campaign_closed"), None).await?;
+                    set_status(
+                        &mut *tx,
+                        plan.id,
+                        RecurringStatus::Ended,
+                        Some("campaign_closed"),
+                        None,
+                    )
+                    .await?;
                     run.ended += 1;
                 }
                 Err(other) => return Err(other),

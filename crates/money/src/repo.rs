@@ -3,7 +3,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::model::{Deposit, Donation, PublicDonation, Withdrawal};
+use super::model::{Deposit, DepositStatus, Donation, PublicDonation, Withdrawal};
 use platform::error::Result;
 
 const DONATION_COLUMNS: &str =
@@ -184,7 +184,7 @@ pub async fn lock_deposit(conn: &mut PgConnection, id: Uuid) -> Result<Option<De
 pub async fn set_deposit_status(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: DepositStatus,
     ledger_txn: Option<Uuid>,
 ) -> Result<Deposit> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -13,7 +13,9 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use super::group_commit::{Gift, GroupCommit};
-use super::model::{self, Deposit, Donation, PublicDonation, Withdrawal};
+use super::model::{
+    self, Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal,
+};
 use super::repo;
 use accounts::Principal;
 use campaigns::CampaignService;
@@ -22,7 +24,7 @@ use campaigns::repo as campaigns_repo;
 use campaigns::{Campaign, CampaignStatus, FundingModel};
 use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
 use outbox::Event;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 #[derive(Clone, Debug)]
 pub struct MoneyService {
@@ -269,20 +271,20 @@ impl MoneyService {
             .ok_or(Error::NotFound("deposit"))?;
         if deposit.amount != event.data.amount {
             return Err(Error::rule(
-                "amount_mismatch",
+                ErrorCode::AmountMismatch,
                 "event amount differs from the deposit",
             ));
         }
-        if deposit.status != "pending" {
+        if deposit.status != DepositStatus::Pending {
             return Err(Error::conflict(
-                "deposit_settled",
+                ErrorCode::DepositSettled,
                 "the deposit is already settled",
             ));
         }
         let deposit = match event.kind.as_str() {
             "deposit.succeeded" => confirm_deposit(&mut tx, &deposit).await?,
             "deposit.failed" => {
-                repo::set_deposit_status(&mut tx, deposit.id, "failed", None).await?
+                repo::set_deposit_status(&mut tx, deposit.id, DepositStatus::Failed, None).await?
             }
             _ => {
                 return Err(Error::validation(
@@ -380,9 +382,9 @@ impl MoneyService {
         let (donation, shard) = repo::lock_donation(&mut work.tx, donation_id)
             .await?
             .ok_or(Error::NotFound("donation"))?;
-        if donation.status != "completed" {
+        if donation.status != DonationStatus::Completed {
             return Err(Error::conflict(
-                "already_refunded",
+                ErrorCode::AlreadyRefunded,
                 "this donation was already refunded",
             ));
         }
@@ -391,7 +393,7 @@ impl MoneyService {
             ledger::balance_of(&mut *work.tx, Account::Campaign(donation.campaign_id)).await?;
         if held < donation.amount {
             return Err(Error::conflict(
-                "campaign_funds_paid_out",
+                ErrorCode::CampaignFundsPaidOut,
                 "the campaign has paid out these funds; it cannot refund this donation",
             ));
         }
@@ -436,20 +438,20 @@ impl MoneyService {
         }
         if campaign.funding_model != FundingModel::KeepItAll {
             return Err(Error::conflict(
-                "funds_held",
+                ErrorCode::FundsHeld,
                 "all_or_nothing funds are released automatically at the deadline if the goal is met",
             ));
         }
         if campaign.status == CampaignStatus::Suspended {
             return Err(Error::conflict(
-                "campaign_suspended",
+                ErrorCode::CampaignSuspended,
                 "a suspended campaign's funds are frozen",
             ));
         }
         let held = ledger::balance_of(&mut *work.tx, Account::Campaign(campaign_id)).await?;
         if amount > held {
             return Err(Error::rule(
-                "insufficient_funds",
+                ErrorCode::InsufficientFunds,
                 format!("the campaign holds {held}"),
             ));
         }
@@ -475,7 +477,7 @@ impl MoneyService {
             CampaignStatus::Completed | CampaignStatus::Cancelled
         ) {
             return Err(Error::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "the campaign is already closed",
             ));
         }
@@ -580,7 +582,7 @@ async fn confirm_deposit(conn: &mut PgConnection, deposit: &Deposit) -> Result<D
         },
     )
     .await?;
-    repo::set_deposit_status(conn, deposit.id, "confirmed", Some(txn)).await
+    repo::set_deposit_status(conn, deposit.id, DepositStatus::Confirmed, Some(txn)).await
 }
 
 async fn refund_in_tx(

@@ -5,6 +5,72 @@ use std::borrow::Cow;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Declares the code enum with each variant's wire value written once, for `as_str` and (with
+/// the `openapi` feature) the spec.
+macro_rules! codes {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+        pub enum $name {
+            $(#[cfg_attr(feature = "openapi", oai(rename = $value))] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value),+
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Every `code` an error response can carry: stable values a client can switch on.
+    /// `validation_failed` names the field in `details.field`.
+    pub enum ErrorCode {
+        BadRequest = "bad_request",
+        MalformedJson = "malformed_json",
+        MethodNotAllowed = "method_not_allowed",
+        PayloadTooLarge = "payload_too_large",
+        UnsupportedMediaType = "unsupported_media_type",
+        ValidationFailed = "validation_failed",
+        Unauthorized = "unauthorized",
+        Forbidden = "forbidden",
+        NotFound = "not_found",
+        RateLimited = "rate_limited",
+        ServiceUnavailable = "service_unavailable",
+        NotReady = "not_ready",
+        InternalError = "internal_error",
+        Error = "error",
+        AlreadyRefunded = "already_refunded",
+        AlreadySubscribed = "already_subscribed",
+        AmountMismatch = "amount_mismatch",
+        ApplicationDecided = "application_decided",
+        CampaignClosed = "campaign_closed",
+        CampaignFundsPaidOut = "campaign_funds_paid_out",
+        CampaignNotAccepting = "campaign_not_accepting",
+        CampaignPublished = "campaign_published",
+        CampaignSuspended = "campaign_suspended",
+        CannotModerateSelf = "cannot_moderate_self",
+        DeadlinePassed = "deadline_passed",
+        DepositSettled = "deposit_settled",
+        EmailTaken = "email_taken",
+        ExceedsRemaining = "exceeds_remaining",
+        FundsHeld = "funds_held",
+        IdempotencyKeyReused = "idempotency_key_reused",
+        InsufficientFunds = "insufficient_funds",
+        InvalidTransition = "invalid_transition",
+        LoanNotFundraising = "loan_not_fundraising",
+        LoanNotRepayable = "loan_not_repayable",
+        NotASession = "not_a_session",
+        OpenApplicationExists = "open_application_exists",
+        OwnLoan = "own_loan",
+        TooManyWebhooks = "too_many_webhooks",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A field failed validation (422, code `validation_failed`, `details.field`).
@@ -16,7 +82,7 @@ pub enum Error {
     /// A business rule refused a well-formed request (422), e.g. `insufficient_funds`.
     #[error("{message}")]
     Rule {
-        code: &'static str,
+        code: ErrorCode,
         message: Cow<'static, str>,
     },
     /// The thing does not exist or the caller may not know it does (404).
@@ -25,7 +91,7 @@ pub enum Error {
     /// The request conflicts with the current state (409), e.g. `email_taken`.
     #[error("{message}")]
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         message: Cow<'static, str>,
     },
     /// Missing or bad credentials (401). The message never says which part was wrong.
@@ -55,13 +121,13 @@ impl Error {
             message: message.into(),
         }
     }
-    pub fn rule(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn rule(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::Rule {
             code,
             message: message.into(),
         }
     }
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::Conflict {
             code,
             message: message.into(),

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::destination::{self, GuardedResolver, Policy, Problem};
 use super::{
-    DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign,
+    DELIVERY_ID_HEADER, DeliveryStatus, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER, sign,
 };
 use outbox::Event;
 use platform::config::Config;
@@ -181,7 +182,7 @@ pub enum Outcome {
 #[tracing::instrument(skip_all, fields(delivery_id = %delivery_id))]
 pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<Outcome> {
     let mut tx = db.begin().await?;
-    let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
+    let row: Option<(DeliveryStatus, i64, String, String, String, String)> = sqlx::query_as(
         "select d.status, d.event_id, d.event_kind, d.body, e.url, e.secret
          from webhook_deliveries d
          join webhook_endpoints e on e.id = d.endpoint_id
@@ -194,7 +195,7 @@ pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<
     let Some((status, event_id, kind, body, url, secret)) = row else {
         return Ok(Outcome::Skipped);
     };
-    if status == "delivered" {
+    if status == DeliveryStatus::Delivered {
         return Ok(Outcome::Skipped);
     }
     let started = Instant::now();

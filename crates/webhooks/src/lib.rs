@@ -65,14 +65,23 @@ pub struct CreatedEndpoint {
     pub secret: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Queued, or waiting for a retry.
+    Pending,
+    Delivered,
+    /// Gave up after the last attempt; the owner may replay it.
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {
     pub id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: i64,
     pub event_kind: String,
-    /// `pending`, `delivered` or `failed` (gave up after the last attempt).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status_code: Option<i16>,
     pub last_error: Option<String>,

@@ -11,7 +11,7 @@ use super::{
 };
 use accounts::Principal;
 use outbox::Event;
-use platform::error::{Error, Result};
+use platform::error::{Error, ErrorCode, Result};
 
 /// Endpoints one owner (or the platform) may have.
 const MAX_ENDPOINTS: i64 = 20;
@@ -89,7 +89,7 @@ impl WebhooksService {
         .await?;
         if count >= MAX_ENDPOINTS {
             return Err(Error::rule(
-                "too_many_webhooks",
+                ErrorCode::TooManyWebhooks,
                 format!("at most {MAX_ENDPOINTS} webhook endpoints; delete one first"),
             ));
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use domain::accounts::{Principal, Role, Tier};
 use domain::jobs::{Event, Queues, dead_letter};
-use domain::webhooks::{self, NewEndpoint, Sender, delivery::Outcome};
+use domain::webhooks::{self, DeliveryStatus, NewEndpoint, Sender, delivery::Outcome};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -295,7 +295,7 @@ async fn events_reach_only_their_owners_endpoints_and_platform_ones_signed() {
         .await
         .expect("log");
     assert_eq!(total, 1);
-    assert_eq!(logs[0].delivery.status, "delivered");
+    assert_eq!(logs[0].delivery.status, DeliveryStatus::Delivered);
     assert_eq!(logs[0].attempts.len(), 1);
     assert_eq!(logs[0].attempts[0].status_code, Some(200));
 }
@@ -349,7 +349,7 @@ async fn a_failing_receiver_is_retried_then_dead_lettered_and_a_replay_delivers_
         .await
         .expect("log");
     let log = &logs[0];
-    assert_eq!(log.delivery.status, "failed");
+    assert_eq!(log.delivery.status, DeliveryStatus::Failed);
     assert_eq!(log.delivery.attempts, 3);
     assert_eq!(log.attempts.len(), 3);
     assert!(
@@ -364,7 +364,7 @@ async fn a_failing_receiver_is_retried_then_dead_lettered_and_a_replay_delivers_
         .replay(&who, endpoint, log.delivery.id)
         .await
         .expect("replay");
-    assert_eq!(replayed.status, "pending");
+    assert_eq!(replayed.status, DeliveryStatus::Pending);
     let delivered = eventually(Duration::from_secs(20), || async {
         let (logs, _) = env
             .app
@@ -372,7 +372,7 @@ async fn a_failing_receiver_is_retried_then_dead_lettered_and_a_replay_delivers_
             .deliveries(&who, endpoint, 10, 0)
             .await
             .expect("log");
-        logs[0].delivery.status == "delivered"
+        logs[0].delivery.status == DeliveryStatus::Delivered
     })
     .await;
     worker.stop().await;
@@ -448,7 +448,11 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
         .deliveries(&who, dead_end, 10, 0)
         .await
         .expect("log");
-    assert_eq!(logs[0].delivery.status, "pending", "to be retried");
+    assert_eq!(
+        logs[0].delivery.status,
+        DeliveryStatus::Pending,
+        "to be retried"
+    );
     assert_eq!(logs[0].attempts.len(), 1);
     assert_eq!(logs[0].attempts[0].status_code, None);
     assert_eq!(
