@@ -102,8 +102,8 @@ impl App {
     }
 
     /// Reconciles the ledger with every balance and total kept beside it, on the primary.
-    pub async fn audit(&self) -> Result<money::audit::AuditReport> {
-        money::audit::run(&self.db.write).await
+    pub async fn audit(&self) -> Result<ops::audit::AuditReport> {
+        ops::audit::run(&self.db.write).await
     }
 
     /// Checks each dependency concurrently, each with a short timeout.

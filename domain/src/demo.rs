@@ -49,12 +49,8 @@ fn principal(user_id: Uuid) -> Principal {
 
 /// Seeds the demo data; returns false when it was already there.
 pub async fn seed(app: &App) -> Result<bool> {
-    let exists: bool =
-        sqlx::query_scalar("select exists(select 1 from users where lower(email) = $1)")
-            .bind(DEMO_EMAIL)
-            .fetch_one(&app.db.write)
-            .await?;
-    if exists {
+    let exists = accounts::repo::find_with_hash_by_email(&app.db.write, DEMO_EMAIL).await?;
+    if exists.is_some() {
         return Ok(false);
     }
     let register = |email: &str, first: &str, last: &str, password: &str| Registration {

@@ -5,7 +5,7 @@ use domain::App;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 
 use super::ApiTags;
 use super::error::{ADMIN, API, ApiResult};

@@ -1,11 +1,11 @@
 //! `/api/auth/*`: registration, login, token refresh (with rotation) and logout.
 
 use domain::App;
-use domain::accounts::{AuthSuccess, Registration, TokenPair};
+use domain::accounts::{AuthSuccess, Registration, TokenPair, User};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 use serde::Deserialize;
 
 use super::ApiTags;
@@ -13,7 +13,6 @@ use super::error::{API, AUTH, ApiResult, BODY, CONFLICT, UNAUTHORIZED, UNPROCESS
 use super::json::JsonBody;
 use super::public::NoAuth;
 use super::security::Auth;
-use super::users::UserDto;
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
@@ -60,7 +59,7 @@ pub struct TokensDto {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct AuthResponse {
-    pub user: UserDto,
+    pub user: User,
     pub access_token: String,
     pub refresh_token: String,
     pub expires_in: u64,
@@ -79,7 +78,7 @@ impl From<TokenPair> for TokensDto {
 impl From<AuthSuccess> for AuthResponse {
     fn from(a: AuthSuccess) -> Self {
         Self {
-            user: a.user.into(),
+            user: a.user,
             access_token: a.tokens.access_token,
             refresh_token: a.tokens.refresh_token,
             expires_in: a.tokens.expires_in,

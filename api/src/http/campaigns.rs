@@ -4,14 +4,13 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::campaigns::service::{CreateCampaign, ListParams, UpdateCampaign};
-use domain::campaigns::{Campaign, CampaignStats, CampaignView};
-use futures::StreamExt;
+use domain::campaigns::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::EventStream;
 
-use super::reply::Json;
+use super::common::Json;
 use poem_openapi::registry::{
     MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
@@ -21,13 +20,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{
-    CampaignSort, CampaignStatus, Category, FundingModel, Nullable, OneOf, Settlement, from_db,
-};
+use super::common::{Created, created, idempotency_key};
+use super::common::{PageParams, Paged};
+use super::enums::{CampaignSort, Category, Nullable, OneOf, Settlement, from_db};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
-use super::money::{Created, LedgerLineDto, WithdrawalDto, created, idempotency_key};
-use super::pagination::{PageParams, Paged};
+use super::money::{LedgerLineDto, WithdrawalDto};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::public::{MaybeAuth, NoAuth};
 use super::security::{Auth, viewer};
@@ -111,9 +109,8 @@ pub struct CampaignDto {
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub raised_amount: i64,
-    pub total_donors: i64,
-    pub donations_count: i64,
+    #[oai(flatten)]
+    pub stats: CampaignStats,
     pub progress_percentage: f64,
     pub images: Vec<ImageDto>,
 }
@@ -130,8 +127,8 @@ impl CampaignDto {
             goal_amount: c.goal_amount,
             currency: c.currency,
             category: from_db(&c.category, Category::parse, Category::Other),
-            funding_model: c.funding_model.into(),
-            status: c.status.into(),
+            funding_model: c.funding_model,
+            status: c.status,
             deadline: c.deadline,
             settlement: Nullable(
                 c.settlement
@@ -141,9 +138,7 @@ impl CampaignDto {
             published_at: c.published_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
-            raised_amount: s.raised_amount,
-            total_donors: s.total_donors,
-            donations_count: s.donations_count,
+            stats: s,
             images,
         }
     }
@@ -174,14 +169,6 @@ pub struct CampaignPage {
     /// Keyset cursor for the next page (newest and ending_soon sorts); null on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct LiveStats {
-    pub raised_amount: i64,
-    pub total_donors: i64,
-    pub donations_count: i64,
 }
 
 #[derive(Object)]
@@ -251,7 +238,7 @@ fn sse_event_schema() -> MetaSchema {
 }
 
 /// The campaign's live totals as server-sent events.
-pub struct LiveEvents(EventStream<futures::stream::BoxStream<'static, LiveStats>>);
+pub struct LiveEvents(EventStream<futures::stream::BoxStream<'static, CampaignStats>>);
 
 impl ApiResponse for LiveEvents {
     fn meta() -> MetaResponses {
@@ -272,7 +259,7 @@ impl ApiResponse for LiveEvents {
     }
 
     fn register(registry: &mut Registry) {
-        <LiveStats as poem_openapi::types::Type>::register(registry);
+        <CampaignStats as poem_openapi::types::Type>::register(registry);
     }
 }
 
@@ -555,13 +542,6 @@ impl CampaignsApi {
         id: Path<Uuid>,
     ) -> ApiResult<LiveEvents, { API | BY_ID }> {
         let stream = app.campaigns().live_stats(id.0).await?;
-        let stream = stream
-            .map(|s| LiveStats {
-                raised_amount: s.raised_amount,
-                total_donors: s.total_donors,
-                donations_count: s.donations_count,
-            })
-            .boxed();
         Ok(LiveEvents(
             EventStream::new(stream).keep_alive(std::time::Duration::from_secs(15)),
         ))

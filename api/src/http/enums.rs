@@ -237,26 +237,6 @@ impl<'de, E> Deserialize<'de> for OneOf<E> {
 }
 
 closed_set! {
-    /// `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
-    pub enum CampaignStatus {
-        Draft = "draft",
-        Active = "active",
-        Completed = "completed",
-        Cancelled = "cancelled",
-        Suspended = "suspended",
-    }
-}
-
-closed_set! {
-    /// `keep_it_all`: the creator withdraws whatever is raised. `all_or_nothing`: funds are
-    /// held until the deadline, released if the goal is met, refunded otherwise.
-    pub enum FundingModel {
-        KeepItAll = "keep_it_all",
-        AllOrNothing = "all_or_nothing",
-    }
-}
-
-closed_set! {
     /// How a closed all_or_nothing campaign ended.
     pub enum Settlement {
         Released = "released",
@@ -289,67 +269,21 @@ closed_set! {
     }
 }
 
-closed_set! {
-    /// A loan's life: submitted → scoring → pending_review → fundraising (approved) |
-    /// rejected; fundraising → funded → active (disbursed) | expired; active ⇄ late →
-    /// defaulted → written_off; active | late → repaid.
-    pub enum LoanStatus {
-        Submitted = "submitted",
-        Scoring = "scoring",
-        PendingReview = "pending_review",
-        Fundraising = "fundraising",
-        Rejected = "rejected",
-        Expired = "expired",
-        Funded = "funded",
-        Active = "active",
-        Late = "late",
-        Repaid = "repaid",
-        Defaulted = "defaulted",
-        WrittenOff = "written_off",
-    }
+// The domain's own enums, documented by reference like the closed sets here.
+impl SchemaType for domain::loans::LoanStatus {
+    const TYPE: &'static str = "string";
 }
 
-impl From<domain::loans::LoanStatus> for LoanStatus {
-    fn from(s: domain::loans::LoanStatus) -> Self {
-        use domain::loans::LoanStatus as D;
-        match s {
-            D::Submitted => Self::Submitted,
-            D::Scoring => Self::Scoring,
-            D::PendingReview => Self::PendingReview,
-            D::Fundraising => Self::Fundraising,
-            D::Rejected => Self::Rejected,
-            D::Expired => Self::Expired,
-            D::Funded => Self::Funded,
-            D::Active => Self::Active,
-            D::Late => Self::Late,
-            D::Repaid => Self::Repaid,
-            D::Defaulted => Self::Defaulted,
-            D::WrittenOff => Self::WrittenOff,
-        }
-    }
+impl SchemaType for domain::loans::LoanScore {
+    const TYPE: &'static str = "object";
 }
 
-impl From<domain::campaigns::CampaignStatus> for CampaignStatus {
-    fn from(s: domain::campaigns::CampaignStatus) -> Self {
-        use domain::campaigns::CampaignStatus as D;
-        match s {
-            D::Draft => Self::Draft,
-            D::Active => Self::Active,
-            D::Completed => Self::Completed,
-            D::Cancelled => Self::Cancelled,
-            D::Suspended => Self::Suspended,
-        }
-    }
+impl SchemaType for domain::accounts::Role {
+    const TYPE: &'static str = "string";
 }
 
-impl From<domain::campaigns::FundingModel> for FundingModel {
-    fn from(m: domain::campaigns::FundingModel) -> Self {
-        use domain::campaigns::FundingModel as D;
-        match m {
-            D::KeepItAll => Self::KeepItAll,
-            D::AllOrNothing => Self::AllOrNothing,
-        }
-    }
+impl SchemaType for domain::accounts::Tier {
+    const TYPE: &'static str = "string";
 }
 
 closed_set! {
@@ -358,39 +292,6 @@ closed_set! {
         Paid = "paid",
         Overdue = "overdue",
         Upcoming = "upcoming",
-    }
-}
-
-closed_set! {
-    pub enum Role {
-        User = "user",
-        Admin = "admin",
-    }
-}
-
-impl From<domain::accounts::Role> for Role {
-    fn from(r: domain::accounts::Role) -> Self {
-        match r {
-            domain::accounts::Role::User => Self::User,
-            domain::accounts::Role::Admin => Self::Admin,
-        }
-    }
-}
-
-closed_set! {
-    /// `premium` users get a higher rate limit.
-    pub enum Tier {
-        Standard = "standard",
-        Premium = "premium",
-    }
-}
-
-impl From<domain::accounts::Tier> for Tier {
-    fn from(t: domain::accounts::Tier) -> Self {
-        match t {
-            domain::accounts::Tier::Standard => Self::Standard,
-            domain::accounts::Tier::Premium => Self::Premium,
-        }
     }
 }
 
@@ -510,51 +411,10 @@ closed_set! {
 }
 
 closed_set! {
-    /// `giving_statement` is a donor's own; admins request the other two.
-    pub enum ReportKind {
-        DonationsByCampaign = "donations_by_campaign",
-        LoanBook = "loan_book",
-        GivingStatement = "giving_statement",
-    }
-}
-
-impl From<domain::reports::ReportKind> for ReportKind {
-    fn from(k: domain::reports::ReportKind) -> Self {
-        use domain::reports::ReportKind as D;
-        match k {
-            D::DonationsByCampaign => Self::DonationsByCampaign,
-            D::LoanBook => Self::LoanBook,
-            D::GivingStatement => Self::GivingStatement,
-        }
-    }
-}
-
-closed_set! {
     /// The report kinds an admin may request.
     pub enum AdminReportKind {
         DonationsByCampaign = "donations_by_campaign",
         LoanBook = "loan_book",
-    }
-}
-
-closed_set! {
-    pub enum ReportStatus {
-        Queued = "queued",
-        Running = "running",
-        Done = "done",
-        Failed = "failed",
-    }
-}
-
-impl From<domain::reports::ReportStatus> for ReportStatus {
-    fn from(s: domain::reports::ReportStatus) -> Self {
-        use domain::reports::ReportStatus as D;
-        match s {
-            D::Queued => Self::Queued,
-            D::Running => Self::Running,
-            D::Done => Self::Done,
-            D::Failed => Self::Failed,
-        }
     }
 }
 
@@ -629,12 +489,5 @@ mod tests {
         assert_eq!(cats, domain::campaigns::model::CATEGORIES);
         let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(kinds, domain::webhooks::EVENT_KINDS);
-        for s in domain::loans::LoanStatus::ALL {
-            assert_eq!(
-                LoanStatus::parse(s.as_str()).map(LoanStatus::as_str),
-                Some(s.as_str())
-            );
-        }
-        assert_eq!(LoanStatus::ALL.len(), domain::loans::LoanStatus::ALL.len());
     }
 }

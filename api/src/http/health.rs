@@ -5,7 +5,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 use serde_json::json;
 
 use super::ApiTags;

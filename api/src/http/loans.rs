@@ -5,24 +5,25 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::loans::{
-    Apply, LenderTotal, Loan, LoanDetail, LoanScore, LoanShare, Repayment, ScheduledInstallment,
+    Apply, LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus,
+    Repayment, ScheduledInstallment, Transition,
 };
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 
-use super::reply::Json;
+use super::common::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{InstallmentStatus, LoanStatus, Nullable, OneOf, SchemaType};
+use super::common::{Created, created, idempotency_key};
+use super::common::{PageParams, Paged};
+use super::enums::{InstallmentStatus, Nullable, OneOf};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
-use super::money::{Created, created, idempotency_key};
-use super::pagination::{PageParams, Paged};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::public::{MaybeAuth, NoAuth};
 use super::security::{Auth, viewer};
@@ -68,107 +69,23 @@ pub struct RejectRequest {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct LoanDto {
-    pub id: Uuid,
-    pub borrower_id: Uuid,
-    /// First name and last initial.
-    pub borrower_name: String,
-    pub amount: i64,
-    pub term_months: i32,
-    /// Annual interest in basis points (500 = 5%) on the declining balance.
-    pub annual_rate_bp: i32,
-    pub purpose: String,
-    pub description: String,
-    pub status: LoanStatus,
-    pub funded_amount: i64,
+    #[oai(flatten)]
+    pub loan: Loan,
+    // Derived from the loan, not stored with it.
     pub remaining_amount: i64,
-    /// What the borrower owes in all (principal + interest), once disbursed; null before.
-    #[oai(nullable)]
-    pub total_due: Option<i64>,
-    pub repaid_amount: i64,
-    /// Null until approved.
-    #[oai(nullable)]
-    pub fundraising_deadline: Option<DateTime<Utc>>,
-    #[oai(nullable)]
-    pub approved_at: Option<DateTime<Utc>>,
-    #[oai(nullable)]
-    pub disbursed_at: Option<DateTime<Utc>>,
-    #[oai(nullable)]
-    pub closed_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Loan> for LoanDto {
-    fn from(l: Loan) -> Self {
+    fn from(loan: Loan) -> Self {
         Self {
-            remaining_amount: l.remaining(),
-            id: l.id,
-            borrower_id: l.borrower_id,
-            borrower_name: l.borrower_name,
-            amount: l.amount,
-            term_months: l.term_months,
-            annual_rate_bp: l.annual_rate_bp,
-            purpose: l.purpose,
-            description: l.description,
-            status: l.status.into(),
-            funded_amount: l.funded_amount,
-            total_due: l.total_due,
-            repaid_amount: l.repaid_amount,
-            fundraising_deadline: l.fundraising_deadline,
-            approved_at: l.approved_at,
-            disbursed_at: l.disbursed_at,
-            closed_at: l.closed_at,
-            created_at: l.created_at,
-            updated_at: l.updated_at,
+            remaining_amount: loan.remaining(),
+            loan,
         }
     }
 }
 
-#[derive(Object)]
-pub struct FactorDto {
-    pub name: String,
-    /// The input: days, a count, minor units or a percentage.
-    pub value: i64,
-    pub points: i32,
-    pub explanation: String,
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct ScoreDto {
-    /// 0 to 1000.
-    pub score: i32,
-    /// At or above the configured threshold. Approval stays a human decision.
-    pub recommended: bool,
-    /// Every point, explained.
-    pub factors: Vec<FactorDto>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl SchemaType for ScoreDto {
-    const TYPE: &'static str = "object";
-}
-
-impl From<LoanScore> for ScoreDto {
-    fn from(s: LoanScore) -> Self {
-        Self {
-            score: s.score,
-            recommended: s.recommended,
-            factors: s
-                .factors
-                .into_iter()
-                .map(|f| FactorDto {
-                    name: f.name,
-                    value: f.value,
-                    points: f.points,
-                    explanation: f.explanation,
-                })
-                .collect(),
-            created_at: s.created_at,
-        }
-    }
-}
-
+// Kept apart from the domain's `Transition` only to document `fromStatus` as
+// `Nullable<LoanStatus>` (an api-side wrapper that gives a nullable reference its type).
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct TransitionDto {
@@ -182,6 +99,19 @@ pub struct TransitionDto {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<Transition> for TransitionDto {
+    fn from(t: Transition) -> Self {
+        Self {
+            from_status: Nullable(t.from_status),
+            to_status: t.to_status,
+            actor_id: t.actor_id,
+            reason: t.reason,
+            created_at: t.created_at,
+        }
+    }
+}
+
+// Viewers get a link instead of the document's internal object key.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DocumentDto {
@@ -193,19 +123,14 @@ pub struct DocumentDto {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct LenderDto {
-    pub lender_id: Uuid,
-    /// Minor units.
-    pub amount: i64,
-}
-
-impl From<LenderTotal> for LenderDto {
-    fn from(l: LenderTotal) -> Self {
+impl DocumentDto {
+    fn new(doc: LoanDocument, url: String) -> Self {
         Self {
-            lender_id: l.lender_id,
-            amount: l.amount,
+            id: doc.id,
+            content_type: doc.content_type,
+            size_bytes: doc.size_bytes,
+            url,
+            created_at: doc.created_at,
         }
     }
 }
@@ -219,48 +144,30 @@ pub struct LoanDetailDto {
     pub loan: LoanDto,
     pub lenders_count: i64,
     /// Null until scored, and for callers other than the borrower and admins.
-    pub score: Nullable<ScoreDto>,
+    pub score: Nullable<LoanScore>,
     #[oai(nullable)]
     pub transitions: Option<Vec<TransitionDto>>,
     #[oai(nullable)]
     pub documents: Option<Vec<DocumentDto>>,
     #[oai(nullable)]
-    pub lenders: Option<Vec<LenderDto>>,
+    pub lenders: Option<Vec<LenderTotal>>,
 }
 
 impl From<LoanDetail> for LoanDetailDto {
     fn from(d: LoanDetail) -> Self {
-        let lenders_count = d.lenders.len() as i64;
         let full = d.full;
         Self {
             loan: d.loan.into(),
-            lenders_count,
-            score: Nullable(d.score.map(Into::into)),
-            transitions: full.then(|| {
-                d.transitions
-                    .into_iter()
-                    .map(|t| TransitionDto {
-                        from_status: Nullable(t.from_status.map(Into::into)),
-                        to_status: t.to_status.into(),
-                        actor_id: t.actor_id,
-                        reason: t.reason,
-                        created_at: t.created_at,
-                    })
-                    .collect()
-            }),
+            lenders_count: d.lenders.len() as i64,
+            score: Nullable(d.score),
+            transitions: full.then(|| d.transitions.into_iter().map(Into::into).collect()),
             documents: full.then(|| {
                 d.documents
                     .into_iter()
-                    .map(|(doc, url)| DocumentDto {
-                        id: doc.id,
-                        content_type: doc.content_type,
-                        size_bytes: doc.size_bytes,
-                        url,
-                        created_at: doc.created_at,
-                    })
+                    .map(|(doc, url)| DocumentDto::new(doc, url))
                     .collect()
             }),
-            lenders: full.then(|| d.lenders.into_iter().map(Into::into).collect()),
+            lenders: full.then_some(d.lenders),
         }
     }
 }
@@ -272,44 +179,31 @@ pub struct AdminLoanDto {
     #[oai(flatten)]
     pub loan: LoanDto,
     /// Null while the loan waits to be scored.
-    pub score: Nullable<ScoreDto>,
+    pub score: Nullable<LoanScore>,
     /// The score is at or above the configured threshold.
     pub recommended: bool,
 }
 
+// An installment's status depends on the time of asking, so it is not stored with it.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct InstallmentDto {
-    pub seq: i32,
-    pub due_at: DateTime<Utc>,
-    pub principal: i64,
-    pub interest: i64,
-    /// principal + interest.
-    pub amount: i64,
-    pub paid_amount: i64,
-    /// Null until fully paid.
-    #[oai(nullable)]
-    pub paid_at: Option<DateTime<Utc>>,
+    #[oai(flatten)]
+    pub installment: ScheduledInstallment,
     pub status: InstallmentStatus,
 }
 
 impl InstallmentDto {
-    fn new(i: ScheduledInstallment, now: DateTime<Utc>) -> Self {
-        let status = if i.paid_amount >= i.amount {
+    fn new(installment: ScheduledInstallment, now: DateTime<Utc>) -> Self {
+        let status = if installment.paid_amount >= installment.amount {
             InstallmentStatus::Paid
-        } else if i.due_at <= now {
+        } else if installment.due_at <= now {
             InstallmentStatus::Overdue
         } else {
             InstallmentStatus::Upcoming
         };
         Self {
-            seq: i.seq,
-            due_at: i.due_at,
-            principal: i.principal,
-            interest: i.interest,
-            amount: i.amount,
-            paid_amount: i.paid_amount,
-            paid_at: i.paid_at,
+            installment,
             status,
         }
     }
@@ -326,62 +220,6 @@ pub struct ScheduleDto {
     pub repaid_amount: i64,
     pub outstanding: i64,
     pub installments: Vec<InstallmentDto>,
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct LoanShareDto {
-    pub id: Uuid,
-    pub loan_id: Uuid,
-    pub lender_id: Uuid,
-    pub amount: i64,
-    pub created_at: DateTime<Utc>,
-    /// The loan's status right after this share: `active` when it completed the funding and
-    /// the loan was disbursed.
-    pub loan_status: LoanStatus,
-    pub loan_funded_amount: i64,
-}
-
-impl From<LoanShare> for LoanShareDto {
-    fn from(s: LoanShare) -> Self {
-        Self {
-            id: s.id,
-            loan_id: s.loan_id,
-            lender_id: s.lender_id,
-            amount: s.amount,
-            created_at: s.created_at,
-            loan_status: s.loan_status.into(),
-            loan_funded_amount: s.loan_funded_amount,
-        }
-    }
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct RepaymentDto {
-    pub id: Uuid,
-    pub loan_id: Uuid,
-    pub amount: i64,
-    /// What each lender received; sums exactly to `amount`.
-    pub distributions: Vec<LenderDto>,
-    pub created_at: DateTime<Utc>,
-    /// `repaid` when this was the last repayment.
-    pub loan_status: LoanStatus,
-    pub outstanding: i64,
-}
-
-impl From<Repayment> for RepaymentDto {
-    fn from(r: Repayment) -> Self {
-        Self {
-            id: r.id,
-            loan_id: r.loan_id,
-            amount: r.amount,
-            distributions: r.distributions.into_iter().map(Into::into).collect(),
-            created_at: r.created_at,
-            loan_status: r.loan_status.into(),
-            outstanding: r.outstanding,
-        }
-    }
 }
 
 #[derive(Multipart)]
@@ -452,13 +290,7 @@ impl LoansApi {
             .loans()
             .add_document(auth.principal(), id.0, bytes)
             .await?;
-        Ok(DocumentCreated::Created(Json(DocumentDto {
-            id: doc.id,
-            content_type: doc.content_type,
-            size_bytes: doc.size_bytes,
-            url,
-            created_at: doc.created_at,
-        })))
+        Ok(DocumentCreated::Created(Json(DocumentDto::new(doc, url))))
     }
 
     /// Approved loans, newest first: `status` defaults to `fundraising` (the loans lenders can
@@ -529,13 +361,13 @@ impl LoansApi {
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<AmountRequest>,
-    ) -> ApiResult<Created<LoanShareDto>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
+    ) -> ApiResult<Created<LoanShare>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
         let key = idempotency_key(key.0.0)?;
         let result = app
             .loans()
             .lend(auth.principal(), id.0, body.0.amount, &key)
             .await?;
-        Ok(created(result, LoanShareDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// The repayment schedule (empty until disbursement), for whoever may see the loan.
@@ -555,7 +387,7 @@ impl LoansApi {
         let now = Utc::now();
         Ok(Json(ScheduleDto {
             loan_id: loan.id,
-            status: loan.status.into(),
+            status: loan.status,
             total_due: loan.total_due,
             repaid_amount: loan.repaid_amount,
             outstanding: loan.outstanding(),
@@ -580,14 +412,13 @@ impl LoansApi {
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<AmountRequest>,
-    ) -> ApiResult<Created<RepaymentDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }>
-    {
+    ) -> ApiResult<Created<Repayment>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
         let key = idempotency_key(key.0.0)?;
         let result = app
             .loans()
             .repay(auth.principal(), id.0, body.0.amount, &key)
             .await?;
-        Ok(created(result, RepaymentDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// Admin: loans in `status` (default `pending_review`) with their scores; `recommended`
@@ -621,7 +452,7 @@ impl LoansApi {
             .map(|(loan, score)| AdminLoanDto {
                 loan: loan.into(),
                 recommended: score.as_ref().is_some_and(|s| s.recommended),
-                score: Nullable(score.map(Into::into)),
+                score: Nullable(score),
             })
             .collect();
         Ok(Json(Paged::new(items, p, total)))

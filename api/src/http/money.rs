@@ -5,48 +5,25 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::ledger::LedgerLine;
-use domain::money::{Deposit, Donate, Donation, Idempotent, WebhookOutcome, Withdrawal};
+use domain::money::{Deposit, Donate, Donation, WebhookOutcome, Withdrawal};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Binary;
 
-use super::reply::Json;
-use poem_openapi::types::{ParseFromJSON, ToJSON};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::common::{Created, Json, PageParams, Paged, created, idempotency_key};
 use super::enums::{
     DepositStatus, DonationStatus, DriftKind, LedgerKind, WebhookAckStatus, WithdrawalKind, from_db,
 };
-use super::error::{
-    ADMIN, API, AUTH, ApiError, ApiResult, BODY, BY_ID, CONFLICT, PARAMS, UNAUTHORIZED,
-};
+use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, PARAMS, UNAUTHORIZED};
 use super::json::JsonBody;
-use super::pagination::{PageParams, Paged};
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::public::NoAuth;
 use super::security::Auth;
-
-#[derive(ApiResponse)]
-pub enum Created<T: ParseFromJSON + ToJSON + Send + Sync> {
-    /// Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
-    /// with the same key.
-    #[oai(status = 201)]
-    Created(Json<T>, #[oai(header = "Idempotent-Replayed")] bool),
-}
-
-pub fn created<T, D: ParseFromJSON + ToJSON + Send + Sync>(
-    r: Idempotent<T>,
-    map: impl FnOnce(T) -> D,
-) -> Created<D> {
-    Created::Created(Json(map(r.value)), r.replayed)
-}
-
-pub fn idempotency_key(raw: Option<String>) -> Result<String, ApiError> {
-    Ok(domain::ledger::idempotency::parse_key(raw.as_deref())?)
-}
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]

@@ -9,7 +9,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 use uuid::Uuid;
 
 use super::ApiTags;

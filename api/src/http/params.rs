@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
 
-use super::pagination::MAX_LIMIT;
+use super::common::MAX_LIMIT;
 
 /// The largest page number a list accepts.
 pub const MAX_PAGE: i64 = 10_000;
@@ -82,7 +82,7 @@ lenient_param!(
         format: Some("int64"),
         minimum: Some(1.0),
         maximum: Some(MAX_LIMIT as f64),
-        default: Some(super::pagination::DEFAULT_LIMIT.into()),
+        default: Some(super::common::DEFAULT_LIMIT.into()),
         ..MetaSchema::new("integer")
     }
 );

@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -4,17 +4,17 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
-use domain::reports::ReportView;
+use domain::reports::{ReportKind, ReportStatus, ReportView};
 use poem::web::Data;
 use poem_openapi::param::Path;
 
-use super::reply::Json;
+use super::common::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{AdminReportKind, Nullable, OneOf, ReportKind, ReportStatus};
+use super::enums::{AdminReportKind, Nullable, OneOf};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID};
 use super::json::JsonBody;
 use super::security::Auth;
@@ -72,10 +72,10 @@ impl ReportDto {
         let r = v.report;
         Self {
             id: r.id,
-            kind: r.kind.into(),
+            kind: r.kind,
             from: r.period_from,
             to: r.period_to,
-            status: r.status.into(),
+            status: r.status,
             row_count: r.row_count,
             download_url: v.download_url,
             error: r.error.filter(|_| show_error),

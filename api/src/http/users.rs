@@ -1,54 +1,23 @@
 //! `/api/users/me` and the admin's `/api/admin/users`.
 
-use chrono::{DateTime, Utc};
 use domain::App;
-use domain::accounts::User;
 use domain::accounts::service::{ProfileUpdate, UserChange};
+use domain::accounts::{Role, Tier, User};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
-use super::reply::Json;
+use super::common::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{Nullable, OneOf, Role, Tier};
+use super::common::{PageParams, Paged};
+use super::enums::{Nullable, OneOf};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, PARAMS};
 use super::json::JsonBody;
-use super::pagination::{PageParams, Paged};
 use super::params::{PageLimit, PageNumber};
 use super::security::Auth;
-
-#[derive(Object, Clone)]
-#[oai(rename_all = "camelCase")]
-pub struct UserDto {
-    pub id: Uuid,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    pub tier: Tier,
-    pub is_active: bool,
-    pub email_notifications: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<User> for UserDto {
-    fn from(u: User) -> Self {
-        Self {
-            id: u.id,
-            email: u.email,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            role: u.role.into(),
-            tier: u.tier.into(),
-            is_active: u.is_active,
-            email_notifications: u.email_notifications,
-            created_at: u.created_at,
-        }
-    }
-}
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
@@ -89,8 +58,8 @@ pub struct UsersApi;
 impl UsersApi {
     /// The caller's own account.
     #[oai(path = "/api/users/me", method = "get", operation_id = "getMe")]
-    async fn me(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<UserDto>, { API | AUTH }> {
-        Ok(Json(app.accounts().me(auth.principal()).await?.into()))
+    async fn me(&self, app: Data<&App>, auth: Auth) -> ApiResult<Json<User>, { API | AUTH }> {
+        Ok(Json(app.accounts().me(auth.principal()).await?))
     }
 
     /// Change names, mail preferences, or the password (with the current one). A password
@@ -101,7 +70,7 @@ impl UsersApi {
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<UpdateMeRequest>,
-    ) -> ApiResult<Json<UserDto>, { API | AUTH | BODY }> {
+    ) -> ApiResult<Json<User>, { API | AUTH | BODY }> {
         let b = body.0;
         let user = app
             .accounts()
@@ -116,7 +85,7 @@ impl UsersApi {
                 },
             )
             .await?;
-        Ok(Json(user.into()))
+        Ok(Json(user))
     }
 
     /// Admin: list users, newest first; `q` matches email or name.
@@ -128,17 +97,13 @@ impl UsersApi {
         q: Query<Option<String>>,
         page: Query<PageNumber>,
         limit: Query<PageLimit>,
-    ) -> ApiResult<Json<Paged<UserDto>>, { API | ADMIN | PARAMS }> {
+    ) -> ApiResult<Json<Paged<User>>, { API | ADMIN | PARAMS }> {
         let params = PageParams::parse(page.0.0, limit.0.0)?;
         let (users, total) = app
             .accounts()
             .admin_list_users(auth.principal(), q.0.as_deref(), params.page, params.limit)
             .await?;
-        Ok(Json(Paged::new(
-            users.into_iter().map(Into::into).collect(),
-            params,
-            total,
-        )))
+        Ok(Json(Paged::new(users, params, total)))
     }
 
     /// Admin: activate/deactivate, change role or tier. Takes effect at once.
@@ -153,7 +118,7 @@ impl UsersApi {
         auth: Auth,
         id: Path<Uuid>,
         body: JsonBody<AdminUserUpdate>,
-    ) -> ApiResult<Json<UserDto>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
+    ) -> ApiResult<Json<User>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
         let b = body.0;
         let user = app
             .accounts()
@@ -167,6 +132,6 @@ impl UsersApi {
                 },
             )
             .await?;
-        Ok(Json(user.into()))
+        Ok(Json(user))
     }
 }

@@ -8,16 +8,16 @@ use domain::webhooks::{Attempt, Delivery, DeliveryLog, Endpoint, NewEndpoint};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 
-use super::reply::Json;
+use super::common::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::common::{PageParams, Paged};
 use super::enums::{DeliveryStatus, EventKind, OneOf, from_db};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
-use super::pagination::{PageParams, Paged};
 use super::params::{PageLimit, PageNumber};
 use super::security::Auth;
 

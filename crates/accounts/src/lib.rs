@@ -9,3 +9,7 @@ pub mod sessions;
 
 pub use model::{Email, Password, PersonName, Principal, Role, Tier, User};
 pub use service::{AccountService, AuthSuccess, Registration, TokenPair};
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &["users", "api_keys"];

@@ -7,6 +7,11 @@ use uuid::Uuid;
 use platform::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -29,7 +34,13 @@ impl Role {
     }
 }
 
+/// `premium` users get a higher rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Standard,
@@ -56,6 +67,11 @@ impl Tier {
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "UserDto", rename_all = "camelCase")
+)]
 pub struct User {
     pub id: Uuid,
     pub email: String,

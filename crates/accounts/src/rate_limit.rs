@@ -6,11 +6,11 @@
 //! answer, requests are let through (fail open) so that an outage of the limiter never stops
 //! donations or repayments.
 
-use platform::Handles;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::model::{Principal, Tier};
+use platform::Handles;
 use platform::config::RateLimit;
 
 /// How long the limiter may wait for Redis before letting the request through.

@@ -1,7 +1,6 @@
 //! Account rules: registration, login, token refresh and logout, profile changes, API keys
 //! and admin moderation of users.
 
-use platform::Handles;
 use std::sync::OnceLock;
 
 use argon2::Argon2;
@@ -14,6 +13,7 @@ use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
 use outbox::Event;
+use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
 
 pub struct Registration {

@@ -9,3 +9,12 @@ pub mod service;
 
 pub use model::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
 pub use service::{CampaignService, MAX_IMAGE_BYTES};
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &[
+    "campaigns",
+    "campaign_images",
+    "campaign_stats_shards",
+    "campaign_donors",
+];

@@ -6,7 +6,13 @@ use uuid::Uuid;
 
 use platform::error::{Error, Result};
 
+/// `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Draft,
@@ -47,7 +53,14 @@ impl CampaignStatus {
     }
 }
 
+/// `keep_it_all`: the creator withdraws whatever is raised. `all_or_nothing`: funds are
+/// held until the deadline, released if the goal is met, refunded otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FundingModel {
     /// The creator withdraws whatever is raised.
@@ -114,6 +127,11 @@ pub struct Campaign {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "LiveStats", rename_all = "camelCase")
+)]
 pub struct CampaignStats {
     pub raised_amount: i64,
     pub total_donors: i64,

@@ -59,7 +59,7 @@ const SELECT: &str =
     "select c.id, c.creator_id, u.first_name || ' ' || u.last_name as creator_name,
         c.title, c.description, c.goal_amount, c.currency, c.category, c.funding_model, c.status,
         c.deadline, c.settlement, c.published_at, c.created_at, c.updated_at
-    from campaigns c join users u on u.id = c.creator_id";
+    from campaigns c join read.users u on u.id = c.creator_id";
 
 pub struct NewCampaign<'a> {
     pub id: Uuid,
@@ -94,11 +94,10 @@ pub async fn insert(conn: &mut PgConnection, c: NewCampaign<'_>) -> Result<()> {
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Campaign>> {
-    let row: Option<CampaignRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where c.id = $1")))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<CampaignRow> = sqlx::query_as(sqlx::AssertSqlSafe(detail_sql()))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     row.map(Campaign::try_from).transpose()
 }
 
@@ -223,18 +222,20 @@ pub async fn set_status(
 }
 
 /// Live stats (sum over shards) of the given campaigns; missing ones have none yet.
+/// The totals of a page of campaigns (the plan tests explain it).
+pub const STATS_OF_PAGE: &str =
+    "select campaign_id, sum(raised_amount)::bigint, sum(donors_count)::bigint,
+        sum(donations_count)::bigint
+    from campaign_stats_shards where campaign_id = any($1) group by campaign_id";
+
 pub async fn stats_for(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, CampaignStats>> {
-    let rows: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(
-        "select campaign_id, sum(raised_amount)::bigint, sum(donors_count)::bigint,
-                sum(donations_count)::bigint
-         from campaign_stats_shards where campaign_id = any($1) group by campaign_id",
-    )
-    .bind(ids)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(STATS_OF_PAGE)
+        .bind(ids)
+        .fetch_all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, raised, donors, count)| {
@@ -398,9 +399,30 @@ fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ListQuery) {
     }
 }
 
+/// The statement [`find`] runs (the plan tests explain it).
+pub fn detail_sql() -> String {
+    format!("{SELECT} where c.id = $1")
+}
+
 /// One page and the total of the filtered set.
 pub async fn list(db: impl PgExecutor<'_> + Copy, q: &ListQuery) -> Result<(Vec<Campaign>, i64)> {
-    let mut b = QueryBuilder::<Postgres>::new(SELECT);
+    let rows: Vec<CampaignRow> = page_query("", q).build_query_as().fetch_all(db).await?;
+    let mut count = QueryBuilder::<Postgres>::new("select count(*) from campaigns c");
+    push_filters(&mut count, q);
+    if q.sort == Sort::EndingSoon {
+        count.push(" and c.deadline is not null");
+    }
+    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+    let items = rows
+        .into_iter()
+        .map(Campaign::try_from)
+        .collect::<Result<_>>()?;
+    Ok((items, total))
+}
+
+/// The page statement of [`list`], after `prefix` (the plan tests put `explain` there).
+pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
+    let mut b = QueryBuilder::<Postgres>::new(format!("{prefix}{SELECT}"));
     if q.sort == Sort::MostRaised {
         b.push(
             " left join (select campaign_id, sum(raised_amount) as raised from campaign_stats_shards
@@ -439,19 +461,7 @@ pub async fn list(db: impl PgExecutor<'_> + Copy, q: &ListQuery) -> Result<(Vec<
     if q.cursor.is_none() {
         b.push(" offset ").push_bind(q.offset);
     }
-    let rows: Vec<CampaignRow> = b.build_query_as().fetch_all(db).await?;
-
-    let mut count = QueryBuilder::<Postgres>::new("select count(*) from campaigns c");
-    push_filters(&mut count, q);
-    if q.sort == Sort::EndingSoon {
-        count.push(" and c.deadline is not null");
-    }
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
-    let items = rows
-        .into_iter()
-        .map(Campaign::try_from)
-        .collect::<Result<_>>()?;
-    Ok((items, total))
+    b
 }
 
 /// Active campaigns whose deadline has passed, oldest first.

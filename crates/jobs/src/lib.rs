@@ -10,7 +10,8 @@ pub mod kinds;
 pub mod queue;
 pub mod relay;
 pub mod reminders;
-pub mod runs;
+mod repo;
+pub use repo::runs;
 
 pub use kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
@@ -18,3 +19,7 @@ pub use kinds::{
 };
 pub use outbox::Event;
 pub use queue::Queues;
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &["scheduler_runs"];

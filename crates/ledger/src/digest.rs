@@ -10,7 +10,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use futures::TryStreamExt;
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
-use uuid::Uuid;
+
+use crate::repo::{digests, entries};
 
 use platform::error::{Error, Result};
 use platform::time::day_bounds;
@@ -62,18 +63,7 @@ pub async fn run_nightly(pool: &PgPool, now: DateTime<Utc>) -> Result<Digest> {
 #[tracing::instrument(skip_all, fields(%day))]
 pub async fn record_day(pool: &PgPool, day: NaiveDate) -> Result<Digest> {
     let digest = compute(pool, day).await?;
-    sqlx::query(
-        "insert into ledger_digests (day, merkle_root, line_count, first_id, last_id)
-         values ($1, $2, $3, $4, $5)
-         on conflict (day) do nothing",
-    )
-    .bind(day)
-    .bind(digest.merkle_root.as_slice())
-    .bind(digest.line_count)
-    .bind(digest.first_id)
-    .bind(digest.last_id)
-    .execute(pool)
-    .await?;
+    digests::insert_once(pool, &digest).await?;
     let check = Verification {
         stored: stored(pool, day).await?,
         recomputed: digest,
@@ -98,32 +88,21 @@ pub async fn verify(pool: &PgPool, day: NaiveDate) -> Result<Verification> {
 
 /// The stored digest of `day`, if any.
 pub async fn stored(pool: &PgPool, day: NaiveDate) -> Result<Option<Digest>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        merkle_root: Vec<u8>,
-        line_count: i64,
-        first_id: Option<i64>,
-        last_id: Option<i64>,
-    }
-    let row: Option<Row> = sqlx::query_as(
-        "select merkle_root, line_count, first_id, last_id from ledger_digests where day = $1",
-    )
-    .bind(day)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|r| {
-        Ok(Digest {
-            day,
-            merkle_root: r
-                .merkle_root
-                .try_into()
-                .map_err(|_| Error::internal("stored merkle root is not 32 bytes"))?,
-            line_count: r.line_count,
-            first_id: r.first_id,
-            last_id: r.last_id,
+    digests::find(pool, day)
+        .await?
+        .map(|r| {
+            Ok(Digest {
+                day,
+                merkle_root: r
+                    .merkle_root
+                    .try_into()
+                    .map_err(|_| Error::internal("stored merkle root is not 32 bytes"))?,
+                line_count: r.line_count,
+                first_id: r.first_id,
+                last_id: r.last_id,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// Published digests, newest day first, before `before` if given (keyset paging).
@@ -132,14 +111,7 @@ pub async fn published(
     before: Option<NaiveDate>,
     limit: i64,
 ) -> Result<Vec<Digest>> {
-    let days: Vec<NaiveDate> = sqlx::query_scalar(
-        "select day from ledger_digests where $1::date is null or day < $1
-         order by day desc limit $2",
-    )
-    .bind(before)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let days = digests::days(pool, before, limit).await?;
     let mut digests = Vec::with_capacity(days.len());
     for day in days {
         if let Some(d) = stored(pool, day).await? {
@@ -151,9 +123,8 @@ pub async fn published(
 
 /// Days whose stored digest the ledger no longer reproduces (history was rewritten).
 pub async fn tampered_days(pool: &PgPool) -> Result<Vec<Verification>> {
-    let days: Vec<NaiveDate> = sqlx::query_scalar("select day from ledger_digests order by day")
-        .fetch_all(pool)
-        .await?;
+    let mut days = digests::days(pool, None, i64::MAX).await?;
+    days.reverse(); // oldest first
     let mut bad = Vec::new();
     for day in days {
         let check = verify(pool, day).await?;
@@ -167,13 +138,7 @@ pub async fn tampered_days(pool: &PgPool) -> Result<Vec<Verification>> {
 /// Digests `day`'s ledger lines as they are now, streaming them in id order.
 pub async fn compute(pool: &PgPool, day: NaiveDate) -> Result<Digest> {
     let (start, end) = day_bounds(day)?;
-    let mut rows = sqlx::query_as::<_, (i64, Uuid, String, i64, String, DateTime<Utc>)>(
-        "select id, txn_id, account, amount, kind, created_at from ledger_entries
-         where created_at >= $1 and created_at < $2 order by id",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch(pool);
+    let mut rows = entries::between(pool, start, end);
     let mut leaves = Vec::new();
     let (mut first_id, mut last_id) = (None, None);
     while let Some((id, txn, account, amount, kind, at)) = rows.try_next().await? {

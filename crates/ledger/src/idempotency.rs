@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::repo::keys;
 use platform::error::{Error, ErrorCode, Result};
 
 pub enum Claim<T> {
@@ -93,16 +94,7 @@ pub async fn claim_many(
     let users: Vec<Uuid> = claims.iter().map(|c| c.user_id).collect();
     let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
     let hashes: Vec<&str> = claims.iter().map(|c| c.fingerprint).collect();
-    let inserted: Vec<(Uuid, String)> = sqlx::query_as(
-        "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-         select u, k, h, 0, 'null' from unnest($1::uuid[], $2::text[], $3::text[]) as t(u, k, h)
-         on conflict do nothing returning user_id, key",
-    )
-    .bind(&users)
-    .bind(&keys)
-    .bind(&hashes)
-    .fetch_all(&mut *conn)
-    .await?;
+    let inserted = keys::insert_new(conn, &users, &keys, &hashes).await?;
     if inserted.len() == claims.len() {
         return Ok(vec![None; claims.len()]);
     }
@@ -112,15 +104,7 @@ pub async fn claim_many(
         .filter(|c| !new.contains(&(c.user_id, c.key.to_string())))
         .map(|c| (c.user_id, c.key))
         .unzip();
-    let stored: Vec<(Uuid, String, String, serde_json::Value)> = sqlx::query_as(
-        "select k.user_id, k.key, k.request_hash, k.response
-         from unnest($1::uuid[], $2::text[]) as t(u, k)
-         join idempotency_keys k on k.user_id = t.u and k.key = t.k",
-    )
-    .bind(&old_users)
-    .bind(&old_keys)
-    .fetch_all(&mut *conn)
-    .await?;
+    let stored = keys::stored(conn, &old_users, &old_keys).await?;
     let mut stored: std::collections::HashMap<(Uuid, String), (String, serde_json::Value)> = stored
         .into_iter()
         .map(|(u, k, h, r)| ((u, k), (h, r)))
@@ -160,30 +144,12 @@ pub async fn complete_many(
     responses: &[serde_json::Value],
 ) -> Result<()> {
     let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query(
-        "update idempotency_keys k set response_status = 201, response = t.r
-         from unnest($1::uuid[], $2::text[], $3::jsonb[]) as t(u, k, r)
-         where k.user_id = t.u and k.key = t.k",
-    )
-    .bind(&users)
-    .bind(&keys)
-    .bind(responses)
-    .execute(conn)
-    .await?;
-    Ok(())
+    keys::set_responses(conn, &users, &keys, responses).await
 }
 
 /// Gives back keys claimed earlier in this transaction whose work was refused, so a retry
 /// (after a deposit, say) runs afresh — as if the claim had rolled back with the work.
 pub async fn release_many(conn: &mut PgConnection, keys: &[(Uuid, &str)]) -> Result<()> {
     let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
-    sqlx::query(
-        "delete from idempotency_keys k using unnest($1::uuid[], $2::text[]) as t(u, k)
-         where k.user_id = t.u and k.key = t.k and k.response_status = 0",
-    )
-    .bind(&users)
-    .bind(&keys)
-    .execute(conn)
-    .await?;
-    Ok(())
+    keys::release(conn, &users, &keys).await
 }

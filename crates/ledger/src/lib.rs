@@ -10,7 +10,8 @@
 pub mod digest;
 pub mod idempotency;
 mod posting;
-pub mod wallets;
+mod repo;
+pub use repo::wallets;
 
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -18,7 +19,17 @@ use uuid::Uuid;
 
 use idempotency::Claim;
 use platform::Result;
-pub use posting::{Account, LedgerLine, Posting, balance_of, count_of, lines_of, write_many};
+pub use posting::{Account, LedgerLine, Posting, write_many};
+pub use repo::entries::{balance_of, count_of, lines_of};
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &[
+    "ledger_entries",
+    "wallets",
+    "idempotency_keys",
+    "ledger_digests",
+];
 
 /// The result of an idempotent write: fresh, or the stored result of an earlier identical call.
 #[derive(Debug)]

@@ -5,9 +5,10 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::repo::entries;
 use platform::error::{Error, Result};
 
 /// A ledger account. Positive amounts increase its balance.
@@ -88,16 +89,7 @@ pub async fn write_many(conn: &mut PgConnection, postings: Vec<Posting>) -> Resu
         }
         txn_ids.push(txn_id);
     }
-    sqlx::query(
-        "insert into ledger_entries (txn_id, account, amount, kind)
-         select * from unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])",
-    )
-    .bind(&txns)
-    .bind(&accounts)
-    .bind(&amounts)
-    .bind(&kinds)
-    .execute(conn)
-    .await?;
+    entries::insert(conn, &txns, &accounts, &amounts, &kinds).await?;
     Ok(txn_ids)
 }
 
@@ -109,44 +101,6 @@ pub struct LedgerLine {
     pub amount: i64,
     pub kind: String,
     pub created_at: DateTime<Utc>,
-}
-
-/// Lines of one account, newest first, after the `before` id (keyset) if given.
-pub async fn lines_of(
-    db: impl PgExecutor<'_>,
-    account: Account,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<LedgerLine>> {
-    Ok(sqlx::query_as(
-        "select id, txn_id, account, amount, kind, created_at from ledger_entries
-         where account = $1 and ($2::bigint is null or id < $2)
-         order by id desc limit $3",
-    )
-    .bind(account.to_string())
-    .bind(before)
-    .bind(limit)
-    .fetch_all(db)
-    .await?)
-}
-
-pub async fn count_of(db: impl PgExecutor<'_>, account: Account) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("select count(*) from ledger_entries where account = $1")
-            .bind(account.to_string())
-            .fetch_one(db)
-            .await?,
-    )
-}
-
-/// The account's balance according to the ledger.
-pub async fn balance_of(db: impl PgExecutor<'_>, account: Account) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "select coalesce(sum(amount), 0)::bigint from ledger_entries where account = $1",
-    )
-    .bind(account.to_string())
-    .fetch_one(db)
-    .await?)
 }
 
 #[cfg(test)]

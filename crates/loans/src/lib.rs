@@ -15,3 +15,16 @@ pub use model::{
     ScheduledInstallment, Sweep, Transition,
 };
 pub use service::{Apply, LoanService, MAX_DOCUMENT_BYTES};
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &[
+    "loans",
+    "loan_distributions",
+    "loan_documents",
+    "loan_installments",
+    "loan_repayments",
+    "loan_scores",
+    "loan_shares",
+    "loan_transitions",
+];

@@ -8,10 +8,15 @@ use super::scoring::Factor;
 use platform::config::LoanPolicy;
 use platform::error::{Error, Result};
 
-/// submitted → scoring → pending_review → fundraising (approved) | rejected;
-/// fundraising → funded → active (disbursed) | expired (lenders refunded);
-/// active ⇄ late → defaulted → written_off; active | late → repaid.
+/// A loan's life: submitted → scoring → pending_review → fundraising (approved) |
+/// rejected; fundraising → funded → active (disbursed) | expired; active ⇄ late →
+/// defaulted → written_off; active | late → repaid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum LoanStatus {
@@ -93,23 +98,36 @@ impl LoanStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename_all = "camelCase")
+)]
 pub struct Loan {
     pub id: Uuid,
     pub borrower_id: Uuid,
-    /// First name and last initial, as lenders see it.
+    /// First name and last initial.
     pub borrower_name: String,
     pub amount: i64,
     pub term_months: i32,
+    /// Annual interest in basis points (500 = 5%) on the declining balance.
     pub annual_rate_bp: i32,
     pub purpose: String,
     pub description: String,
     pub status: LoanStatus,
     pub funded_amount: i64,
+    /// What the borrower owes in all (principal + interest), once disbursed; null before.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub total_due: Option<i64>,
     pub repaid_amount: i64,
+    /// Null until approved.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub fundraising_deadline: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub approved_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub disbursed_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -128,11 +146,18 @@ impl Loan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "ScoreDto", rename_all = "camelCase")
+)]
 pub struct LoanScore {
+    /// 0 to 1000.
     pub score: i32,
-    pub factors: Vec<Factor>,
-    /// At or above the configured threshold.
+    /// At or above the configured threshold. Approval stays a human decision.
     pub recommended: bool,
+    /// Every point, explained.
+    pub factors: Vec<Factor>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,8 +182,14 @@ pub struct LoanDocument {
 
 /// A lender's total in one loan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "LenderDto", rename_all = "camelCase")
+)]
 pub struct LenderTotal {
     pub lender_id: Uuid,
+    /// Minor units.
     pub amount: i64,
 }
 
@@ -175,38 +206,57 @@ pub struct LoanDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename_all = "camelCase")
+)]
 pub struct ScheduledInstallment {
     pub seq: i32,
     pub due_at: DateTime<Utc>,
     pub principal: i64,
     pub interest: i64,
+    /// principal + interest.
     pub amount: i64,
     pub paid_amount: i64,
+    /// Null until fully paid.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub paid_at: Option<DateTime<Utc>>,
 }
 
 /// The result of taking a share (also what an idempotent replay returns).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "LoanShareDto", rename_all = "camelCase")
+)]
 pub struct LoanShare {
     pub id: Uuid,
     pub loan_id: Uuid,
     pub lender_id: Uuid,
     pub amount: i64,
     pub created_at: DateTime<Utc>,
-    /// The loan right after this share: `active` when it completed the funding.
+    /// The loan's status right after this share: `active` when it completed the funding and
+    /// the loan was disbursed.
     pub loan_status: LoanStatus,
     pub loan_funded_amount: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "RepaymentDto", rename_all = "camelCase")
+)]
 pub struct Repayment {
     pub id: Uuid,
     pub loan_id: Uuid,
     pub amount: i64,
-    /// What each lender received from it.
+    /// What each lender received; sums exactly to `amount`.
     pub distributions: Vec<LenderTotal>,
     pub created_at: DateTime<Utc>,
-    /// The loan right after this repayment: `repaid` when it was the last.
+    /// `repaid` when this was the last repayment.
     pub loan_status: LoanStatus,
     pub outstanding: i64,
 }

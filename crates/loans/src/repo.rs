@@ -63,7 +63,7 @@ const SELECT: &str = "select l.id, l.borrower_id,
         l.amount, l.term_months, l.annual_rate_bp, l.purpose, l.description, l.status,
         l.funded_amount, l.total_due, l.repaid_amount, l.fundraising_deadline, l.approved_at,
         l.disbursed_at, l.closed_at, l.created_at, l.updated_at
-    from loans l join users u on u.id = l.borrower_id";
+    from loans l join read.users u on u.id = l.borrower_id";
 
 fn loans(rows: Vec<LoanRow>) -> Result<Vec<Loan>> {
     rows.into_iter().map(Loan::try_from).collect()
@@ -312,9 +312,9 @@ pub async fn history(
                            where t.loan_id = l.id and t.to_status = 'late') as was_late
             from loans l where l.borrower_id = $2 and l.id <> $1)
          select
-            (select greatest(0, extract(day from $3::timestamptz - created_at))::bigint from users where id = $2),
-            (select count(*) from deposits where user_id = $2 and status = 'confirmed'),
-            (select coalesce(sum(amount), 0)::bigint from deposits
+            (select greatest(0, extract(day from $3::timestamptz - created_at))::bigint from read.users where id = $2),
+            (select count(*) from read.deposits where user_id = $2 and status = 'confirmed'),
+            (select coalesce(sum(amount), 0)::bigint from read.deposits
              where user_id = $2 and status = 'confirmed'),
             (select count(*) from past where status = 'repaid' and not was_late),
             (select count(*) from past where status = 'repaid' and was_late),

@@ -30,6 +30,11 @@ pub struct History {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "FactorDto")
+)]
 pub struct Factor {
     /// Stable name, e.g. `account_age`.
     pub name: String,

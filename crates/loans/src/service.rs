@@ -2,7 +2,6 @@
 //! scheduler's duties. Every status change locks the loan row and records who, when and why;
 //! every money movement is double-entry and commits together with its idempotency key.
 
-use platform::Handles;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,6 +18,7 @@ use super::{schedule, scoring};
 use accounts::Principal;
 use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
+use platform::Handles;
 use platform::config::LoanPolicy;
 use platform::error::{Error, ErrorCode, Result};
 
@@ -529,39 +529,9 @@ impl LoanService {
             Started::Fresh(w) => w,
         };
         let tx = &mut work.tx;
-        let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
         let now = Utc::now();
-        if loan.borrower_id == principal.user_id {
-            return Err(Error::rule(
-                ErrorCode::OwnLoan,
-                "borrowers cannot lend to their own loan",
-            ));
-        }
-        if loan.status != LoanStatus::Fundraising
-            || loan.fundraising_deadline.is_some_and(|d| d <= now)
-        {
-            return Err(Error::conflict(
-                ErrorCode::LoanNotFundraising,
-                "this loan is not raising money",
-            ));
-        }
-        let remaining = loan.remaining();
-        if amount > remaining {
-            return Err(Error::conflict(
-                ErrorCode::ExceedsRemaining,
-                format!("only {remaining} remains to be funded"),
-            ));
-        }
-        let min_share = self.policy().min_share;
-        if amount < min_share && amount != remaining {
-            return Err(Error::validation(
-                "amount",
-                format!(
-                    "amount must be at least {min_share}, or exactly the {remaining} that remains"
-                ),
-            ));
-        }
-        let completes = amount == remaining;
+        let loan = lock_fundable(tx, principal, id, amount, self.policy().min_share, now).await?;
+        let completes = amount == loan.remaining();
         if completes {
             wallets::lock(tx, vec![principal.user_id, loan.borrower_id]).await?;
         }
@@ -622,102 +592,13 @@ impl LoanService {
             Started::Fresh(w) => w,
         };
         let tx = &mut work.tx;
-        let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
-        if loan.borrower_id != principal.user_id {
-            return Err(Error::Forbidden("only the borrower repays their loan"));
-        }
-        if !loan.status.is_repaying() {
-            return Err(Error::conflict(
-                ErrorCode::LoanNotRepayable,
-                "this loan is not being repaid",
-            ));
-        }
-        let outstanding = loan.outstanding();
-        if amount > outstanding {
-            return Err(Error::validation(
-                "amount",
-                format!("amount must not exceed the {outstanding} still owed"),
-            ));
-        }
+        let loan = lock_repayable(tx, principal, id, amount).await?;
         let lenders = repo::lender_totals(&mut **tx, id).await?;
         let weights: Vec<(Uuid, i64)> = lenders.iter().map(|l| (l.lender_id, l.amount)).collect();
         let parts = schedule::pro_rata(amount, &weights)?;
-        let mut involved: Vec<Uuid> = parts.iter().map(|p| p.0).collect();
-        involved.push(principal.user_id);
-        wallets::lock(tx, involved).await?;
-        if !wallets::debit(tx, principal.user_id, amount).await? {
-            return Err(Error::rule(
-                ErrorCode::InsufficientFunds,
-                "your wallet balance is too low for this repayment",
-            ));
-        }
-        let ledger_txn = Posting::transfer(
-            "loan_repayment",
-            Account::Wallet(principal.user_id),
-            Account::Loan(id),
-            amount,
-        )?
-        .write(tx)
-        .await?;
-        let mut lines = vec![(Account::Loan(id), -amount)];
-        lines.extend(parts.iter().map(|(l, a)| (Account::Wallet(*l), *a)));
-        let distribution_txn = Posting::new("loan_distribution", lines)?.write(tx).await?;
-        for (lender, part) in &parts {
-            wallets::credit(tx, *lender, *part).await?;
-        }
-        let now = Utc::now();
-        repo::pay_installments(tx, id, amount, now).await?;
-        repo::add_repaid(tx, id, amount).await?;
-        let repayment_id = Uuid::now_v7();
-        let created_at = repo::insert_repayment(
-            tx,
-            &NewRepayment {
-                id: repayment_id,
-                loan_id: id,
-                borrower_id: principal.user_id,
-                amount,
-                ledger_txn,
-                distribution_txn,
-            },
-            &parts,
-        )
-        .await?;
-        let status = if amount == outstanding {
-            repo::transition(
-                tx,
-                id,
-                Some(loan.status),
-                LoanStatus::Repaid,
-                Some(principal.user_id),
-                "repaid in full",
-            )
-            .await?;
-            repo::set_closed(tx, id, now).await?;
-            LoanStatus::Repaid
-        } else {
-            loan.status
-        };
-        outbox::record(
-            tx,
-            &Event::LoanRepaymentReceived {
-                loan_id: id,
-                repayment_id,
-                amount,
-            },
-        )
-        .await?;
-        let repayment = Repayment {
-            id: repayment_id,
-            loan_id: id,
-            amount,
-            distributions: parts
-                .into_iter()
-                .map(|(lender_id, amount)| LenderTotal { lender_id, amount })
-                .collect(),
-            created_at,
-            loan_status: status,
-            outstanding: outstanding - amount,
-        };
+        let txns = pass_on_repayment(tx, principal.user_id, id, amount, &parts).await?;
+        let repayment = record_repayment(tx, &loan, principal.user_id, amount, parts, txns).await?;
+        let (repayment_id, status) = (repayment.id, repayment.loan_status);
         let done = work.finish(repayment).await?;
         tracing::info!(repayment_id = %repayment_id, status = status.as_str(), "loan_repayment");
         Ok(done)
@@ -906,6 +787,166 @@ async fn disburse(conn: &mut PgConnection, loan: &Loan, now: DateTime<Utc>) -> R
     outbox::record(conn, &Event::LoanFunded { loan_id: loan.id }).await?;
     tracing::info!(loan_id = %loan.id, total_due, "loan_disbursed");
     Ok(())
+}
+
+/// Locks the loan for a share of `amount` by `principal` and checks it may be taken: not the
+/// borrower's own, still raising money, no more than remains and at least the minimum share
+/// (unless it is exactly what remains).
+async fn lock_fundable(
+    tx: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    amount: i64,
+    min_share: i64,
+    now: DateTime<Utc>,
+) -> Result<Loan> {
+    let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
+    if loan.borrower_id == principal.user_id {
+        return Err(Error::rule(
+            ErrorCode::OwnLoan,
+            "borrowers cannot lend to their own loan",
+        ));
+    }
+    if loan.status != LoanStatus::Fundraising || loan.fundraising_deadline.is_some_and(|d| d <= now)
+    {
+        return Err(Error::conflict(
+            ErrorCode::LoanNotFundraising,
+            "this loan is not raising money",
+        ));
+    }
+    let remaining = loan.remaining();
+    if amount > remaining {
+        return Err(Error::conflict(
+            ErrorCode::ExceedsRemaining,
+            format!("only {remaining} remains to be funded"),
+        ));
+    }
+    if amount < min_share && amount != remaining {
+        return Err(Error::validation(
+            "amount",
+            format!("amount must be at least {min_share}, or exactly the {remaining} that remains"),
+        ));
+    }
+    Ok(loan)
+}
+
+/// Locks the loan for a repayment of `amount` by `principal` and checks it may be made.
+async fn lock_repayable(
+    tx: &mut PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    amount: i64,
+) -> Result<Loan> {
+    let loan = repo::lock(tx, id).await?.ok_or(Error::NotFound("loan"))?;
+    if loan.borrower_id != principal.user_id {
+        return Err(Error::Forbidden("only the borrower repays their loan"));
+    }
+    if !loan.status.is_repaying() {
+        return Err(Error::conflict(
+            ErrorCode::LoanNotRepayable,
+            "this loan is not being repaid",
+        ));
+    }
+    let outstanding = loan.outstanding();
+    if amount > outstanding {
+        return Err(Error::validation(
+            "amount",
+            format!("amount must not exceed the {outstanding} still owed"),
+        ));
+    }
+    Ok(loan)
+}
+
+/// The money of a repayment: the borrower's wallet pays the loan's escrow, which passes it on
+/// to the lenders (`parts`) at once. Returns the two ledger transactions (in, out).
+async fn pass_on_repayment(
+    tx: &mut PgConnection,
+    borrower: Uuid,
+    loan_id: Uuid,
+    amount: i64,
+    parts: &[(Uuid, i64)],
+) -> Result<(Uuid, Uuid)> {
+    let mut involved: Vec<Uuid> = parts.iter().map(|p| p.0).collect();
+    involved.push(borrower);
+    wallets::lock(tx, involved).await?;
+    if !wallets::debit(tx, borrower, amount).await? {
+        return Err(Error::rule(
+            ErrorCode::InsufficientFunds,
+            "your wallet balance is too low for this repayment",
+        ));
+    }
+    let paid_in = Posting::transfer(
+        "loan_repayment",
+        Account::Wallet(borrower),
+        Account::Loan(loan_id),
+        amount,
+    )?
+    .write(tx)
+    .await?;
+    let mut lines = vec![(Account::Loan(loan_id), -amount)];
+    lines.extend(parts.iter().map(|(l, a)| (Account::Wallet(*l), *a)));
+    let passed_on = Posting::new("loan_distribution", lines)?.write(tx).await?;
+    for (lender, part) in parts {
+        wallets::credit(tx, *lender, *part).await?;
+    }
+    Ok((paid_in, passed_on))
+}
+
+/// The loan's side of a repayment: installments paid oldest first, totals, the repayment row,
+/// `repaid` when nothing is left, and the event.
+async fn record_repayment(
+    tx: &mut PgConnection,
+    loan: &Loan,
+    borrower: Uuid,
+    amount: i64,
+    parts: Vec<(Uuid, i64)>,
+    (ledger_txn, distribution_txn): (Uuid, Uuid),
+) -> Result<Repayment> {
+    let (id, outstanding, now) = (loan.id, loan.outstanding(), Utc::now());
+    repo::pay_installments(tx, id, amount, now).await?;
+    repo::add_repaid(tx, id, amount).await?;
+    let repayment_id = Uuid::now_v7();
+    let new = NewRepayment {
+        id: repayment_id,
+        loan_id: id,
+        borrower_id: borrower,
+        amount,
+        ledger_txn,
+        distribution_txn,
+    };
+    let created_at = repo::insert_repayment(tx, &new, &parts).await?;
+    let mut status = loan.status;
+    if amount == outstanding {
+        status = LoanStatus::Repaid;
+        repo::transition(
+            tx,
+            id,
+            Some(loan.status),
+            status,
+            Some(borrower),
+            "repaid in full",
+        )
+        .await?;
+        repo::set_closed(tx, id, now).await?;
+    }
+    let event = Event::LoanRepaymentReceived {
+        loan_id: id,
+        repayment_id,
+        amount,
+    };
+    outbox::record(tx, &event).await?;
+    Ok(Repayment {
+        id: repayment_id,
+        loan_id: id,
+        amount,
+        distributions: parts
+            .into_iter()
+            .map(|(lender_id, amount)| LenderTotal { lender_id, amount })
+            .collect(),
+        created_at,
+        loan_status: status,
+        outstanding: outstanding - amount,
+    })
 }
 
 #[cfg(test)]

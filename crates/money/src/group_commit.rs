@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use rand::Rng;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -224,104 +224,139 @@ fn accepting(gate: &Gate) -> bool {
 /// donation, the replay of an earlier identical request, or why it was refused. `Err` means
 /// nothing was written.
 async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
-    let mut outcomes: Vec<Option<Outcome>> = gifts.iter().map(|_| None).collect();
+    let mut batch = Batch {
+        gifts,
+        outcomes: gifts.iter().map(|_| None).collect(),
+    };
     let mut tx = db.begin().await?;
-
-    let claims: Vec<KeyClaim> = gifts
-        .iter()
-        .map(|g| KeyClaim {
-            user_id: g.user_id,
-            key: &g.key,
-            fingerprint: &g.fingerprint,
-        })
-        .collect();
-    for (i, stored) in idempotency::claim_many(&mut tx, &claims)
-        .await?
-        .into_iter()
-        .enumerate()
-    {
-        if let Some((hash, response)) = stored {
-            outcomes[i] = Some(
-                idempotency::replay(&hash, &gifts[i].fingerprint, response).map(|value| {
-                    Idempotent {
-                        value,
-                        replayed: true,
-                    }
-                }),
-            );
-        }
-    }
-    let claimed: Vec<usize> = (0..gifts.len())
-        .filter(|&i| outcomes[i].is_none())
-        .collect();
-
-    let campaign_ids: Vec<Uuid> = claimed
-        .iter()
-        .map(|&i| gifts[i].campaign_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let gates = campaigns_repo::donation_gates(&mut tx, &campaign_ids).await?;
-    let mut live = claimed.clone();
-    live.retain(|&i| match gates.get(&gifts[i].campaign_id) {
-        None => {
-            outcomes[i] = Some(Err(Error::NotFound("campaign")));
-            false
-        }
-        Some(gate) if !accepting(gate) => {
-            outcomes[i] = Some(Err(Error::conflict(
-                ErrorCode::CampaignNotAccepting,
-                "this campaign is not accepting donations",
-            )));
-            false
-        }
-        Some(_) => true,
-    });
-
-    let (users, amounts): (Vec<Uuid>, Vec<i64>) = live
-        .iter()
-        .map(|&i| (gifts[i].user_id, gifts[i].amount))
-        .unzip();
-    let debited = wallets::debit_many(&mut tx, &users, &amounts).await?;
-    live.retain(|&i| {
-        let ok = debited.contains(&gifts[i].user_id);
-        if !ok {
-            outcomes[i] = Some(Err(Error::rule(
-                ErrorCode::InsufficientFunds,
-                "your wallet balance is too low for this donation",
-            )));
-        }
-        ok
-    });
-
-    let refused: Vec<(Uuid, &str)> = claimed
-        .iter()
-        .filter(|&&i| outcomes[i].is_some())
-        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
-        .collect();
-    if !refused.is_empty() {
-        idempotency::release_many(&mut tx, &refused).await?;
-    }
+    let claimed = batch.claim_keys(&mut tx).await?;
+    let (live, gates) = batch.gate_campaigns(&mut tx, &claimed).await?;
+    let live = batch.debit_wallets(&mut tx, live).await?;
+    batch.release_refused(&mut tx, &claimed).await?;
     if !live.is_empty() {
         let donations = write_gifts(&mut tx, gifts, &live, &gates).await?;
         for (&i, donation) in live.iter().zip(donations) {
             tracing::info!(donation_id = %donation.id, amount = donation.amount, "donation_created");
-            outcomes[i] = Some(Ok(Idempotent {
+            batch.outcomes[i] = Some(Ok(Idempotent {
                 value: donation,
                 replayed: false,
             }));
         }
     }
     tx.commit().await?;
-    Ok(outcomes
+    Ok(batch
+        .outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err(Error::internal("a donation was left without outcome"))))
         .collect())
 }
 
+/// A batch's gifts and what has been decided for each so far (`None`: still going).
+struct Batch<'a> {
+    gifts: &'a [&'a Gift],
+    outcomes: Vec<Option<Outcome>>,
+}
+
+impl Batch<'_> {
+    /// Claims every gift's idempotency key; a key used before decides its gift (replay or
+    /// refusal). Returns the gifts whose keys are new.
+    async fn claim_keys(&mut self, tx: &mut PgConnection) -> Result<Vec<usize>> {
+        let gifts = self.gifts;
+        let claims: Vec<KeyClaim> = gifts
+            .iter()
+            .map(|g| KeyClaim {
+                user_id: g.user_id,
+                key: &g.key,
+                fingerprint: &g.fingerprint,
+            })
+            .collect();
+        let stored = idempotency::claim_many(tx, &claims).await?;
+        for (i, stored) in stored.into_iter().enumerate() {
+            if let Some((hash, response)) = stored {
+                let replay = idempotency::replay(&hash, &gifts[i].fingerprint, response);
+                self.outcomes[i] = Some(replay.map(|value| Idempotent {
+                    value,
+                    replayed: true,
+                }));
+            }
+        }
+        Ok((0..gifts.len())
+            .filter(|&i| self.outcomes[i].is_none())
+            .collect())
+    }
+
+    /// Takes the campaigns' donation gates (waiting for a close or cancel in flight) and
+    /// refuses gifts to campaigns that are gone or not accepting.
+    async fn gate_campaigns(
+        &mut self,
+        tx: &mut PgConnection,
+        claimed: &[usize],
+    ) -> Result<(Vec<usize>, HashMap<Uuid, Gate>)> {
+        let gifts = self.gifts;
+        let ids: BTreeSet<Uuid> = claimed.iter().map(|&i| gifts[i].campaign_id).collect();
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        let gates = campaigns_repo::donation_gates(tx, &ids).await?;
+        let mut live = claimed.to_vec();
+        live.retain(|&i| match gates.get(&gifts[i].campaign_id) {
+            None => {
+                self.outcomes[i] = Some(Err(Error::NotFound("campaign")));
+                false
+            }
+            Some(gate) if !accepting(gate) => {
+                self.outcomes[i] = Some(Err(Error::conflict(
+                    ErrorCode::CampaignNotAccepting,
+                    "this campaign is not accepting donations",
+                )));
+                false
+            }
+            Some(_) => true,
+        });
+        Ok((live, gates))
+    }
+
+    /// Debits every donor's wallet in one statement; gifts whose wallet was too low are
+    /// refused.
+    async fn debit_wallets(
+        &mut self,
+        tx: &mut PgConnection,
+        mut live: Vec<usize>,
+    ) -> Result<Vec<usize>> {
+        let gifts = self.gifts;
+        let (users, amounts): (Vec<Uuid>, Vec<i64>) = live
+            .iter()
+            .map(|&i| (gifts[i].user_id, gifts[i].amount))
+            .unzip();
+        let debited = wallets::debit_many(tx, &users, &amounts).await?;
+        live.retain(|&i| {
+            let ok = debited.contains(&gifts[i].user_id);
+            if !ok {
+                self.outcomes[i] = Some(Err(Error::rule(
+                    ErrorCode::InsufficientFunds,
+                    "your wallet balance is too low for this donation",
+                )));
+            }
+            ok
+        });
+        Ok(live)
+    }
+
+    /// Gives back the keys of claimed gifts that were refused, so a retry runs afresh.
+    async fn release_refused(&self, tx: &mut PgConnection, claimed: &[usize]) -> Result<()> {
+        let refused: Vec<(Uuid, &str)> = claimed
+            .iter()
+            .filter(|&&i| self.outcomes[i].is_some())
+            .map(|&i| (self.gifts[i].user_id, self.gifts[i].key.as_str()))
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        idempotency::release_many(tx, &refused).await
+    }
+}
+
 /// The accepted gifts' ledger lines, donation rows, stats, events and stored responses.
 async fn write_gifts(
-    tx: &mut sqlx::PgConnection,
+    tx: &mut PgConnection,
     gifts: &[&Gift],
     live: &[usize],
     gates: &HashMap<Uuid, Gate>,
@@ -329,7 +364,6 @@ async fn write_gifts(
     // Campaign order from here on: the order donor and stats rows are locked in.
     let mut order = live.to_vec();
     order.sort_by_key(|&i| (gifts[i].campaign_id, gifts[i].user_id));
-
     let postings = order
         .iter()
         .map(|&i| {
@@ -343,7 +377,6 @@ async fn write_gifts(
         })
         .collect::<Result<Vec<_>>>()?;
     let txns = ledger::write_many(tx, postings).await?;
-
     // One shard per campaign per batch: a viral campaign's batch updates one stats row.
     let shards: HashMap<Uuid, i16> = {
         let mut rng = rand::rng();
@@ -352,9 +385,47 @@ async fn write_gifts(
             .map(|&i| (gifts[i].campaign_id, rng.random_range(0..STAT_SHARDS)))
             .collect()
     };
+    let donations = insert_donations(tx, gifts, &order, &txns, &shards).await?;
+    let mut events = goals_reached(tx, &shards, gates).await?;
+    events.extend(donations.iter().map(|d| Event::DonationCreated {
+        donation_id: d.id,
+        campaign_id: d.campaign_id,
+        donor_id: d.donor_id,
+        amount: d.amount,
+    }));
+    outbox::record_many(tx, &events).await?;
+    let responses = donations
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    let done: Vec<(Uuid, &str)> = order
+        .iter()
+        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
+        .collect();
+    idempotency::complete_many(tx, &done, &responses).await?;
+    // Back to the caller's order.
+    let mut by_index: HashMap<usize, Donation> = order.into_iter().zip(donations).collect();
+    live.iter()
+        .map(|i| {
+            by_index
+                .remove(i)
+                .ok_or_else(|| Error::internal("a written donation went missing"))
+        })
+        .collect()
+}
+
+/// The donation rows (in `order`, under their ledger transactions) and their campaigns' stats.
+async fn insert_donations(
+    tx: &mut PgConnection,
+    gifts: &[&Gift],
+    order: &[usize],
+    txns: &[Uuid],
+    shards: &HashMap<Uuid, i16>,
+) -> Result<Vec<Donation>> {
     let rows: Vec<repo::NewDonation> = order
         .iter()
-        .zip(&txns)
+        .zip(txns)
         .map(|(&i, &ledger_txn)| {
             let g = gifts[i];
             repo::NewDonation {
@@ -379,56 +450,37 @@ async fn write_gifts(
         })
         .collect();
     campaigns_repo::add_gifts(tx, &new_gifts, |id| shards[&id]).await?;
+    Ok(donations)
+}
 
-    // Until the goal is reached, each batch checks whether it got there (the total it sees
-    // includes its own gifts and every committed one; two batches crossing together are
-    // caught by the next).
-    let mut events = Vec::new();
-    let short: Vec<Uuid> = shards
+/// Until the goal is reached, each batch checks whether it got there (the total it sees
+/// includes its own gifts and every committed one; two batches crossing together are caught
+/// by the next). Returns the `campaign.goal_reached` events.
+async fn goals_reached(
+    tx: &mut PgConnection,
+    shards: &HashMap<Uuid, i16>,
+    gates: &HashMap<Uuid, Gate>,
+) -> Result<Vec<Event>> {
+    let short: BTreeSet<Uuid> = shards
         .keys()
         .copied()
         .filter(|id| !gates[id].goal_reached)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
-    if !short.is_empty() {
-        let totals = campaigns_repo::stats_for(&mut *tx, &short).await?;
-        let reached: Vec<Uuid> = short
-            .into_iter()
-            .filter(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount)
-            .collect();
-        if !reached.is_empty() {
-            for campaign_id in campaigns_repo::mark_goal_reached(tx, &reached).await? {
-                events.push(Event::CampaignGoalReached { campaign_id });
-            }
-        }
+    if short.is_empty() {
+        return Ok(Vec::new());
     }
-    events.extend(donations.iter().map(|d| Event::DonationCreated {
-        donation_id: d.id,
-        campaign_id: d.campaign_id,
-        donor_id: d.donor_id,
-        amount: d.amount,
-    }));
-    outbox::record_many(tx, &events).await?;
-
-    let responses = donations
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::internal)?;
-    let done: Vec<(Uuid, &str)> = order
-        .iter()
-        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
+    let short: Vec<Uuid> = short.into_iter().collect();
+    let totals = campaigns_repo::stats_for(&mut *tx, &short).await?;
+    let reached: Vec<Uuid> = short
+        .into_iter()
+        .filter(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount)
         .collect();
-    idempotency::complete_many(tx, &done, &responses).await?;
-
-    // Back to the caller's order.
-    let mut by_index: HashMap<usize, Donation> = order.into_iter().zip(donations).collect();
-    live.iter()
-        .map(|i| {
-            by_index
-                .remove(i)
-                .ok_or_else(|| Error::internal("a written donation went missing"))
-        })
-        .collect()
+    if reached.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marked = campaigns_repo::mark_goal_reached(tx, &reached).await?;
+    Ok(marked
+        .into_iter()
+        .map(|campaign_id| Event::CampaignGoalReached { campaign_id })
+        .collect())
 }

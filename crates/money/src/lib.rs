@@ -2,7 +2,6 @@
 //! campaigns, the ledger and its audit. Every movement is double-entry, in one database
 //! transaction, behind an idempotency key.
 
-pub mod audit;
 pub mod group_commit;
 pub mod model;
 pub mod recurring;
@@ -13,3 +12,13 @@ pub mod stats;
 pub use ledger::Idempotent;
 pub use model::{Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal};
 pub use service::{Closing, Donate, MoneyService, WebhookOutcome};
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &[
+    "deposits",
+    "donations",
+    "payment_events",
+    "recurring_donations",
+    "withdrawals",
+];

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use super::model::{self, MAX_DONATION, MIN_DONATION};
@@ -17,6 +17,8 @@ use campaigns::{CampaignStatus, repo as campaigns_repo};
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
+
+mod repo;
 
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;
@@ -70,9 +72,6 @@ pub struct ChargeRun {
     pub ended: u32,
 }
 
-const COLUMNS: &str = "id, donor_id, campaign_id, amount, day_of_month, status, status_reason,
-    next_charge_on, failed_attempts, last_charged_period, created_at";
-
 /// The first date on or after `from` that falls on `day` (1..=28, valid in every month).
 pub fn next_occurrence(from: NaiveDate, day: u32) -> NaiveDate {
     let this_month = from.with_day(day).unwrap_or(from);
@@ -87,36 +86,6 @@ pub fn next_occurrence(from: NaiveDate, day: u32) -> NaiveDate {
 
 fn period_of(date: NaiveDate) -> String {
     format!("{:04}-{:02}", date.year(), date.month())
-}
-
-async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<RecurringPlan>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from recurring_donations where id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db)
-    .await?)
-}
-
-async fn set_status(
-    db: impl PgExecutor<'_>,
-    id: Uuid,
-    status: RecurringStatus,
-    reason: Option<&str>,
-    next_charge_on: Option<NaiveDate>,
-) -> Result<RecurringPlan> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "update recurring_donations set status = $2, status_reason = $3,
-            next_charge_on = coalesce($4, next_charge_on), failed_attempts = case when $4 is null then failed_attempts else 0 end,
-            updated_at = now()
-         where id = $1 returning {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(status)
-    .bind(reason)
-    .bind(next_charge_on)
-    .fetch_one(db)
-    .await?)
 }
 
 /// Monthly gifts: the donor's plans and the scheduler's charge run.
@@ -157,20 +126,17 @@ impl RecurringService {
                 "this campaign is not accepting donations",
             ));
         }
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "insert into recurring_donations (id, donor_id, campaign_id, amount, day_of_month, next_charge_on)
-             values ($1, $2, $3, $4, $5, $6) returning {COLUMNS}"
-        )))
-        .bind(Uuid::now_v7())
-        .bind(principal.user_id)
-        .bind(campaign_id)
-        .bind(amount)
-        .bind(day as i16)
-        .bind(next_occurrence(today, day))
-        .fetch_one(&self.infra.db.write)
+        repo::insert(
+            &self.infra.db.write,
+            principal.user_id,
+            campaign_id,
+            amount,
+            day as i16,
+            next_occurrence(today, day),
+        )
         .await
         .map_err(|e| {
-            Error::from(e).on_constraint("recurring_one_live_plan", || {
+            e.on_constraint("recurring_one_live_plan", || {
                 Error::conflict(
                     ErrorCode::AlreadySubscribed,
                     "you already have a recurring donation to this campaign",
@@ -180,12 +146,7 @@ impl RecurringService {
     }
 
     pub async fn mine(&self, principal: &Principal) -> Result<Vec<RecurringPlan>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {COLUMNS} from recurring_donations where donor_id = $1 order by created_at desc"
-        )))
-        .bind(principal.user_id)
-        .fetch_all(&self.infra.db.read)
-        .await?)
+        repo::of_donor(&self.infra.db.read, principal.user_id).await
     }
 
     /// The donor's own change: `pause`, `resume` or `cancel`.
@@ -197,7 +158,7 @@ impl RecurringService {
         action: &str,
         today: NaiveDate,
     ) -> Result<RecurringPlan> {
-        let plan = find(&self.infra.db.write, id)
+        let plan = repo::find(&self.infra.db.write, id)
             .await?
             .filter(|p| p.donor_id == principal.user_id)
             .ok_or(Error::NotFound("recurring donation"))?;
@@ -213,14 +174,14 @@ impl RecurringService {
         use RecurringStatus::{Active, Cancelled, Paused};
         match (action, plan.status) {
             ("pause", Active) => {
-                set_status(&self.infra.db.write, id, Paused, Some("by_donor"), None).await
+                repo::set_status(&self.infra.db.write, id, Paused, Some("by_donor"), None).await
             }
             ("resume", Paused) => {
                 let next = next_occurrence(today, plan.day_of_month as u32);
-                set_status(&self.infra.db.write, id, Active, None, Some(next)).await
+                repo::set_status(&self.infra.db.write, id, Active, None, Some(next)).await
             }
             ("cancel", Active | Paused) => {
-                set_status(&self.infra.db.write, id, Cancelled, Some("by_donor"), None).await
+                repo::set_status(&self.infra.db.write, id, Cancelled, Some("by_donor"), None).await
             }
             ("pause" | "resume" | "cancel", _) => Err(invalid()),
             _ => Err(Error::validation(
@@ -242,14 +203,7 @@ impl RecurringService {
                 "only the campaign's creator or an admin may do this",
             ));
         }
-        let done = sqlx::query(
-            "update recurring_donations set status = 'stopped', status_reason = 'by_campaign', updated_at = now()
-             where campaign_id = $1 and status in ('active', 'paused')",
-        )
-        .bind(campaign_id)
-        .execute(&self.infra.db.write)
-        .await?;
-        Ok(done.rows_affected())
+        repo::stop_for_campaign(&self.infra.db.write, campaign_id).await
     }
 
     /// Charges every plan due on or before `now`'s date. Each plan is locked while it is
@@ -258,115 +212,15 @@ impl RecurringService {
     #[tracing::instrument(skip_all)]
     pub async fn charge_due(&self, now: DateTime<Utc>) -> Result<ChargeRun> {
         let today = now.date_naive();
-        let due: Vec<Uuid> = sqlx::query_scalar(
-            "select id from recurring_donations where status = 'active' and next_charge_on <= $1
-             order by next_charge_on, id",
-        )
-        .bind(today)
-        .fetch_all(&self.infra.db.write)
-        .await?;
+        let due = repo::due(&self.infra.db.write, today).await?;
         let mut run = ChargeRun::default();
         for id in due {
             let mut tx = self.infra.db.write.begin().await?;
-            let plan: Option<RecurringPlan> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "select {COLUMNS} from recurring_donations
-                 where id = $1 and status = 'active' and next_charge_on <= $2 for update skip locked"
-            )))
-            .bind(id)
-            .bind(today)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(plan) = plan else { continue };
-            let period = period_of(plan.next_charge_on);
-            let donor = Principal {
-                user_id: plan.donor_id,
-                role: Role::User,
-                tier: Tier::Standard,
-                session_id: None,
+            let Some(plan) = repo::lock_due(&mut tx, id, today).await? else {
+                continue;
             };
-            let gift = Donate {
-                amount: plan.amount,
-                anonymous: false,
-                message: None,
-            };
-            let key = format!("recurring:{}:{period}", plan.id);
-            match self
-                .money
-                .donate(&donor, plan.campaign_id, gift, &key)
-                .await
-            {
-                Ok(_) => {
-                    let next = next_occurrence(
-                        plan.next_charge_on
-                            .checked_add_months(Months::new(1))
-                            .unwrap_or(today),
-                        plan.day_of_month as u32,
-                    );
-                    sqlx::query(
-                        "update recurring_donations set next_charge_on = $2, failed_attempts = 0,
-                            last_charged_period = $3, updated_at = now() where id = $1",
-                    )
-                    .bind(plan.id)
-                    .bind(next)
-                    .bind(&period)
-                    .execute(&mut *tx)
-                    .await?;
-                    run.charged += 1;
-                }
-                Err(Error::Rule {
-                    code: ErrorCode::InsufficientFunds,
-                    ..
-                }) => {
-                    let attempts = plan.failed_attempts + 1;
-                    if attempts >= MAX_ATTEMPTS {
-                        set_status(
-                            &mut *tx,
-                            plan.id,
-                            RecurringStatus::Paused,
-                            Some("insufficient_funds"),
-                            None,
-                        )
-                        .await?;
-                        outbox::record(
-                            &mut tx,
-                            &Event::RecurringDonationPaused {
-                                plan_id: plan.id,
-                                donor_id: plan.donor_id,
-                                campaign_id: plan.campaign_id,
-                            },
-                        )
-                        .await?;
-                        run.paused += 1;
-                    } else {
-                        sqlx::query(
-                            "update recurring_donations set failed_attempts = $2, next_charge_on = $3,
-                                updated_at = now() where id = $1",
-                        )
-                        .bind(plan.id)
-                        .bind(attempts)
-                        .bind(today.checked_add_days(Days::new(1)).unwrap_or(today))
-                        .execute(&mut *tx)
-                        .await?;
-                        run.retry_later += 1;
-                    }
-                }
-                Err(Error::Conflict {
-                    code: ErrorCode::CampaignNotAccepting,
-                    ..
-                })
-                | Err(Error::NotFound(_)) => {
-                    set_status(
-                        &mut *tx,
-                        plan.id,
-                        RecurringStatus::Ended,
-                        Some("campaign_closed"),
-                        None,
-                    )
-                    .await?;
-                    run.ended += 1;
-                }
-                Err(other) => return Err(other),
-            }
+            let charged = self.charge(&plan).await;
+            record_outcome(&mut tx, &plan, charged, today, &mut run).await?;
             tx.commit().await?;
         }
         if run != ChargeRun::default() {
@@ -374,6 +228,84 @@ impl RecurringService {
         }
         Ok(run)
     }
+
+    /// One month's gift of `plan`, under a key fixed by the plan and the month, so a rerun of
+    /// the same day's charge gives the same donation.
+    async fn charge(&self, plan: &RecurringPlan) -> Result<()> {
+        let donor = Principal {
+            user_id: plan.donor_id,
+            role: Role::User,
+            tier: Tier::Standard,
+            session_id: None,
+        };
+        let gift = Donate {
+            amount: plan.amount,
+            anonymous: false,
+            message: None,
+        };
+        let key = format!("recurring:{}:{}", plan.id, period_of(plan.next_charge_on));
+        self.money
+            .donate(&donor, plan.campaign_id, gift, &key)
+            .await
+            .map(drop)
+    }
+}
+
+/// What a charge attempt means for its plan, in the plan's locked transaction: charged (next
+/// month scheduled), short of funds (retried tomorrow, paused after [`MAX_ATTEMPTS`]) or the
+/// campaign gone (ended). Any other error aborts the run.
+async fn record_outcome(
+    tx: &mut PgConnection,
+    plan: &RecurringPlan,
+    charged: Result<()>,
+    today: NaiveDate,
+    run: &mut ChargeRun,
+) -> Result<()> {
+    match charged {
+        Ok(()) => {
+            let next = next_occurrence(
+                plan.next_charge_on
+                    .checked_add_months(Months::new(1))
+                    .unwrap_or(today),
+                plan.day_of_month as u32,
+            );
+            repo::record_charge(tx, plan.id, next, &period_of(plan.next_charge_on)).await?;
+            run.charged += 1;
+        }
+        Err(Error::Rule {
+            code: ErrorCode::InsufficientFunds,
+            ..
+        }) if plan.failed_attempts + 1 >= MAX_ATTEMPTS => {
+            let paused = RecurringStatus::Paused;
+            repo::set_status(&mut *tx, plan.id, paused, Some("insufficient_funds"), None).await?;
+            let event = Event::RecurringDonationPaused {
+                plan_id: plan.id,
+                donor_id: plan.donor_id,
+                campaign_id: plan.campaign_id,
+            };
+            outbox::record(tx, &event).await?;
+            run.paused += 1;
+        }
+        Err(Error::Rule {
+            code: ErrorCode::InsufficientFunds,
+            ..
+        }) => {
+            let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
+            repo::record_failed_attempt(tx, plan.id, plan.failed_attempts + 1, tomorrow).await?;
+            run.retry_later += 1;
+        }
+        Err(Error::Conflict {
+            code: ErrorCode::CampaignNotAccepting,
+            ..
+        })
+        | Err(Error::NotFound(_)) => {
+            let ended = RecurringStatus::Ended;
+            repo::set_status(&mut *tx, plan.id, ended, Some("campaign_closed"), None).await?;
+            run.ended += 1;
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

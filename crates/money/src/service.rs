@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use platform::Handles;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use sqlx::PgConnection;
@@ -24,6 +23,7 @@ use campaigns::repo as campaigns_repo;
 use campaigns::{Campaign, CampaignStatus, FundingModel};
 use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
 use outbox::Event;
+use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
 
 #[derive(Clone, Debug)]
@@ -106,6 +106,36 @@ fn webhook_mac(secret: &str, timestamp: i64, body: &[u8]) -> Result<HmacSha256> 
     Ok(mac)
 }
 
+/// Checks a provider webhook's `t=…,v1=…` signature over the timestamp and body, and that the
+/// timestamp is within [`WEBHOOK_TOLERANCE_SECS`] of `now` (older ones are replays).
+fn verify_payment_webhook(
+    secret: &str,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let invalid = || Error::Unauthorized("invalid webhook signature");
+    let header = signature.ok_or_else(invalid)?;
+    let mut timestamp = None;
+    let mut provided = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
+            Some(("v1", v)) => provided = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (timestamp, provided) = timestamp.zip(provided).ok_or_else(invalid)?;
+    if (now.timestamp() - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
+        return Err(Error::Unauthorized(
+            "webhook timestamp outside the tolerance window",
+        ));
+    }
+    webhook_mac(secret, timestamp, body)?
+        .verify_slice(&provided)
+        .map_err(|_| invalid())
+}
+
 /// Signs a webhook body the way the payment provider does (`t=…,v1=…`), for the provider
 /// integration's tests and local tools.
 pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result<String> {
@@ -138,15 +168,7 @@ impl MoneyService {
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
         let db = &self.infra.db.read;
-        let lines = sqlx::query_as(
-            "select id, txn_id, account, amount, kind, created_at from ledger_entries
-             where account = $1 order by id desc limit $2 offset $3",
-        )
-        .bind(account.to_string())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
+        let lines = ledger::lines_of(db, account, limit, offset).await?;
         Ok((lines, ledger::count_of(db, account).await?))
     }
 
@@ -238,28 +260,8 @@ impl MoneyService {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<WebhookOutcome> {
-        let invalid = || Error::Unauthorized("invalid webhook signature");
-        let header = signature.ok_or_else(invalid)?;
-        let mut timestamp = None;
-        let mut provided = None;
-        for part in header.split(',') {
-            match part.trim().split_once('=') {
-                Some(("t", v)) => timestamp = v.parse::<i64>().ok(),
-                Some(("v1", v)) => provided = hex::decode(v).ok(),
-                _ => {}
-            }
-        }
-        let (timestamp, provided) = timestamp.zip(provided).ok_or_else(invalid)?;
-        if (now.timestamp() - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
-            return Err(Error::Unauthorized(
-                "webhook timestamp outside the tolerance window",
-            ));
-        }
         let secret = self.infra.config.payments_webhook_secret.expose();
-        webhook_mac(secret, timestamp, body)?
-            .verify_slice(&provided)
-            .map_err(|_| invalid())?;
-
+        verify_payment_webhook(secret, signature, body, now)?;
         let event: WebhookEvent = serde_json::from_slice(body)
             .map_err(|e| Error::validation("body", format!("malformed event: {e}")))?;
         let mut tx = self.infra.db.write.begin().await?;
@@ -514,44 +516,7 @@ impl MoneyService {
             {
                 continue;
             }
-            match campaign.funding_model {
-                FundingModel::KeepItAll => {
-                    campaigns_repo::set_status(&mut tx, id, CampaignStatus::Completed, None)
-                        .await?;
-                    summary.completed += 1;
-                }
-                FundingModel::AllOrNothing => {
-                    let raised = campaigns_repo::stats_for(&mut *tx, &[id])
-                        .await?
-                        .get(&id)
-                        .map(|s| s.raised_amount)
-                        .unwrap_or(0);
-                    if raised >= campaign.goal_amount {
-                        let held = ledger::balance_of(&mut *tx, Account::Campaign(id)).await?;
-                        if held > 0 {
-                            pay_out(&mut tx, "release", &campaign, held).await?;
-                        }
-                        campaigns_repo::set_status(
-                            &mut tx,
-                            id,
-                            CampaignStatus::Completed,
-                            Some("released"),
-                        )
-                        .await?;
-                        summary.released += 1;
-                    } else {
-                        summary.refunded_donations += refund_all(&mut tx, id).await?;
-                        campaigns_repo::set_status(
-                            &mut tx,
-                            id,
-                            CampaignStatus::Cancelled,
-                            Some("refunded"),
-                        )
-                        .await?;
-                        summary.refunded_campaigns += 1;
-                    }
-                }
-            }
+            close(&mut tx, &campaign, &mut summary).await?;
             outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
             tx.commit().await?;
             tracing::info!(campaign_id = %id, "campaign_closed");
@@ -561,6 +526,36 @@ impl MoneyService {
         }
         Ok(summary)
     }
+}
+
+/// Closes a campaign at its deadline, in the caller's transaction: keep-it-all completes;
+/// all-or-nothing releases what it holds to the creator when the goal was reached, and
+/// otherwise refunds every standing donation and is cancelled.
+async fn close(conn: &mut PgConnection, campaign: &Campaign, summary: &mut Closing) -> Result<()> {
+    let id = campaign.id;
+    if campaign.funding_model == FundingModel::KeepItAll {
+        campaigns_repo::set_status(conn, id, CampaignStatus::Completed, None).await?;
+        summary.completed += 1;
+        return Ok(());
+    }
+    let raised = campaigns_repo::stats_for(&mut *conn, &[id])
+        .await?
+        .get(&id)
+        .map(|s| s.raised_amount)
+        .unwrap_or(0);
+    if raised >= campaign.goal_amount {
+        let held = ledger::balance_of(&mut *conn, Account::Campaign(id)).await?;
+        if held > 0 {
+            pay_out(conn, "release", campaign, held).await?;
+        }
+        campaigns_repo::set_status(conn, id, CampaignStatus::Completed, Some("released")).await?;
+        summary.released += 1;
+    } else {
+        summary.refunded_donations += refund_all(conn, id).await?;
+        campaigns_repo::set_status(conn, id, CampaignStatus::Cancelled, Some("refunded")).await?;
+        summary.refunded_campaigns += 1;
+    }
+    Ok(())
 }
 
 async fn confirm_deposit(conn: &mut PgConnection, deposit: &Deposit) -> Result<Deposit> {

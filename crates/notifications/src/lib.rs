@@ -5,6 +5,10 @@
 pub mod repo;
 pub mod templates;
 
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &["notifications_sent"];
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -313,6 +317,7 @@ fn campaign_url(base: &str, d: &DonationFacts) -> String {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]

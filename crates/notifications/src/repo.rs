@@ -1,5 +1,5 @@
-//! What each email needs, read in one query each. These read the accounts and money tables
-//! directly; they are read-only and would move behind those contexts' services if they grow.
+//! What each email needs, read in one query each from the views the accounts, campaigns, money
+//! and loans contexts publish (`read.*`), plus this context's own dedupe table.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -19,7 +19,7 @@ pub struct Recipient {
 pub async fn user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Recipient>> {
     Ok(sqlx::query_as(
         "select id as user_id, email, first_name, email_notifications
-         from users where id = $1 and is_active",
+         from read.users where id = $1 and is_active",
     )
     .bind(user_id)
     .fetch_optional(conn)
@@ -48,14 +48,14 @@ pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Opti
     Ok(sqlx::query_as(
         "select d.id as donation_id, d.amount, d.anonymous, d.created_at,
                 c.id as campaign_id, c.title as campaign_title, c.currency, c.goal_amount,
-                coalesce((select sum(raised_amount) from campaign_stats_shards s
-                          where s.campaign_id = c.id), 0)::bigint as raised_amount,
+                coalesce((select t.raised_amount from read.campaign_totals t
+                          where t.campaign_id = c.id), 0)::bigint as raised_amount,
                 u.id as donor_id, u.first_name as donor_first_name,
                 u.last_name as donor_last_name,
                 c.creator_id
-         from donations d
-         join campaigns c on c.id = d.campaign_id
-         join users u on u.id = d.donor_id
+         from read.donations d
+         join read.campaigns c on c.id = d.campaign_id
+         join read.users u on u.id = d.donor_id
          where d.id = $1",
     )
     .bind(donation_id)
@@ -102,10 +102,10 @@ pub struct LoanFacts {
 pub async fn loan(conn: &mut PgConnection, loan_id: Uuid) -> Result<Option<LoanFacts>> {
     Ok(sqlx::query_as(
         "select l.borrower_id, l.purpose, l.amount, l.term_months, l.total_due,
-                (select min(due_at) from loan_installments i where i.loan_id = l.id) as first_due,
-                (select reason from loan_transitions t where t.loan_id = l.id order by id desc limit 1)
+                (select min(due_at) from read.loan_installments i where i.loan_id = l.id) as first_due,
+                (select reason from read.loan_transitions t where t.loan_id = l.id order by id desc limit 1)
                     as last_reason
-         from loans l where l.id = $1",
+         from read.loans l where l.id = $1",
     )
     .bind(loan_id)
     .fetch_optional(conn)
@@ -125,7 +125,7 @@ pub async fn installment(
     seq: i32,
 ) -> Result<Option<InstallmentFacts>> {
     Ok(sqlx::query_as(
-        "select amount, paid_amount, due_at from loan_installments where loan_id = $1 and seq = $2",
+        "select amount, paid_amount, due_at from read.loan_installments where loan_id = $1 and seq = $2",
     )
     .bind(loan_id)
     .bind(seq)
@@ -143,7 +143,7 @@ pub struct PlanFacts {
 pub async fn recurring_plan(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<PlanFacts>> {
     Ok(sqlx::query_as(
         "select r.donor_id, r.amount, c.title as campaign_title
-         from recurring_donations r join campaigns c on c.id = r.campaign_id where r.id = $1",
+         from read.recurring_donations r join read.campaigns c on c.id = r.campaign_id where r.id = $1",
     )
     .bind(plan_id)
     .fetch_optional(conn)

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sqlx::PgPool;
 
+use crate::repo;
 use platform::error::{Error, Result};
 use platform::time::day_bounds;
 
@@ -50,46 +51,5 @@ pub async fn run_nightly(pool: &PgPool, now: DateTime<Utc>) -> Result<DailyTotal
 #[tracing::instrument(skip_all, fields(%day))]
 pub async fn compute_day(pool: &PgPool, day: NaiveDate) -> Result<DailyTotals> {
     let (start, end) = day_bounds(day)?;
-    let totals = sqlx::query_as(
-        "insert into daily_analytics as a
-             (day, donations_count, donations_amount, donors_count, refunds_count,
-              refunds_amount, new_campaigns, new_users, loans_approved, loans_rejected,
-              loans_repaid, computed_at)
-         select $1,
-                d.n::int, d.amount::bigint, d.donors::int, r.n::int, r.amount::bigint,
-                (select count(*) from campaigns where created_at >= $2 and created_at < $3)::int,
-                (select count(*) from users where created_at >= $2 and created_at < $3)::int,
-                l.approved::int, l.rejected::int, l.repaid::int,
-                now()
-         from (select count(*) as n, coalesce(sum(amount), 0) as amount,
-                      count(distinct donor_id) as donors
-               from donations where created_at >= $2 and created_at < $3) d,
-              (select count(*) as n, coalesce(sum(amount), 0) as amount
-               from donations where refunded_at >= $2 and refunded_at < $3) r,
-              (select count(*) filter (where to_status = 'fundraising') as approved,
-                      count(*) filter (where to_status = 'rejected') as rejected,
-                      count(*) filter (where to_status = 'repaid') as repaid
-               from loan_transitions where created_at >= $2 and created_at < $3) l
-         on conflict (day) do update set
-             donations_count = excluded.donations_count,
-             donations_amount = excluded.donations_amount,
-             donors_count = excluded.donors_count,
-             refunds_count = excluded.refunds_count,
-             refunds_amount = excluded.refunds_amount,
-             new_campaigns = excluded.new_campaigns,
-             new_users = excluded.new_users,
-             loans_approved = excluded.loans_approved,
-             loans_rejected = excluded.loans_rejected,
-             loans_repaid = excluded.loans_repaid,
-             computed_at = excluded.computed_at
-         returning day, donations_count, donations_amount, donors_count, refunds_count,
-                   refunds_amount, new_campaigns, new_users, loans_approved, loans_rejected,
-                   loans_repaid",
-    )
-    .bind(day)
-    .bind(start)
-    .bind(end)
-    .fetch_one(pool)
-    .await?;
-    Ok(totals)
+    repo::analytics::upsert_day(pool, day, start, end).await
 }

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Report, ReportKind};
+use crate::repo;
 use platform::error::{Error, Result};
 
 /// A built file and how many data rows it holds (header and total lines not counted).
@@ -102,23 +103,7 @@ async fn donations_by_campaign(
 ) -> Result<Csv> {
     // Donations count in the period they were made, refunds in the period they were refunded
     // (as the nightly analytics do), so a closed period's figures never change.
-    let rows: Vec<(Uuid, String, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "select c.id, c.title, c.currency,
-                count(*) filter (where d.created_at >= $1 and d.created_at < $2),
-                coalesce(sum(d.amount) filter (where d.created_at >= $1 and d.created_at < $2), 0)::bigint,
-                count(*) filter (where d.refunded_at >= $1 and d.refunded_at < $2),
-                coalesce(sum(d.amount) filter (where d.refunded_at >= $1 and d.refunded_at < $2), 0)::bigint
-         from donations d
-         join campaigns c on c.id = d.campaign_id
-         where (d.created_at >= $1 and d.created_at < $2)
-            or (d.refunded_at >= $1 and d.refunded_at < $2)
-         group by c.id
-         order by c.title, c.id",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await?;
+    let rows = repo::donations_by_campaign(db, from, to).await?;
     let mut out = Writer::new(&[
         "campaign_id",
         "campaign_title",
@@ -149,24 +134,6 @@ async fn donations_by_campaign(
     out.finish()
 }
 
-type LoanRow = (
-    Uuid,
-    Uuid,
-    String,
-    i64,
-    i32,
-    i32,
-    i64,
-    Option<i64>,
-    i64,
-    i64,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
-
 async fn loan_book(
     db: &PgPool,
     from: DateTime<Utc>,
@@ -175,30 +142,7 @@ async fn loan_book(
 ) -> Result<Csv> {
     // Every loan that was on the book at some time in the period: applied before its end and
     // not closed before its start. Arrears: what is unpaid of installments already due.
-    let rows: Vec<LoanRow> = sqlx::query_as(
-        "select l.id, l.borrower_id, l.status, l.amount, l.term_months, l.annual_rate_bp,
-                l.funded_amount, l.total_due, l.repaid_amount,
-                coalesce(a.arrears, 0)::bigint, a.oldest_due, n.next_due,
-                l.created_at, l.disbursed_at, l.closed_at
-         from loans l
-         left join lateral (
-             select sum(i.amount - i.paid_amount) as arrears, min(i.due_at) as oldest_due
-             from loan_installments i
-             where i.loan_id = l.id and i.paid_amount < i.amount and i.due_at < $3
-         ) a on true
-         left join lateral (
-             select min(i.due_at) as next_due
-             from loan_installments i
-             where i.loan_id = l.id and i.paid_amount < i.amount and i.due_at >= $3
-         ) n on true
-         where l.created_at < $2 and (l.closed_at is null or l.closed_at >= $1)
-         order by l.created_at, l.id",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(now)
-    .fetch_all(db)
-    .await?;
+    let rows = repo::loan_book(db, from, to, now).await?;
     let mut out = Writer::new(&[
         "loan_id",
         "borrower_id",
@@ -257,19 +201,7 @@ async fn giving_statement(
     to: DateTime<Utc>,
 ) -> Result<Csv> {
     // Refunded gifts are left out: the donor got the money back.
-    let rows: Vec<(Uuid, DateTime<Utc>, String, String, i64)> = sqlx::query_as(
-        "select d.id, d.created_at, c.title, c.currency, d.amount
-         from donations d
-         join campaigns c on c.id = d.campaign_id
-         where d.donor_id = $1 and d.created_at >= $2 and d.created_at < $3
-           and d.status = 'completed'
-         order by d.created_at, d.id",
-    )
-    .bind(donor)
-    .bind(from)
-    .bind(to)
-    .fetch_all(db)
-    .await?;
+    let rows = repo::gifts_of(db, donor, from, to).await?;
     let mut out = Writer::new(&["date", "campaign", "amount", "currency", "donation_id"])?;
     let mut total: i64 = 0;
     let mut currency = String::new();

@@ -4,6 +4,7 @@
 //! worker's `generate_report` job builds the file, uploads it and marks the row done.
 
 pub mod build;
+mod repo;
 pub mod service;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,7 +13,17 @@ use uuid::Uuid;
 
 pub use service::{ReportView, ReportsService, generate, mark_failed};
 
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &["reports"];
+
+/// `giving_statement` is a donor's own; admins request the other two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ReportKind {
@@ -49,6 +60,11 @@ impl ReportKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ReportStatus {

@@ -1,14 +1,15 @@
 //! Requesting, reading and building reports.
 
-use platform::Handles;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{Report, ReportKind, ReportStatus, build};
+use crate::repo;
 use accounts::Principal;
 use outbox::Event;
+use platform::Handles;
 use platform::error::{Error, Result};
 
 /// How long a download link works.
@@ -17,9 +18,6 @@ const DOWNLOAD_TTL: Duration = Duration::from_secs(15 * 60);
 const MAX_PERIOD_DAYS: i64 = 3660;
 /// The earliest year a giving statement may be asked for.
 const FIRST_YEAR: i32 = 2000;
-
-const COLUMNS: &str = "id, kind, requested_by, period_from, period_to, status, object_key, \
-                       row_count, error, created_at, started_at, finished_at";
 
 /// A report and, once it is done, a time-limited link to its file.
 #[derive(Debug, Clone)]
@@ -96,18 +94,7 @@ impl ReportsService {
         to: NaiveDate,
     ) -> Result<Report> {
         let mut tx = self.infra.db.write.begin().await?;
-        let report: Report = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "insert into reports (id, kind, requested_by, period_from, period_to)
-             values ($1, $2, $3, $4, $5)
-             returning {COLUMNS}"
-        )))
-        .bind(Uuid::now_v7())
-        .bind(kind)
-        .bind(requested_by)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&mut *tx)
-        .await?;
+        let report = repo::insert(&mut tx, kind, requested_by, from, to).await?;
         outbox::record(
             &mut tx,
             &Event::ReportRequested {
@@ -155,12 +142,7 @@ impl ReportsService {
 }
 
 async fn find(infra: &Handles, id: Uuid) -> Result<Option<Report>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from reports where id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&infra.db.write)
-    .await?)
+    repo::find(&infra.db.write, id).await
 }
 
 /// The `generate_report` job: builds the file, uploads it under a key fixed by the report id
@@ -168,14 +150,7 @@ async fn find(infra: &Handles, id: Uuid) -> Result<Option<Report>> {
 /// crash overwrites the same object.
 #[tracing::instrument(skip_all, fields(report_id = %report_id))]
 pub async fn generate(infra: &Handles, report_id: Uuid) -> Result<Option<Report>> {
-    let claimed: Option<Report> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "update reports set status = 'running', started_at = now()
-         where id = $1 and status <> 'done'
-         returning {COLUMNS}"
-    )))
-    .bind(report_id)
-    .fetch_optional(&infra.db.write)
-    .await?;
+    let claimed = repo::start(&infra.db.write, report_id).await?;
     let Some(report) = claimed else {
         // Done already, or never committed (cannot happen: the event commits with the row).
         tracing::debug!("report already done or missing");
@@ -189,17 +164,7 @@ pub async fn generate(infra: &Handles, report_id: Uuid) -> Result<Option<Report>
         .put(&key, "text/csv; charset=utf-8", csv.bytes)
         .await?;
     let rows = i32::try_from(csv.rows).unwrap_or(i32::MAX);
-    let done: Report = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "update reports
-         set status = 'done', object_key = $2, row_count = $3, error = null, finished_at = now()
-         where id = $1
-         returning {COLUMNS}"
-    )))
-    .bind(report.id)
-    .bind(&key)
-    .bind(rows)
-    .fetch_one(&infra.db.write)
-    .await?;
+    let done = repo::finish(&infra.db.write, report.id, &key, rows).await?;
     tracing::info!(rows, "report_done");
     Ok(Some(done))
 }
@@ -207,13 +172,5 @@ pub async fn generate(infra: &Handles, report_id: Uuid) -> Result<Option<Report>
 /// Called when the job's last attempt failed: the report shows `failed` until an admin
 /// retries the dead letter.
 pub async fn mark_failed(infra: &Handles, report_id: Uuid, error: &str) -> Result<()> {
-    sqlx::query(
-        "update reports set status = 'failed', error = $2, finished_at = now()
-         where id = $1 and status <> 'done'",
-    )
-    .bind(report_id)
-    .bind(error.chars().take(1000).collect::<String>())
-    .execute(&infra.db.write)
-    .await?;
-    Ok(())
+    repo::fail(&infra.db.write, report_id, error).await
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::destination::{self, GuardedResolver, Policy, Problem};
+use super::repo;
 use super::{
     DELIVERY_ID_HEADER, DeliveryStatus, EVENT_ID_HEADER, EVENT_KINDS, EVENT_TYPE_HEADER,
     SIGNATURE_HEADER, sign,
@@ -109,14 +110,10 @@ pub async fn subscribed_kinds(
     db: impl sqlx::PgExecutor<'_>,
     kinds: &[&str],
 ) -> Result<std::collections::HashSet<String>> {
-    let wanted: Vec<String> = sqlx::query_scalar(
-        "select k from unnest($1::text[]) as k
-         where exists (select 1 from webhook_endpoints where kinds @> array[k])",
-    )
-    .bind(kinds)
-    .fetch_all(db)
-    .await?;
-    Ok(wanted.into_iter().collect())
+    Ok(repo::subscribed_kinds(db, kinds)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The `dispatch_webhooks` job: one delivery per endpoint subscribed to the event (platform
@@ -129,39 +126,15 @@ pub async fn dispatch(db: &PgPool, event_id: i64, event: &Event) -> Result<Vec<U
         return Ok(Vec::new());
     }
     let owner = owner_of(db, event).await?;
-    let endpoints: Vec<Uuid> = sqlx::query_scalar(
-        "select id from webhook_endpoints
-         where $1 = any(kinds) and (owner_id is null or owner_id = $2)",
-    )
-    .bind(kind)
-    .bind(owner)
-    .fetch_all(db)
-    .await?;
+    let endpoints = repo::subscribed_endpoints(db, kind, owner).await?;
     if endpoints.is_empty() {
         return Ok(Vec::new());
     }
     let body = body(event_id, event, Utc::now())?;
-    for endpoint in &endpoints {
-        sqlx::query(
-            "insert into webhook_deliveries (id, endpoint_id, event_id, event_kind, body)
-             values ($1, $2, $3, $4, $5)
-             on conflict (endpoint_id, event_id) do nothing",
-        )
-        .bind(Uuid::now_v7())
-        .bind(endpoint)
-        .bind(event_id)
-        .bind(kind)
-        .bind(&body)
-        .execute(db)
-        .await?;
+    for endpoint in endpoints {
+        repo::insert_delivery(db, endpoint, event_id, kind, &body).await?;
     }
-    let fresh: Vec<Uuid> = sqlx::query_scalar(
-        "select id from webhook_deliveries
-         where event_id = $1 and status = 'pending' and attempts = 0",
-    )
-    .bind(event_id)
-    .fetch_all(db)
-    .await?;
+    let fresh = repo::fresh_deliveries(db, event_id).await?;
     tracing::debug!(deliveries = fresh.len(), "webhooks dispatched");
     Ok(fresh)
 }
@@ -182,24 +155,23 @@ pub enum Outcome {
 #[tracing::instrument(skip_all, fields(delivery_id = %delivery_id))]
 pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<Outcome> {
     let mut tx = db.begin().await?;
-    let row: Option<(DeliveryStatus, i64, String, String, String, String)> = sqlx::query_as(
-        "select d.status, d.event_id, d.event_kind, d.body, e.url, e.secret
-         from webhook_deliveries d
-         join webhook_endpoints e on e.id = d.endpoint_id
-         where d.id = $1
-         for update of d skip locked",
-    )
-    .bind(delivery_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((status, event_id, kind, body, url, secret)) = row else {
+    let Some(outgoing) = repo::lock_outgoing(&mut tx, delivery_id).await? else {
         return Ok(Outcome::Skipped);
     };
-    if status == DeliveryStatus::Delivered {
+    if outgoing.status == DeliveryStatus::Delivered {
         return Ok(Outcome::Skipped);
     }
     let started = Instant::now();
-    let result = send(sender, &url, &secret, event_id, &kind, delivery_id, &body).await;
+    let result = send(
+        sender,
+        &outgoing.url,
+        &outgoing.secret,
+        outgoing.event_id,
+        &outgoing.event_kind,
+        delivery_id,
+        &outgoing.body,
+    )
+    .await;
     // A refused destination is decided before any packet leaves: its duration says nothing.
     let duration_ms = match result {
         Err(Failure::NotAllowed) => 0,
@@ -211,28 +183,8 @@ pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<
         Err(failure) => (None, Some(failure.message().to_string())),
     };
     let code = code.and_then(|c| i16::try_from(c).ok());
-    sqlx::query(
-        "insert into webhook_attempts (delivery_id, status_code, error, duration_ms)
-         values ($1, $2, $3, $4)",
-    )
-    .bind(delivery_id)
-    .bind(code)
-    .bind(&error)
-    .bind(duration_ms)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update webhook_deliveries
-         set attempts = attempts + 1, last_status_code = $2, last_error = $3,
-             status = case when $3 is null then 'delivered' else 'pending' end,
-             delivered_at = case when $3 is null then now() else delivered_at end
-         where id = $1",
-    )
-    .bind(delivery_id)
-    .bind(code)
-    .bind(&error)
-    .execute(&mut *tx)
-    .await?;
+    repo::insert_attempt(&mut tx, delivery_id, code, error.as_deref(), duration_ms).await?;
+    repo::record_attempt(&mut tx, delivery_id, code, error.as_deref()).await?;
     tx.commit().await?;
     match (result, error) {
         (Ok(status), None) => Ok(Outcome::Delivered { status }),
@@ -240,7 +192,7 @@ pub async fn deliver(db: &PgPool, sender: &Sender, delivery_id: Uuid) -> Result<
         // path or query, where receivers keep their tokens.
         (_, error) => Err(Error::internal(format!(
             "webhook delivery {delivery_id} to {}: {}",
-            destination::origin(&url),
+            destination::origin(&outgoing.url),
             error.unwrap_or_default()
         ))),
     }
@@ -320,13 +272,7 @@ async fn send(
 
 /// Called when the last attempt failed: the delivery shows `failed` until it is replayed.
 pub async fn mark_failed(db: &PgPool, delivery_id: Uuid) -> Result<()> {
-    sqlx::query(
-        "update webhook_deliveries set status = 'failed' where id = $1 and status = 'pending'",
-    )
-    .bind(delivery_id)
-    .execute(db)
-    .await?;
-    Ok(())
+    repo::mark_failed(db, delivery_id).await
 }
 
 #[cfg(test)]

@@ -11,7 +11,16 @@
 
 pub mod delivery;
 pub mod destination;
+mod repo;
 pub mod service;
+
+/// The tables this context owns: only its repository queries them; other contexts read what
+/// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
+pub const TABLES: &[&str] = &[
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
+];
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -152,6 +161,7 @@ pub fn parse_kinds(raw: &[String]) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]

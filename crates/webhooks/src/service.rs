@@ -2,23 +2,19 @@
 //! visible to its owner; platform-wide ones to admins. Anyone else gets a 404, so ids do not
 //! reveal what exists.
 
-use platform::Handles;
 use rand::RngCore;
 use uuid::Uuid;
 
 use super::{
-    Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, Policy, parse_kinds, parse_url,
+    Attempt, CreatedEndpoint, Delivery, DeliveryLog, Endpoint, Policy, parse_kinds, parse_url, repo,
 };
 use accounts::Principal;
 use outbox::Event;
+use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
 
 /// Endpoints one owner (or the platform) may have.
 const MAX_ENDPOINTS: i64 = 20;
-
-const ENDPOINT_COLUMNS: &str = "id, owner_id, created_by, url, kinds, description, created_at";
-const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, event_kind, status, attempts, \
-                                last_status_code, last_error, created_at, delivered_at";
 
 /// What a caller asks to register. Fields are optional so that validation names the field.
 #[derive(Debug, Clone, Default)]
@@ -81,12 +77,7 @@ impl WebhooksService {
             ));
         }
         let owner = (!input.platform).then_some(principal.user_id);
-        let count: i64 = sqlx::query_scalar(
-            "select count(*) from webhook_endpoints where owner_id is not distinct from $1",
-        )
-        .bind(owner)
-        .fetch_one(&self.infra.db.write)
-        .await?;
+        let count = repo::count_endpoints(&self.infra.db.write, owner).await?;
         if count >= MAX_ENDPOINTS {
             return Err(Error::rule(
                 ErrorCode::TooManyWebhooks,
@@ -94,19 +85,15 @@ impl WebhooksService {
             ));
         }
         let secret = new_secret();
-        let endpoint: Endpoint = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "insert into webhook_endpoints (id, owner_id, created_by, url, kinds, description, secret)
-             values ($1, $2, $3, $4, $5, $6, $7)
-             returning {ENDPOINT_COLUMNS}"
-        )))
-        .bind(Uuid::now_v7())
-        .bind(owner)
-        .bind(principal.user_id)
-        .bind(url.as_str())
-        .bind(&kinds)
-        .bind(description)
-        .bind(&secret)
-        .fetch_one(&self.infra.db.write)
+        let endpoint = repo::insert_endpoint(
+            &self.infra.db.write,
+            owner,
+            principal.user_id,
+            url.as_str(),
+            &kinds,
+            description.as_deref(),
+            &secret,
+        )
         .await?;
         tracing::info!(endpoint_id = %endpoint.id, "webhook_registered");
         Ok(CreatedEndpoint { endpoint, secret })
@@ -114,25 +101,12 @@ impl WebhooksService {
 
     /// The caller's endpoints, and for admins the platform-wide ones too; newest first.
     pub async fn list(&self, principal: &Principal) -> Result<Vec<Endpoint>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {ENDPOINT_COLUMNS} from webhook_endpoints
-             where owner_id = $1 or (owner_id is null and $2)
-             order by created_at desc, id desc"
-        )))
-        .bind(principal.user_id)
-        .bind(principal.is_admin())
-        .fetch_all(&self.infra.db.read)
-        .await?)
+        repo::list_endpoints(&self.infra.db.read, principal.user_id, principal.is_admin()).await
     }
 
     async fn endpoint(&self, principal: &Principal, id: Uuid) -> Result<Endpoint> {
-        let endpoint: Option<Endpoint> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {ENDPOINT_COLUMNS} from webhook_endpoints where id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.infra.db.write)
-        .await?;
-        endpoint
+        repo::find_endpoint(&self.infra.db.write, id)
+            .await?
             .filter(|e| may_manage(principal, e))
             .ok_or(Error::NotFound("webhook"))
     }
@@ -141,11 +115,7 @@ impl WebhooksService {
     #[tracing::instrument(skip_all, fields(user_id = %principal.user_id, endpoint_id = %id))]
     pub async fn delete(&self, principal: &Principal, id: Uuid) -> Result<()> {
         let endpoint = self.endpoint(principal, id).await?;
-        sqlx::query("delete from webhook_endpoints where id = $1")
-            .bind(endpoint.id)
-            .execute(&self.infra.db.write)
-            .await?;
-        Ok(())
+        repo::delete_endpoint(&self.infra.db.write, endpoint.id).await
     }
 
     /// The endpoint's deliveries, newest first, each with its attempts.
@@ -158,30 +128,10 @@ impl WebhooksService {
     ) -> Result<(Vec<DeliveryLog>, i64)> {
         let endpoint = self.endpoint(principal, endpoint_id).await?;
         let db = &self.infra.db.write;
-        let total: i64 =
-            sqlx::query_scalar("select count(*) from webhook_deliveries where endpoint_id = $1")
-                .bind(endpoint.id)
-                .fetch_one(db)
-                .await?;
-        let deliveries: Vec<Delivery> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {DELIVERY_COLUMNS} from webhook_deliveries
-             where endpoint_id = $1
-             order by created_at desc, id desc
-             limit $2 offset $3"
-        )))
-        .bind(endpoint.id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
+        let total = repo::count_deliveries(db, endpoint.id).await?;
+        let deliveries = repo::deliveries(db, endpoint.id, limit, offset).await?;
         let ids: Vec<Uuid> = deliveries.iter().map(|d| d.id).collect();
-        let mut attempts: Vec<Attempt> = sqlx::query_as(
-            "select id, delivery_id, status_code, error, duration_ms, created_at
-             from webhook_attempts where delivery_id = any($1) order by id",
-        )
-        .bind(&ids)
-        .fetch_all(db)
-        .await?;
+        let mut attempts = repo::attempts_of(db, &ids).await?;
         let logs = deliveries
             .into_iter()
             .map(|delivery| {
@@ -209,16 +159,9 @@ impl WebhooksService {
     ) -> Result<Delivery> {
         let endpoint = self.endpoint(principal, endpoint_id).await?;
         let mut tx = self.infra.db.write.begin().await?;
-        let delivery: Delivery = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "update webhook_deliveries set status = 'pending'
-             where id = $1 and endpoint_id = $2
-             returning {DELIVERY_COLUMNS}"
-        )))
-        .bind(delivery_id)
-        .bind(endpoint.id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("delivery"))?;
+        let delivery = repo::requeue(&mut tx, delivery_id, endpoint.id)
+            .await?
+            .ok_or(Error::NotFound("delivery"))?;
         outbox::record(&mut tx, &Event::WebhookReplayRequested { delivery_id }).await?;
         tx.commit().await?;
         Ok(delivery)

@@ -1062,8 +1062,6 @@ export interface components {
             status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
-            /** Format: int64 */
-            remainingAmount: number;
             /**
              * Format: int64
              * @description What the borrower owes in all (principal + interest), once disbursed; null before.
@@ -1086,6 +1084,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** Format: int64 */
+            remainingAmount: number;
             /** @description Null while the loan waits to be scored. */
             score?: components["schemas"]["ScoreDto"] | null;
             /** @description The score is at or above the configured threshold. */
@@ -1564,13 +1564,17 @@ export interface components {
         EventKind: "donation.created" | "donation.refunded" | "campaign.goal_reached" | "loan.approved" | "loan.rejected" | "loan.funded" | "loan.repayment_received" | "loan.late" | "loan.defaulted";
         /** FactorDto */
         FactorDto: {
+            /** @description Stable name, e.g. `account_age`. */
             name: string;
             /**
              * Format: int64
-             * @description The input: days, a count, minor units or a percentage.
+             * @description The input the points were computed from (days, a count, minor units or a percentage).
              */
             value: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Points added (or taken away) by this factor.
+             */
             points: number;
             explanation: string;
         };
@@ -1654,7 +1658,10 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
-        /** LenderDto */
+        /**
+         * LenderDto
+         * @description A lender's total in one loan.
+         */
         LenderDto: {
             /** Format: uuid */
             lenderId: string;
@@ -1694,8 +1701,6 @@ export interface components {
             status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
-            /** Format: int64 */
-            remainingAmount: number;
             /**
              * Format: int64
              * @description What the borrower owes in all (principal + interest), once disbursed; null before.
@@ -1718,6 +1723,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** Format: int64 */
+            remainingAmount: number;
             /** Format: int64 */
             lendersCount: number;
             /** @description Null until scored, and for callers other than the borrower and admins. */
@@ -1751,8 +1758,6 @@ export interface components {
             status: components["schemas"]["LoanStatus"];
             /** Format: int64 */
             fundedAmount: number;
-            /** Format: int64 */
-            remainingAmount: number;
             /**
              * Format: int64
              * @description What the borrower owes in all (principal + interest), once disbursed; null before.
@@ -1775,8 +1780,13 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** Format: int64 */
+            remainingAmount: number;
         };
-        /** LoanShareDto */
+        /**
+         * LoanShareDto
+         * @description The result of taking a share (also what an idempotent replay returns).
+         */
         LoanShareDto: {
             /** Format: uuid */
             id: string;

@@ -7,6 +7,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use crate::repo;
 use accounts::Principal;
 use campaigns::CampaignService;
 use platform::{Handles, Result};
@@ -77,24 +78,8 @@ impl AdminService {
         }
         self.campaigns.cache_stats().miss();
         let db = &self.infra.db.read;
-        let totals: Totals = sqlx::query_as(
-            "select (select count(*) from users) as users,
-                    (select count(*) from campaigns where status = 'active') as active_campaigns,
-                    count(*) as donations_count,
-                    coalesce(sum(amount), 0)::bigint as donations_amount,
-                    coalesce(sum(amount) filter (where status = 'refunded'), 0)::bigint as refunded_amount,
-                    (select coalesce(sum(balance), 0)::bigint from wallets) as wallet_balances
-             from donations",
-        )
-        .fetch_one(db)
-        .await?;
-        let last_30_days = sqlx::query_as(
-            "select day, donations_count, donations_amount, donors_count, new_campaigns, new_users,
-                    loans_approved, loans_rejected, loans_repaid
-             from daily_analytics order by day desc limit 30",
-        )
-        .fetch_all(db)
-        .await?;
+        let totals = repo::dashboard::totals(db).await?;
+        let last_30_days = repo::dashboard::last_days(db, 30).await?;
         let dashboard = Dashboard {
             computed_at: Utc::now(),
             totals,

@@ -1,0 +1,3 @@
+//! SQL for the tables this context owns.
+
+pub mod runs;
