@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use argon2::Argon2;
 use argon2::password_hash::PasswordHasher;
 use chrono::{DateTime, Duration, Utc};
+use domain::campaigns::model::CATEGORIES;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -26,18 +27,6 @@ pub const PASSWORD: &str = "bench-password-123";
 /// Donations are applied in chunks of this many rows, each chunk one transaction.
 const DONATION_CHUNK: usize = 100_000;
 
-const CATEGORIES: &[&str] = &[
-    "animals",
-    "community",
-    "creative",
-    "education",
-    "emergency",
-    "environment",
-    "health",
-    "sports",
-    "technology",
-    "other",
-];
 /// Words in campaign titles and descriptions; searches pick from them.
 pub const WORDS: &[&str] = &[
     "water",

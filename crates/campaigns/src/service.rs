@@ -466,28 +466,33 @@ impl CampaignService {
 
     /// active → suspended, admins only.
     pub async fn suspend(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
-        principal.require_admin()?;
-        self.transition(principal, id, CampaignStatus::Suspended, |c| {
-            if c.status != CampaignStatus::Active {
-                return Err(Error::conflict(
-                    ErrorCode::InvalidTransition,
-                    "only an active campaign can be suspended",
-                ));
-            }
-            Ok(())
-        })
-        .await
+        use CampaignStatus::{Active, Suspended};
+        let refusal = "only an active campaign can be suspended";
+        self.moderate(principal, id, Active, Suspended, refusal)
+            .await
     }
 
     /// suspended → active, admins only.
     pub async fn reinstate(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+        use CampaignStatus::{Active, Suspended};
+        let refusal = "only a suspended campaign can be reinstated";
+        self.moderate(principal, id, Suspended, Active, refusal)
+            .await
+    }
+
+    /// An admin's move of a campaign from `from` to `to`; any other status is refused.
+    async fn moderate(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        from: CampaignStatus,
+        to: CampaignStatus,
+        refusal: &'static str,
+    ) -> Result<CampaignView> {
         principal.require_admin()?;
-        self.transition(principal, id, CampaignStatus::Active, |c| {
-            if c.status != CampaignStatus::Suspended {
-                return Err(Error::conflict(
-                    ErrorCode::InvalidTransition,
-                    "only a suspended campaign can be reinstated",
-                ));
+        self.transition(principal, id, to, |c| {
+            if c.status != from {
+                return Err(Error::conflict(ErrorCode::InvalidTransition, refusal));
             }
             Ok(())
         })
