@@ -620,63 +620,7 @@ impl LoanService {
             if !loan.status.is_repaying() {
                 continue;
             }
-            let overdue = repo::oldest_overdue(&mut *tx, id, now).await?;
-            match (loan.status, overdue) {
-                (LoanStatus::Late, None) => {
-                    repo::transition(
-                        &mut tx,
-                        id,
-                        Some(LoanStatus::Late),
-                        LoanStatus::Active,
-                        None,
-                        "arrears cleared",
-                    )
-                    .await?;
-                    sweep.cured += 1;
-                }
-                (status, Some(due)) => {
-                    if status == LoanStatus::Active {
-                        let reason = format!("installment due {} unpaid", due.date_naive());
-                        repo::transition(
-                            &mut tx,
-                            id,
-                            Some(status),
-                            LoanStatus::Late,
-                            None,
-                            &reason,
-                        )
-                        .await?;
-                        outbox::record(
-                            &mut tx,
-                            &Event::LoanLate {
-                                loan_id: id,
-                                due_at: due,
-                            },
-                        )
-                        .await?;
-                        sweep.late += 1;
-                    }
-                    if now - due > default_after {
-                        let reason = format!(
-                            "installment due {} unpaid for more than {} days",
-                            due.date_naive(),
-                            default_after.num_days()
-                        );
-                        repo::transition(
-                            &mut tx,
-                            id,
-                            Some(LoanStatus::Late),
-                            LoanStatus::Defaulted,
-                            None,
-                            &reason,
-                        )
-                        .await?;
-                        outbox::record(&mut tx, &Event::LoanDefaulted { loan_id: id }).await?;
-                        sweep.defaulted += 1;
-                    }
-                }
-                _ => {}
-            }
+            review(&mut tx, &loan, now, default_after, &mut sweep).await?;
             tx.commit().await?;
         }
         Ok(sweep)
@@ -786,6 +730,69 @@ async fn disburse(conn: &mut PgConnection, loan: &Loan, now: DateTime<Utc>) -> R
     .await?;
     outbox::record(conn, &Event::LoanFunded { loan_id: loan.id }).await?;
     tracing::info!(loan_id = %loan.id, total_due, "loan_disbursed");
+    Ok(())
+}
+
+/// One repaying loan's arrears at `now`: late when an installment is past due (with the
+/// `loan.late` event), defaulted when one is unpaid more than `default_after`, back to active
+/// once nothing is overdue.
+async fn review(
+    tx: &mut PgConnection,
+    loan: &Loan,
+    now: DateTime<Utc>,
+    default_after: Duration,
+    sweep: &mut Sweep,
+) -> Result<()> {
+    let id = loan.id;
+    let overdue = repo::oldest_overdue(&mut *tx, id, now).await?;
+    match (loan.status, overdue) {
+        (LoanStatus::Late, None) => {
+            repo::transition(
+                tx,
+                id,
+                Some(LoanStatus::Late),
+                LoanStatus::Active,
+                None,
+                "arrears cleared",
+            )
+            .await?;
+            sweep.cured += 1;
+        }
+        (status, Some(due)) => {
+            if status == LoanStatus::Active {
+                let reason = format!("installment due {} unpaid", due.date_naive());
+                repo::transition(tx, id, Some(status), LoanStatus::Late, None, &reason).await?;
+                outbox::record(
+                    tx,
+                    &Event::LoanLate {
+                        loan_id: id,
+                        due_at: due,
+                    },
+                )
+                .await?;
+                sweep.late += 1;
+            }
+            if now - due > default_after {
+                let reason = format!(
+                    "installment due {} unpaid for more than {} days",
+                    due.date_naive(),
+                    default_after.num_days()
+                );
+                repo::transition(
+                    tx,
+                    id,
+                    Some(LoanStatus::Late),
+                    LoanStatus::Defaulted,
+                    None,
+                    &reason,
+                )
+                .await?;
+                outbox::record(tx, &Event::LoanDefaulted { loan_id: id }).await?;
+                sweep.defaulted += 1;
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 

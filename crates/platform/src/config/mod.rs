@@ -3,29 +3,19 @@
 //! Every variable is documented here and in the README's table. Required variables that are
 //! missing or malformed fail start-up with one line naming the variable (`ConfigError`).
 
+mod loan_policy;
+mod rate_limits;
+mod secret;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::time::Duration;
 
-/// A secret that never prints itself (Debug and logs show `***`).
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use loan_policy::LoanPolicy;
+use loan_policy::loan_policy;
+pub use rate_limits::{RateLimit, RateLimits};
+pub use secret::Secret;
+use secret::refuse_example_secrets;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration error: {var} {reason}")]
@@ -60,97 +50,6 @@ pub struct S3Config {
     pub secret_access_key: Secret,
     /// `S3_PUBLIC_ENDPOINT`: endpoint used in presigned URLs (defaults to `S3_ENDPOINT`).
     pub public_endpoint: Option<String>,
-}
-
-/// Requests allowed per window for one caller class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub requests: u64,
-    pub window: Duration,
-}
-
-impl RateLimit {
-    pub const fn new(requests: u64, window_secs: u64) -> Self {
-        Self {
-            requests,
-            window: Duration::from_secs(window_secs),
-        }
-    }
-}
-
-impl FromStr for RateLimit {
-    type Err = String;
-    /// Format `REQUESTS/SECONDS`, e.g. `30/60`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (n, w) = s
-            .split_once('/')
-            .ok_or_else(|| "must look like REQUESTS/SECONDS, e.g. 30/60".to_string())?;
-        let requests = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad request count {n:?}"))?;
-        let secs: u64 = w.trim().parse().map_err(|_| format!("bad window {w:?}"))?;
-        if secs == 0 {
-            return Err("window must be at least one second".into());
-        }
-        Ok(Self {
-            requests,
-            window: Duration::from_secs(secs),
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct RateLimits {
-    /// `RATE_LIMIT_ANONYMOUS` (default `30/60`): per client IP.
-    pub anonymous: RateLimit,
-    /// `RATE_LIMIT_AUTHENTICATED` (default `100/300`): per user, standard tier.
-    pub authenticated: RateLimit,
-    /// `RATE_LIMIT_PREMIUM` (default `500/300`): per user, premium tier. Admins are unlimited.
-    pub premium: RateLimit,
-}
-
-/// Microloan limits and policy. Amounts are minor units.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoanPolicy {
-    /// `LOAN_MIN_AMOUNT` / `LOAN_MAX_AMOUNT` (defaults 10,000 and 1,000,000: 100.00 to
-    /// 10,000.00).
-    pub min_amount: i64,
-    pub max_amount: i64,
-    /// `LOAN_MIN_TERM_MONTHS` / `LOAN_MAX_TERM_MONTHS` (defaults 3 and 36).
-    pub min_term_months: i32,
-    pub max_term_months: i32,
-    /// `LOAN_MIN_SHARE` (default 2,500: 25.00): the smallest share a lender may take, except
-    /// the last one, which may be whatever remains.
-    pub min_share: i64,
-    /// `LOAN_ANNUAL_RATE_BP` (default 0): annual interest in basis points (500 = 5%) on the
-    /// declining balance, fixed on each loan when it is submitted.
-    pub annual_rate_bp: i32,
-    /// `LOAN_FUNDRAISING_DAYS` (default 30): how long an approved loan raises money before it
-    /// expires and its lenders are refunded.
-    pub fundraising_days: i64,
-    /// `LOAN_DEFAULT_DAYS` (default 90): an installment unpaid this many days past its due
-    /// date puts the loan in default.
-    pub default_days: i64,
-    /// `LOAN_SCORE_THRESHOLD` (default 600, of 0–1000): applications scoring at least this
-    /// are shown as "recommended" in the admin queue. Approval stays a human decision.
-    pub score_threshold: i32,
-}
-
-impl Default for LoanPolicy {
-    fn default() -> Self {
-        Self {
-            min_amount: 10_000,
-            max_amount: 1_000_000,
-            min_term_months: 3,
-            max_term_months: 36,
-            min_share: 2_500,
-            annual_rate_bp: 0,
-            fundraising_days: 30,
-            default_days: 90,
-            score_threshold: 600,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -348,96 +247,6 @@ pub fn origin_of(url: &str) -> String {
     }
 }
 
-/// The development defaults, committed for everyone to read: a secret among them protects
-/// nothing, so production refuses each one.
-const EXAMPLE_ENV: &str = include_str!("../../../.env.example");
-
-/// Every secret variable `.env.example` sets (a test keeps this list complete).
-const SECRET_VARS: &[&str] = &[
-    "JWT_SECRET",
-    "PAYMENTS_WEBHOOK_SECRET",
-    "S3_SECRET_ACCESS_KEY",
-    "ADMIN_PASSWORD",
-];
-
-/// `VAR=value` lines of the example env file, quotes removed.
-fn example_values() -> impl Iterator<Item = (&'static str, &'static str)> {
-    EXAMPLE_ENV
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(var, value)| (var.trim(), value.trim().trim_matches('"')))
-}
-
-fn refuse_example_secrets<F: Fn(&str) -> Option<String>>(
-    env: &Env<'_, F>,
-) -> Result<(), ConfigError> {
-    for &var in SECRET_VARS {
-        let committed = example_values()
-            .find(|(v, _)| *v == var)
-            .map(|(_, value)| value);
-        if committed.is_some_and(|example| env.get(var).as_deref() == Some(example)) {
-            return Err(ConfigError {
-                var,
-                reason: "is the committed development value; set a real secret in production"
-                    .into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn loan_policy<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<LoanPolicy, ConfigError> {
-    let d = LoanPolicy::default();
-    let p = LoanPolicy {
-        min_amount: env.parse("LOAN_MIN_AMOUNT", d.min_amount)?,
-        max_amount: env.parse("LOAN_MAX_AMOUNT", d.max_amount)?,
-        min_term_months: env.parse("LOAN_MIN_TERM_MONTHS", d.min_term_months)?,
-        max_term_months: env.parse("LOAN_MAX_TERM_MONTHS", d.max_term_months)?,
-        min_share: env.parse("LOAN_MIN_SHARE", d.min_share)?,
-        annual_rate_bp: env.parse("LOAN_ANNUAL_RATE_BP", d.annual_rate_bp)?,
-        fundraising_days: env.parse("LOAN_FUNDRAISING_DAYS", d.fundraising_days)?,
-        default_days: env.parse("LOAN_DEFAULT_DAYS", d.default_days)?,
-        score_threshold: env.parse("LOAN_SCORE_THRESHOLD", d.score_threshold)?,
-    };
-    let bad = |var: &'static str, reason: &str| ConfigError {
-        var,
-        reason: reason.into(),
-    };
-    if p.min_amount < 1 || p.max_amount < p.min_amount {
-        return Err(bad(
-            "LOAN_MAX_AMOUNT",
-            "must be at least LOAN_MIN_AMOUNT (>= 1)",
-        ));
-    }
-    // Schedules need at least one minor unit of principal per month.
-    if p.min_term_months < 1
-        || p.max_term_months < p.min_term_months
-        || p.max_term_months > 600
-        || p.min_amount < i64::from(p.max_term_months)
-    {
-        return Err(bad(
-            "LOAN_MAX_TERM_MONTHS",
-            "must be between LOAN_MIN_TERM_MONTHS (>= 1) and 600, and at most LOAN_MIN_AMOUNT",
-        ));
-    }
-    if p.min_share < 1 {
-        return Err(bad("LOAN_MIN_SHARE", "must be at least 1"));
-    }
-    if !(0..=10_000).contains(&p.annual_rate_bp) {
-        return Err(bad("LOAN_ANNUAL_RATE_BP", "must be between 0 and 10000"));
-    }
-    if p.fundraising_days < 1 {
-        return Err(bad("LOAN_FUNDRAISING_DAYS", "must be at least 1"));
-    }
-    if p.default_days < 1 {
-        return Err(bad("LOAN_DEFAULT_DAYS", "must be at least 1"));
-    }
-    if !(0..=1000).contains(&p.score_threshold) {
-        return Err(bad("LOAN_SCORE_THRESHOLD", "must be between 0 and 1000"));
-    }
-    Ok(p)
-}
-
 struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
 
 impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
@@ -473,6 +282,9 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::secret::{SECRET_VARS, example_values};
     use super::*;
     use std::collections::HashMap;
 
