@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
+use domain::ops::admin::dashboard::Totals;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi};
 
@@ -11,19 +12,7 @@ use super::ApiTags;
 use super::error::{ADMIN, API, ApiResult};
 use super::security::Auth;
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct TotalsDto {
-    pub users: i64,
-    pub active_campaigns: i64,
-    pub donations_count: i64,
-    /// Minor units, all donations ever made (refunded ones included).
-    pub donations_amount: i64,
-    pub refunded_amount: i64,
-    /// Money sitting in wallets.
-    pub wallet_balances: i64,
-}
-
+// Not the ops Day: adds the computed `approvalRateBp`.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DayDto {
@@ -53,7 +42,7 @@ pub struct CacheDto {
 pub struct DashboardDto {
     /// When the totals were computed (they are cached for an hour).
     pub computed_at: DateTime<Utc>,
-    pub totals: TotalsDto,
+    pub totals: Totals,
     /// From the nightly analytics, newest first.
     pub last_30_days: Vec<DayDto>,
     pub cache: CacheDto,
@@ -72,17 +61,9 @@ impl AdminApi {
     ) -> ApiResult<Json<DashboardDto>, { API | ADMIN }> {
         let d = app.admin().dashboard(auth.principal()).await?;
         let (hits, misses) = app.campaigns().cache_stats().snapshot();
-        let t = d.totals;
         Ok(Json(DashboardDto {
             computed_at: d.computed_at,
-            totals: TotalsDto {
-                users: t.users,
-                active_campaigns: t.active_campaigns,
-                donations_count: t.donations_count,
-                donations_amount: t.donations_amount,
-                refunded_amount: t.refunded_amount,
-                wallet_balances: t.wallet_balances,
-            },
+            totals: d.totals,
             last_30_days: d
                 .last_30_days
                 .into_iter()

@@ -1,6 +1,5 @@
 //! `/api/api-keys`: keys for integrations, sent as `X-API-Key` and acting as their owner.
 
-use chrono::{DateTime, Utc};
 use domain::App;
 use domain::accounts::repo::ApiKeyRow;
 use poem::web::Data;
@@ -25,35 +24,7 @@ pub struct CreateApiKeyRequest {
     pub name: String,
 }
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct ApiKeyDto {
-    pub id: Uuid,
-    pub name: String,
-    /// Public part of the key, to recognise it.
-    pub prefix: String,
-    pub created_at: DateTime<Utc>,
-    /// Null until first used.
-    #[oai(nullable)]
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Null while the key works.
-    #[oai(nullable)]
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<ApiKeyRow> for ApiKeyDto {
-    fn from(k: ApiKeyRow) -> Self {
-        Self {
-            id: k.id,
-            name: k.name,
-            prefix: k.prefix,
-            created_at: k.created_at,
-            last_used_at: k.last_used_at,
-            revoked_at: k.revoked_at,
-        }
-    }
-}
-
+// Not ApiKeyRow: the one response that carries the full key.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct CreatedApiKey {
@@ -108,9 +79,9 @@ impl ApiKeysApi {
         &self,
         app: Data<&App>,
         auth: Auth,
-    ) -> ApiResult<Json<Vec<ApiKeyDto>>, { API | AUTH }> {
+    ) -> ApiResult<Json<Vec<ApiKeyRow>>, { API | AUTH }> {
         let keys = app.accounts().list_api_keys(auth.principal()).await?;
-        Ok(Json(keys.into_iter().map(Into::into).collect()))
+        Ok(Json(keys))
     }
 
     /// Revoke one of the caller's keys; it stops working at once.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::App;
 use domain::campaigns::service::{CreateCampaign, ListParams, UpdateCampaign};
 use domain::campaigns::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
+use domain::money::{PublicDonation, Withdrawal};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -25,7 +26,7 @@ use super::common::{PageParams, Paged};
 use super::enums::{CampaignSort, Category, Nullable, OneOf, Settlement, from_db};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
-use super::money::{LedgerLineDto, WithdrawalDto};
+use super::money::LedgerLineDto;
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::public::{MaybeAuth, NoAuth};
 use super::security::{Auth, viewer};
@@ -169,19 +170,6 @@ pub struct CampaignPage {
     /// Keyset cursor for the next page (newest and ending_soon sorts); null on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct PublicDonationDto {
-    pub id: Uuid,
-    pub amount: i64,
-    /// Null for anonymous donors.
-    #[oai(nullable)]
-    pub donor_name: Option<String>,
-    #[oai(nullable)]
-    pub message: Option<String>,
-    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Object, Deserialize)]
@@ -484,22 +472,12 @@ impl CampaignsApi {
         id: Path<Uuid>,
         page: Query<PageNumber>,
         limit: Query<PageLimit>,
-    ) -> ApiResult<Json<Paged<PublicDonationDto>>, { API | BY_ID | PARAMS }> {
+    ) -> ApiResult<Json<Paged<PublicDonation>>, { API | BY_ID | PARAMS }> {
         let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .money()
             .campaign_donations(id.0, p.limit, p.offset())
             .await?;
-        let items = items
-            .into_iter()
-            .map(|d| PublicDonationDto {
-                id: d.id,
-                amount: d.amount,
-                donor_name: d.donor_name,
-                message: d.message,
-                created_at: d.created_at,
-            })
-            .collect();
         Ok(Json(Paged::new(items, p, total)))
     }
 
@@ -561,14 +539,13 @@ impl CampaignsApi {
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<WithdrawRequest>,
-    ) -> ApiResult<Created<WithdrawalDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }>
-    {
+    ) -> ApiResult<Created<Withdrawal>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
         let key = idempotency_key(key.0.0)?;
         let result = app
             .money()
             .withdraw(auth.principal(), id.0, body.0.amount, &key)
             .await?;
-        Ok(created(result, WithdrawalDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// Admin: suspend an active campaign (donations and withdrawals stop).

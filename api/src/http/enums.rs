@@ -312,55 +312,10 @@ closed_set! {
 }
 
 closed_set! {
-    /// `withdrawal` by a keep_it_all creator, `release` of an all_or_nothing campaign's held
-    /// funds when it met its goal.
-    pub enum WithdrawalKind {
-        Withdrawal = "withdrawal",
-        Release = "release",
-    }
-}
-
-closed_set! {
-    pub enum DepositStatus {
-        Pending = "pending",
-        Confirmed = "confirmed",
-        Failed = "failed",
-    }
-}
-
-impl From<domain::money::DepositStatus> for DepositStatus {
-    fn from(s: domain::money::DepositStatus) -> Self {
-        use domain::money::DepositStatus as D;
-        match s {
-            D::Pending => Self::Pending,
-            D::Confirmed => Self::Confirmed,
-            D::Failed => Self::Failed,
-        }
-    }
-}
-
-closed_set! {
     /// `applied`, or `duplicate` (already processed; nothing changed).
     pub enum WebhookAckStatus {
         Applied = "applied",
         Duplicate = "duplicate",
-    }
-}
-
-closed_set! {
-    pub enum DonationStatus {
-        Completed = "completed",
-        Refunded = "refunded",
-    }
-}
-
-impl From<domain::money::DonationStatus> for DonationStatus {
-    fn from(s: domain::money::DonationStatus) -> Self {
-        use domain::money::DonationStatus as D;
-        match s {
-            D::Completed => Self::Completed,
-            D::Refunded => Self::Refunded,
-        }
     }
 }
 
@@ -374,31 +329,6 @@ closed_set! {
         LoanAccount = "loan_account",
         LoanTotals = "loan_totals",
         LedgerDigest = "ledger_digest",
-    }
-}
-
-closed_set! {
-    /// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign
-    /// closed).
-    pub enum RecurringStatus {
-        Active = "active",
-        Paused = "paused",
-        Cancelled = "cancelled",
-        Stopped = "stopped",
-        Ended = "ended",
-    }
-}
-
-impl From<domain::money::recurring::RecurringStatus> for RecurringStatus {
-    fn from(s: domain::money::recurring::RecurringStatus) -> Self {
-        use domain::money::recurring::RecurringStatus as D;
-        match s {
-            D::Active => Self::Active,
-            D::Paused => Self::Paused,
-            D::Cancelled => Self::Cancelled,
-            D::Stopped => Self::Stopped,
-            D::Ended => Self::Ended,
-        }
     }
 }
 
@@ -430,26 +360,6 @@ closed_set! {
         LoanRepaymentReceived = "loan.repayment_received",
         LoanLate = "loan.late",
         LoanDefaulted = "loan.defaulted",
-    }
-}
-
-closed_set! {
-    /// `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it).
-    pub enum DeliveryStatus {
-        Pending = "pending",
-        Delivered = "delivered",
-        Failed = "failed",
-    }
-}
-
-impl From<domain::webhooks::DeliveryStatus> for DeliveryStatus {
-    fn from(s: domain::webhooks::DeliveryStatus) -> Self {
-        use domain::webhooks::DeliveryStatus as D;
-        match s {
-            D::Pending => Self::Pending,
-            D::Delivered => Self::Delivered,
-            D::Failed => Self::Failed,
-        }
     }
 }
 

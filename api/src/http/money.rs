@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::ledger::LedgerLine;
-use domain::money::{Deposit, Donate, Donation, WebhookOutcome, Withdrawal};
+use domain::money::{Deposit, Donate, Donation, WebhookOutcome};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Binary;
@@ -16,15 +16,15 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::common::{Created, Json, PageParams, Paged, created, idempotency_key};
-use super::enums::{
-    DepositStatus, DonationStatus, DriftKind, LedgerKind, WebhookAckStatus, WithdrawalKind, from_db,
-};
+use super::enums::{DriftKind, LedgerKind, WebhookAckStatus, from_db};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, PARAMS, UNAUTHORIZED};
 use super::json::JsonBody;
 use super::params::{IdempotencyKey, PageLimit, PageNumber};
 use super::public::NoAuth;
 use super::security::Auth;
 
+// The ledger's `kind` is free text (no CHECK constraint); the spec sends it as the closed
+// `LedgerKind` set, with a logged fallback for anything outside it.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct LedgerLineDto {
@@ -52,28 +52,6 @@ impl From<LedgerLine> for LedgerLineDto {
 }
 
 #[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct WithdrawalDto {
-    pub id: Uuid,
-    pub campaign_id: Uuid,
-    pub amount: i64,
-    pub kind: WithdrawalKind,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Withdrawal> for WithdrawalDto {
-    fn from(w: Withdrawal) -> Self {
-        Self {
-            id: w.id,
-            campaign_id: w.campaign_id,
-            amount: w.amount,
-            kind: from_db(&w.kind, WithdrawalKind::parse, WithdrawalKind::Withdrawal),
-            created_at: w.created_at,
-        }
-    }
-}
-
-#[derive(Object)]
 pub struct WalletDto {
     /// Minor units.
     pub balance: i64,
@@ -87,32 +65,6 @@ pub struct DepositRequest {
     /// Minor units, 100 to 5,000,000.
     #[oai(validator(minimum(value = "100"), maximum(value = "5000000")))]
     pub amount: i64,
-}
-
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct DepositDto {
-    pub id: Uuid,
-    pub amount: i64,
-    pub provider: String,
-    pub status: DepositStatus,
-    pub created_at: DateTime<Utc>,
-    /// Null until confirmed.
-    #[oai(nullable)]
-    pub confirmed_at: Option<DateTime<Utc>>,
-}
-
-impl From<Deposit> for DepositDto {
-    fn from(d: Deposit) -> Self {
-        Self {
-            id: d.id,
-            amount: d.amount,
-            provider: d.provider,
-            status: d.status.into(),
-            created_at: d.created_at,
-            confirmed_at: d.confirmed_at,
-        }
-    }
 }
 
 #[derive(Object)]
@@ -135,39 +87,7 @@ pub struct DonateRequest {
     pub message: Option<String>,
 }
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct DonationDto {
-    pub id: Uuid,
-    pub campaign_id: Uuid,
-    pub donor_id: Uuid,
-    pub amount: i64,
-    pub anonymous: bool,
-    #[oai(nullable)]
-    pub message: Option<String>,
-    pub status: DonationStatus,
-    pub created_at: DateTime<Utc>,
-    /// Null unless refunded.
-    #[oai(nullable)]
-    pub refunded_at: Option<DateTime<Utc>>,
-}
-
-impl From<Donation> for DonationDto {
-    fn from(d: Donation) -> Self {
-        Self {
-            id: d.id,
-            campaign_id: d.campaign_id,
-            donor_id: d.donor_id,
-            amount: d.amount,
-            anonymous: d.anonymous,
-            message: d.message,
-            status: d.status.into(),
-            created_at: d.created_at,
-            refunded_at: d.refunded_at,
-        }
-    }
-}
-
+// Not the ops Drift: its kind is text in the domain, sent as the DriftKind set.
 #[derive(Object)]
 pub struct DriftDto {
     pub kind: DriftKind,
@@ -247,13 +167,13 @@ impl MoneyApi {
         auth: Auth,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<DepositRequest>,
-    ) -> ApiResult<Created<DepositDto>, { API | AUTH | BODY | CONFLICT }> {
+    ) -> ApiResult<Created<Deposit>, { API | AUTH | BODY | CONFLICT }> {
         let key = idempotency_key(key.0.0)?;
         let result = app
             .money()
             .deposit(auth.principal(), body.0.amount, &key)
             .await?;
-        Ok(created(result, DepositDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// Payment provider callback. `Payment-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
@@ -300,7 +220,7 @@ impl MoneyApi {
         campaign_id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<DonateRequest>,
-    ) -> ApiResult<Created<DonationDto>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
+    ) -> ApiResult<Created<Donation>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
         let key = idempotency_key(key.0.0)?;
         let b = body.0;
         let input = Donate {
@@ -312,7 +232,7 @@ impl MoneyApi {
             .money()
             .donate(auth.principal(), campaign_id.0, input, &key)
             .await?;
-        Ok(created(result, DonationDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// The caller's donations, newest first.
@@ -328,17 +248,13 @@ impl MoneyApi {
         auth: Auth,
         page: Query<PageNumber>,
         limit: Query<PageLimit>,
-    ) -> ApiResult<Json<Paged<DonationDto>>, { API | AUTH | PARAMS }> {
+    ) -> ApiResult<Json<Paged<Donation>>, { API | AUTH | PARAMS }> {
         let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .money()
             .my_donations(auth.principal(), p.limit, p.offset())
             .await?;
-        Ok(Json(Paged::new(
-            items.into_iter().map(Into::into).collect(),
-            p,
-            total,
-        )))
+        Ok(Json(Paged::new(items, p, total)))
     }
 
     /// Admin: refund a donation to the donor's wallet (once). Requires `Idempotency-Key`.
@@ -354,11 +270,11 @@ impl MoneyApi {
         auth: Auth,
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
-    ) -> ApiResult<Created<DonationDto>, { API | ADMIN | BY_ID | PARAMS | CONFLICT }> {
+    ) -> ApiResult<Created<Donation>, { API | ADMIN | BY_ID | PARAMS | CONFLICT }> {
         auth.admin()?;
         let key = idempotency_key(key.0.0)?;
         let result = app.money().refund(auth.principal(), id.0, &key).await?;
-        Ok(created(result, DonationDto::from))
+        Ok(created(result, std::convert::identity))
     }
 
     /// Admin: check that balances and stats equal the ledger, and every ledger transaction

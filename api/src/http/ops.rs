@@ -19,6 +19,7 @@ use super::params::DigestLimit;
 use super::public::NoAuth;
 use super::security::Auth;
 
+// Not the jobs crate's depth row: its queue name is text, sent as the JobQueue set.
 #[derive(Object)]
 pub struct QueueDto {
     pub queue: JobQueue,
@@ -28,6 +29,7 @@ pub struct QueueDto {
     pub scheduled: u64,
 }
 
+// Not the dead letter itself: the job is sent as JSON and its queue as the JobQueue set.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DeadLetterDto {
@@ -49,6 +51,7 @@ pub struct JobsOverview {
     pub dead_letters: Vec<DeadLetterDto>,
 }
 
+// Not the ledger digest: its Merkle root is bytes, sent as hex.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DigestDto {

@@ -1,6 +1,6 @@
 //! Recurring donations: `/api/donations/recurring` for donors, and the campaign side's stop.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use domain::App;
 use domain::money::recurring::RecurringPlan;
 use poem::web::Data;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::enums::{OneOf, RecurringAction, RecurringStatus};
+use super::enums::{OneOf, RecurringAction};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, NOT_FOUND};
 use super::json::JsonBody;
 use super::security::Auth;
@@ -31,40 +31,6 @@ pub struct CreateRecurring {
 }
 
 #[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct RecurringDto {
-    pub id: Uuid,
-    pub campaign_id: Uuid,
-    pub amount: i64,
-    pub day_of_month: i16,
-    pub status: RecurringStatus,
-    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active.
-    #[oai(nullable)]
-    pub status_reason: Option<String>,
-    pub next_charge_on: NaiveDate,
-    /// `YYYY-MM`; null before the first charge.
-    #[oai(nullable)]
-    pub last_charged_period: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<RecurringPlan> for RecurringDto {
-    fn from(p: RecurringPlan) -> Self {
-        Self {
-            id: p.id,
-            campaign_id: p.campaign_id,
-            amount: p.amount,
-            day_of_month: p.day_of_month,
-            status: p.status.into(),
-            status_reason: p.status_reason,
-            next_charge_on: p.next_charge_on,
-            last_charged_period: p.last_charged_period,
-            created_at: p.created_at,
-        }
-    }
-}
-
-#[derive(Object)]
 pub struct StoppedPlans {
     /// How many live plans were stopped.
     pub stopped: u64,
@@ -74,7 +40,7 @@ pub struct StoppedPlans {
 pub enum RecurringCreated {
     /// Created; the first charge is on `nextChargeOn`.
     #[oai(status = 201)]
-    Created(Json<RecurringDto>),
+    Created(Json<RecurringPlan>),
 }
 
 pub struct RecurringApi;
@@ -104,7 +70,7 @@ impl RecurringApi {
                 Utc::now().date_naive(),
             )
             .await?;
-        Ok(RecurringCreated::Created(Json(plan.into())))
+        Ok(RecurringCreated::Created(Json(plan)))
     }
 
     /// The caller's recurring donations.
@@ -117,9 +83,9 @@ impl RecurringApi {
         &self,
         app: Data<&App>,
         auth: Auth,
-    ) -> ApiResult<Json<Vec<RecurringDto>>, { API | AUTH }> {
+    ) -> ApiResult<Json<Vec<RecurringPlan>>, { API | AUTH }> {
         let plans = app.recurring().mine(auth.principal()).await?;
-        Ok(Json(plans.into_iter().map(Into::into).collect()))
+        Ok(Json(plans))
     }
 
     /// Pause, resume or cancel one of the caller's plans (`action`: pause | resume | cancel).
@@ -135,7 +101,7 @@ impl RecurringApi {
         id: Path<Uuid>,
         action: Path<OneOf<RecurringAction>>,
     ) -> ApiResult<
-        Json<RecurringDto>,
+        Json<RecurringPlan>,
         { API | AUTH | BY_ID | crate::http::error::UNPROCESSABLE | CONFLICT },
     > {
         let plan = app
@@ -147,7 +113,7 @@ impl RecurringApi {
                 Utc::now().date_naive(),
             )
             .await?;
-        Ok(Json(plan.into()))
+        Ok(Json(plan))
     }
 
     /// The campaign's creator or an admin stops all incoming recurring donations (no refunds).

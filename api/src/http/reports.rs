@@ -44,6 +44,8 @@ pub struct StatementRequest {
     pub year: i32,
 }
 
+// Not the domain Report: adds the presigned `downloadUrl`, renames the period, and shows
+// `error` to admins only.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct ReportDto {

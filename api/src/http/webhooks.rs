@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::App;
-use domain::webhooks::{Attempt, Delivery, DeliveryLog, Endpoint, NewEndpoint};
+use domain::webhooks::{Attempt, Delivery, DeliveryLog, DeliveryStatus, Endpoint, NewEndpoint};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::common::{PageParams, Paged};
-use super::enums::{DeliveryStatus, EventKind, OneOf, from_db};
+use super::enums::{EventKind, OneOf, from_db};
 use super::error::{API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
 use super::params::{PageLimit, PageNumber};
@@ -42,6 +42,8 @@ pub struct CreateWebhookRequest {
     pub platform: Option<bool>,
 }
 
+// Not the domain's Endpoint: it sends `events` as the EventKind set, `platform` computed from
+// the owner, and hides `owner_id`/`created_by`.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct WebhookDto {
@@ -77,30 +79,8 @@ pub struct CreatedWebhookDto {
     pub secret: String,
 }
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct AttemptDto {
-    /// The receiver's HTTP status; null if it did not answer.
-    #[oai(nullable)]
-    pub status_code: Option<i16>,
-    /// Why the attempt failed (non-2xx, timeout, connection refused); null if it did not.
-    #[oai(nullable)]
-    pub error: Option<String>,
-    pub duration_ms: i32,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Attempt> for AttemptDto {
-    fn from(a: Attempt) -> Self {
-        Self {
-            status_code: a.status_code,
-            error: a.error,
-            duration_ms: a.duration_ms,
-            created_at: a.created_at,
-        }
-    }
-}
-
+// Not the domain's Delivery: `eventId` is text, `event` the EventKind set, and the attempt
+// log is joined in.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DeliveryDto {
@@ -119,7 +99,7 @@ pub struct DeliveryDto {
     #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
     /// Oldest first.
-    pub attempt_log: Vec<AttemptDto>,
+    pub attempt_log: Vec<Attempt>,
 }
 
 impl DeliveryDto {
@@ -128,13 +108,13 @@ impl DeliveryDto {
             id: d.id,
             event_id: d.event_id.to_string(),
             event: event_kind(&d.event_kind),
-            status: d.status.into(),
+            status: d.status,
             attempts: d.attempts,
             last_status_code: d.last_status_code,
             last_error: d.last_error,
             created_at: d.created_at,
             delivered_at: d.delivered_at,
-            attempt_log: attempts.into_iter().map(Into::into).collect(),
+            attempt_log: attempts,
         }
     }
 }

@@ -213,13 +213,24 @@ pub async fn list(
     Ok((users, total))
 }
 
+/// An API key as its owner sees it: never the key itself (only its hash is stored).
 #[derive(Debug, Clone, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "ApiKeyDto", rename_all = "camelCase")
+)]
 pub struct ApiKeyRow {
     pub id: Uuid,
     pub name: String,
+    /// Public part of the key, to recognise it.
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    /// Null until first used.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Null while the key works.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -10,7 +10,9 @@ pub mod service;
 pub mod stats;
 
 pub use ledger::Idempotent;
-pub use model::{Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal};
+pub use model::{
+    Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal, WithdrawalKind,
+};
 pub use service::{Closing, Donate, MoneyService, WebhookOutcome};
 
 /// The tables this context owns: only its repository queries them; other contexts read what

@@ -25,6 +25,11 @@ pub fn parse_amount(field: &'static str, amount: i64, min: i64, max: i64) -> Res
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum DonationStatus {
@@ -33,6 +38,11 @@ pub enum DonationStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum DepositStatus {
@@ -43,44 +53,89 @@ pub enum DepositStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "DonationDto", rename_all = "camelCase")
+)]
 pub struct Donation {
     pub id: Uuid,
     pub campaign_id: Uuid,
     pub donor_id: Uuid,
     pub amount: i64,
     pub anonymous: bool,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub message: Option<String>,
     pub status: DonationStatus,
     pub created_at: DateTime<Utc>,
+    /// Null unless refunded.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
 /// A donation as the public sees it: anonymous donors have no name.
 #[derive(Debug, Clone, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "PublicDonationDto", rename_all = "camelCase")
+)]
 pub struct PublicDonation {
     pub id: Uuid,
     pub amount: i64,
+    /// Null for anonymous donors.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub donor_name: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub message: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "DepositDto", rename_all = "camelCase")
+)]
 pub struct Deposit {
     pub id: Uuid,
+    /// The depositor; the api does not send it (deposits are only ever the caller's own).
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub user_id: Uuid,
     pub amount: i64,
     pub provider: String,
     pub status: DepositStatus,
     pub created_at: DateTime<Utc>,
+    /// Null until confirmed.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
+/// `withdrawal` by a keep_it_all creator, `release` of an all_or_nothing campaign's held
+/// funds when it met its goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalKind {
+    Withdrawal,
+    Release,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "WithdrawalDto", rename_all = "camelCase")
+)]
 pub struct Withdrawal {
     pub id: Uuid,
     pub campaign_id: Uuid,
     pub amount: i64,
-    pub kind: String,
+    pub kind: WithdrawalKind,
     pub created_at: DateTime<Utc>,
 }

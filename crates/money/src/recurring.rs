@@ -23,7 +23,14 @@ mod repo;
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;
 
+/// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign
+/// closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RecurringStatus {
@@ -49,16 +56,29 @@ impl RecurringStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "RecurringDto", rename_all = "camelCase")
+)]
 pub struct RecurringPlan {
     pub id: Uuid,
+    /// Not sent: plans are only ever shown to their donor.
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub donor_id: Uuid,
     pub campaign_id: Uuid,
     pub amount: i64,
     pub day_of_month: i16,
     pub status: RecurringStatus,
+    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub status_reason: Option<String>,
     pub next_charge_on: NaiveDate,
+    /// The scheduler's retry count for this period; internal, not sent.
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub failed_attempts: i16,
+    /// `YYYY-MM`; null before the first charge.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub last_charged_period: Option<String>,
     pub created_at: DateTime<Utc>,
 }

@@ -74,7 +74,13 @@ pub struct CreatedEndpoint {
     pub secret: String,
 }
 
+/// `pending` (queued or retrying), `delivered`, or `failed` (gave up; replay it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Queued, or waiting for a retry.
@@ -99,10 +105,22 @@ pub struct Delivery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "AttemptDto", rename_all = "camelCase")
+)]
 pub struct Attempt {
+    /// Row ids, not sent: an attempt is shown inside its delivery.
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub id: i64,
+    #[cfg_attr(feature = "openapi", oai(skip))]
     pub delivery_id: Uuid,
+    /// The receiver's HTTP status; null if it did not answer.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub status_code: Option<i16>,
+    /// Why the attempt failed (non-2xx, timeout, connection refused); null if it did not.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub error: Option<String>,
     pub duration_ms: i32,
     pub created_at: DateTime<Utc>,

@@ -1110,7 +1110,10 @@ export interface components {
              */
             amount: number;
         };
-        /** ApiKeyDto */
+        /**
+         * ApiKeyDto
+         * @description An API key as its owner sees it: never the key itself (only its hash is stored).
+         */
         ApiKeyDto: {
             /** Format: uuid */
             id: string;
@@ -1909,7 +1912,10 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        /** PublicDonationDto */
+        /**
+         * PublicDonationDto
+         * @description A donation as the public sees it: anonymous donors have no name.
+         */
         PublicDonationDto: {
             /** Format: uuid */
             id: string;

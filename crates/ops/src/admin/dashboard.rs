@@ -18,12 +18,19 @@ pub const TTL_SECS: u64 = 3600;
 const KEY: &str = "dashboard:v2";
 
 #[derive(Debug, Clone, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "TotalsDto", rename_all = "camelCase")
+)]
 pub struct Totals {
     pub users: i64,
     pub active_campaigns: i64,
     pub donations_count: i64,
+    /// Minor units, all donations ever made (refunded ones included).
     pub donations_amount: i64,
     pub refunded_amount: i64,
+    /// Money sitting in wallets.
     pub wallet_balances: i64,
 }
 
