@@ -25,7 +25,7 @@ async fn main() {
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let command = std::env::args().nth(1);
     let app = App::connect(config).await?;
-    app.db.migrate().await?;
+    app.infra.db.migrate().await?;
     match command.as_deref() {
         None | Some("serve") => {}
         Some("migrate") => {
@@ -33,7 +33,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
         Some("seed") => {
-            app.storage.ensure_bucket().await?;
+            app.infra.storage.ensure_bucket().await?;
             let seeded = domain::demo::seed(&app).await?;
             tracing::info!(seeded, "demo data ready");
             return Ok(());
@@ -52,13 +52,16 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    if let (Some(email), Some(password)) = (&app.config.admin_email, &app.config.admin_password) {
+    if let (Some(email), Some(password)) = (
+        &app.infra.config.admin_email,
+        &app.infra.config.admin_password,
+    ) {
         app.accounts()
             .ensure_admin(email, password.expose())
             .await?;
         tracing::info!(%email, "bootstrap admin ready");
     }
-    if let Err(e) = app.storage.ensure_bucket().await {
+    if let Err(e) = app.infra.storage.ensure_bucket().await {
         // The api still serves; /health/ready reports storage as down until it is reachable.
         tracing::warn!(error = %e, "object storage not ready");
     }

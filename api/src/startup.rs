@@ -41,7 +41,7 @@ pub fn endpoint(app: App) -> impl poem::Endpoint {
     let service = api_service();
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
-    let config = &app.config;
+    let config = &app.infra.config;
     let storage_origin = config.s3.public_endpoint.as_deref().map(origin_of);
     let security_headers = middleware::SecurityHeaders::new(
         storage_origin.as_deref(),
@@ -115,7 +115,7 @@ pub struct Application {
 impl Application {
     /// Binds the configured address (port 0 picks a free one, as tests do).
     pub async fn build(app: App) -> std::io::Result<Self> {
-        let acceptor = TcpListener::bind(app.config.bind_addr)
+        let acceptor = TcpListener::bind(app.infra.config.bind_addr)
             .into_acceptor()
             .await?;
         let port = acceptor

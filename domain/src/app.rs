@@ -1,14 +1,11 @@
 //! The composition root: connections and services, built once per process and shared.
 
-use std::sync::Arc;
-
 use accounts::{AccountService, rate_limit::RateLimiter};
 use campaigns::CampaignService;
 use loans::LoanService;
 use money::{MoneyService, recurring::RecurringService};
 use ops::admin::dashboard::AdminService;
 use platform::config::Config;
-use platform::infra::{db::Db, kv::Kv, storage::Storage};
 use platform::{Handles, Readiness, Result};
 use reports::ReportsService;
 use webhooks::WebhooksService;
@@ -16,11 +13,8 @@ use webhooks::WebhooksService;
 /// Everything a request handler, job or cron task needs. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub kv: Kv,
-    pub storage: Storage,
-    infra: Handles,
+    /// The connections and configuration the services were built from.
+    pub infra: Handles,
     accounts: AccountService,
     campaigns: CampaignService,
     money: MoneyService,
@@ -43,10 +37,6 @@ impl App {
         let campaigns = CampaignService::new(infra.clone());
         let money = MoneyService::new(infra.clone(), campaigns.clone());
         Self {
-            config: infra.config.clone(),
-            db: infra.db.clone(),
-            kv: infra.kv.clone(),
-            storage: infra.storage.clone(),
             accounts: AccountService::new(infra.clone()),
             campaigns: campaigns.clone(),
             money: money.clone(),
@@ -58,11 +48,6 @@ impl App {
             rate_limiter: RateLimiter::new(infra.clone()),
             infra,
         }
-    }
-
-    /// The connections and configuration the services were built from.
-    pub fn infra(&self) -> &Handles {
-        &self.infra
     }
 
     pub fn accounts(&self) -> &AccountService {
@@ -103,7 +88,7 @@ impl App {
 
     /// Reconciles the ledger with every balance and total kept beside it, on the primary.
     pub async fn audit(&self) -> Result<ops::audit::AuditReport> {
-        ops::audit::run(&self.db.write).await
+        ops::audit::run(&self.infra.db.write).await
     }
 
     /// Checks each dependency concurrently, each with a short timeout.

@@ -49,7 +49,7 @@ fn principal(user_id: Uuid) -> Principal {
 
 /// Seeds the demo data; returns false when it was already there.
 pub async fn seed(app: &App) -> Result<bool> {
-    let exists = accounts::repo::find_with_hash_by_email(&app.db.write, DEMO_EMAIL).await?;
+    let exists = accounts::repo::find_with_hash_by_email(&app.infra.db.write, DEMO_EMAIL).await?;
     if exists.is_some() {
         return Ok(false);
     }
@@ -87,7 +87,7 @@ pub async fn seed(app: &App) -> Result<bool> {
                     title: title.to_string(),
                     description: description.to_string(),
                     goal_amount: *goal,
-                    currency: app.config.currency.clone(),
+                    currency: app.infra.config.currency.clone(),
                     category: category.to_string(),
                     funding_model: model.to_string(),
                     deadline: Some(Utc::now() + Duration::days(30 + 10 * i as i64)),

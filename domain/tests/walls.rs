@@ -79,39 +79,34 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The string literals of a source file that hold SQL, outside its unit tests.
-fn sql_literals(source: &str) -> Vec<String> {
+/// The raw bodies of a source file's string literals, outside its unit tests.
+fn literals(source: &str) -> Vec<&str> {
     let code = source.split("#[cfg(test)]").next().unwrap_or(source);
     let mut out = Vec::new();
     let mut rest = code;
     while let Some(start) = rest.find('"') {
         let after = &rest[start + 1..];
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in after.char_indices() {
-            match c {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => {
-                    end = Some(i);
-                    break;
-                }
-                _ => escaped = false,
-            }
-        }
-        let Some(end) = end else { break };
-        let text = after[..end].to_lowercase();
-        let is_sql = ["select ", "insert into ", "update ", "delete from "]
-            .iter()
-            .any(|k| text.contains(k))
-            && [" from ", " into ", "update ", " join "]
-                .iter()
-                .any(|k| text.contains(k));
-        if is_sql {
-            out.push(text);
-        }
+        let Some(end) = literal_end(after) else { break };
+        out.push(&after[..end]);
         rest = &after[end + 1..];
     }
     out
+}
+
+/// The string literals of a source file that hold SQL, lowercased.
+fn sql_literals(source: &str) -> Vec<String> {
+    literals(source)
+        .into_iter()
+        .map(str::to_lowercase)
+        .filter(|text| {
+            ["select ", "insert into ", "update ", "delete from "]
+                .iter()
+                .any(|k| text.contains(k))
+                && [" from ", " into ", "update ", " join "]
+                    .iter()
+                    .any(|k| text.contains(k))
+        })
+        .collect()
 }
 
 /// The known tables and `read.*` views a statement names.
@@ -296,12 +291,8 @@ fn statements() -> Vec<(String, String)> {
                 .unwrap_or(&file)
                 .display()
                 .to_string();
-            let mut rest = code;
-            while let Some(start) = rest.find('"') {
-                let after = &rest[start + 1..];
-                let Some(end) = literal_end(after) else { break };
-                let mut sql = unescape(&after[..end]);
-                rest = &after[end + 1..];
+            for literal in literals(code) {
+                let mut sql = unescape(literal);
                 let head = sql.trim_start().to_lowercase();
                 let statement = ["select ", "insert into ", "delete from ", "with "]
                     .iter()

@@ -110,7 +110,7 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> domain::Result<()> {
-    let leader = Leader::new(app.kv.clone(), options.leader_ttl);
+    let leader = Leader::new(app.infra.kv.clone(), options.leader_ttl);
     let (stop, stopped) = watch::channel(false);
     let mut handles = vec![tokio::spawn(leader.clone().maintain(stopped.clone()))];
     for task in tasks {
@@ -176,7 +176,7 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
         tracing::debug!("not the leader; skipping");
         return Ok(());
     }
-    let pool = &ctx.app.db.write;
+    let pool = &ctx.app.infra.db.write;
     if !runs::claim(pool, ctx.task.name, scheduled_for).await? {
         tracing::info!("tick already claimed by another scheduler");
         return Ok(());

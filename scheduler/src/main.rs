@@ -90,8 +90,8 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
         }
         Command::Backup => {
             let done = backup::run(
-                &app.storage,
-                app.config.database_url.expose(),
+                &app.infra.storage,
+                app.infra.config.database_url.expose(),
                 chrono::Utc::now(),
                 options.backup_keep,
             )
@@ -100,21 +100,21 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
             Ok(())
         }
         Command::ListBackups => {
-            for key in backup::list(&app.storage).await? {
+            for key in backup::list(&app.infra.storage).await? {
                 println!("{key}");
             }
             Ok(())
         }
         Command::Restore { key, target } => {
             let key = if key == "latest" {
-                backup::list(&app.storage)
+                backup::list(&app.infra.storage)
                     .await?
                     .pop()
                     .ok_or(domain::Error::NotFound("backup"))?
             } else {
                 key
             };
-            backup::restore(&app.storage, &key, &target).await?;
+            backup::restore(&app.infra.storage, &key, &target).await?;
             println!("restored {key}");
             Ok(())
         }

@@ -35,7 +35,7 @@ pub async fn handle<J: QueuedJob>(
         tracing::error!(error = %hook, "recording the given-up job failed");
     }
     dead_letter::record(
-        &ctx.jobs.app.kv,
+        &ctx.jobs.app.infra.kv,
         job.into_job(),
         e.to_string(),
         attempts,

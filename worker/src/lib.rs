@@ -71,7 +71,7 @@ pub async fn run(
     let (stop, stopped) = watch::channel(false);
     let tasks = vec![
         tokio::spawn(relay::run(
-            ctx.jobs.app.db.write.clone(),
+            ctx.jobs.app.infra.db.write.clone(),
             ctx.jobs.queues.clone(),
             options.clone(),
             stopped.clone(),

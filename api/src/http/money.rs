@@ -123,7 +123,7 @@ impl MoneyApi {
     ) -> ApiResult<Json<WalletDto>, { API | AUTH }> {
         Ok(Json(WalletDto {
             balance: app.money().wallet_balance(auth.principal()).await?,
-            currency: app.config.currency.clone(),
+            currency: app.infra.config.currency.clone(),
         }))
     }
 

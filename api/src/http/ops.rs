@@ -94,8 +94,8 @@ impl OpsApi {
         auth: Auth,
     ) -> ApiResult<Json<JobsOverview>, { API | ADMIN }> {
         auth.admin()?;
-        let queues = Queues::new(&app.kv).depths().await?;
-        let letters = dead_letter::list(&app.kv, 100).await?;
+        let queues = Queues::new(&app.infra.kv).depths().await?;
+        let letters = dead_letter::list(&app.infra.kv, 100).await?;
         Ok(Json(JobsOverview {
             queues: queues
                 .into_iter()
@@ -133,7 +133,7 @@ impl OpsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Retried, { API | ADMIN | BY_ID }> {
         auth.admin()?;
-        if dead_letter::retry(&app.kv, &Queues::new(&app.kv), id.0).await? {
+        if dead_letter::retry(&app.infra.kv, &Queues::new(&app.infra.kv), id.0).await? {
             Ok(Retried::Accepted)
         } else {
             Err(domain::Error::NotFound("dead letter").into())
@@ -161,7 +161,7 @@ impl OpsApi {
                 domain::Error::validation("limit", "limit must be between 1 and 366").into(),
             );
         }
-        let digests = ledger_digest::published(&app.db.read, before.0, limit).await?;
+        let digests = ledger_digest::published(&app.infra.db.read, before.0, limit).await?;
         Ok(Json(
             digests
                 .into_iter()

@@ -59,7 +59,7 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
     let path = req.uri().path();
     let limited = (path == "/api" || path.starts_with("/api/")) && !UNLIMITED.contains(&path);
     let verdict = if limited {
-        let ip = client_ip(&req, app.config.trust_proxy);
+        let ip = client_ip(&req, app.infra.config.trust_proxy);
         let caller = match &principal {
             Some(p) => Caller::User(p),
             // Callers with bad credentials count as anonymous, which also slows token guessing.

@@ -215,8 +215,8 @@ async fn logout_ends_only_that_session_and_its_refresh_token() {
 async fn expired_tampered_foreign_and_alg_none_tokens_are_401() {
     let app = spawn_app().await;
     let user = app.register().await;
-    let secret = app.app.config.jwt_secret.expose().as_bytes();
-    let sessions = Sessions::new(&app.app.kv, secret);
+    let secret = app.app.infra.config.jwt_secret.expose().as_bytes();
+    let sessions = Sessions::new(&app.app.infra.kv, secret);
     let sid = user.refresh_token.split_once('.').expect("sid.secret").0;
     let now = chrono::Utc::now().timestamp();
 
@@ -229,9 +229,12 @@ async fn expired_tampered_foreign_and_alg_none_tokens_are_401() {
     let expired = sessions
         .issue_access_at(user.id, Role::User, Tier::Standard, sid, now - 3600)
         .expect("token");
-    let foreign = Sessions::new(&app.app.kv, b"some-other-secret-that-is-long-enough-000")
-        .issue_access(user.id, Role::User, Tier::Standard, sid)
-        .expect("token");
+    let foreign = Sessions::new(
+        &app.app.infra.kv,
+        b"some-other-secret-that-is-long-enough-000",
+    )
+    .issue_access(user.id, Role::User, Tier::Standard, sid)
+    .expect("token");
     let parts: Vec<&str> = user.access_token.split('.').collect();
     let escalated = sessions
         .issue_access(user.id, Role::Admin, Tier::Premium, sid)
@@ -527,7 +530,7 @@ async fn the_bootstrap_admin_is_created_or_an_existing_account_promoted() {
     let user = app.register().await;
     sqlx::query("update users set is_active = false where id = $1")
         .bind(user.id)
-        .execute(&app.app.db.write)
+        .execute(&app.app.infra.db.write)
         .await
         .expect("deactivate");
     accounts
@@ -611,7 +614,7 @@ async fn standard_premium_and_admin_callers_have_their_own_limits() {
     // Premium callers get the premium allowance.
     sqlx::query("update users set tier = 'premium' where id = $1")
         .bind(user.id)
-        .execute(&app.app.db.write)
+        .execute(&app.app.infra.db.write)
         .await
         .expect("premium");
     let premium = app.access_token(&user.email, &user.password).await;
@@ -682,7 +685,7 @@ async fn anonymous_limits_key_on_the_peer_address_unless_the_proxy_is_trusted() 
 async fn two_api_instances_share_logout_and_rate_limit_counters() {
     let a = spawn_app_with(&[("RATE_LIMIT_ANONYMOUS", "5/60")]).await;
     // A second server with its own connections to the same PostgreSQL and Redis (same prefix).
-    let config = (*a.app.config).clone();
+    let config = (*a.app.infra.config).clone();
     let b = start(
         domain::App::connect(config).await.expect("connect"),
         a.db_name.clone(),

@@ -57,7 +57,7 @@ async fn readiness_names_redis_when_it_stops() {
     let (db, url) = fresh_database().await;
     let config = test_config(&url, &[("REDIS_URL", &redis.url())]);
     let app = start(domain::App::connect(config).await.expect("connect"), db).await;
-    app.app.storage.ensure_bucket().await.expect("bucket");
+    app.app.infra.storage.ensure_bucket().await.expect("bucket");
     assert_eq!(app.get("/health/ready").await.status().as_u16(), 200);
     drop(redis);
     let error = error_of(app.get("/health/ready").await, 503).await;

@@ -46,7 +46,7 @@ impl TestApp {
         &self,
         campaign: Uuid,
     ) -> (Transaction<'static, Postgres>, Vec<Reply>) {
-        let mut lock = self.app.db.write.begin().await.expect("begin");
+        let mut lock = self.app.infra.db.write.begin().await.expect("begin");
         sqlx::query("select 1 from campaigns where id = $1 for update")
             .bind(campaign)
             .execute(&mut *lock)
@@ -119,7 +119,7 @@ async fn refusals_in_one_batch_touch_only_their_own_donations() {
         .await;
     sqlx::query("update campaigns set deadline = now() - interval '1 minute' where id = $1")
         .bind(expired)
-        .execute(&app.app.db.write)
+        .execute(&app.app.infra.db.write)
         .await
         .expect("expire");
     let ok = app.funded_donor(5_000).await;
@@ -218,7 +218,7 @@ async fn a_donation_that_fails_inside_a_batch_does_not_take_the_others_down() {
          for each row execute function refuse_boom()",
     ] {
         sqlx::query(sql)
-            .execute(&app.app.db.write)
+            .execute(&app.app.infra.db.write)
             .await
             .expect("trigger");
     }

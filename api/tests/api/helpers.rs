@@ -88,7 +88,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let (db_name, url) = fresh_database().await;
     let config = test_config(&url, overrides);
     let app = App::connect(config).await.expect("connect app");
-    app.storage.ensure_bucket().await.expect("bucket");
+    app.infra.storage.ensure_bucket().await.expect("bucket");
     start(app, db_name).await
 }
 
@@ -193,7 +193,7 @@ impl TestApp {
         let mut user = self.register().await;
         sqlx::query("update users set role = 'admin' where id = $1")
             .bind(user.id)
-            .execute(&self.app.db.write)
+            .execute(&self.app.infra.db.write)
             .await
             .expect("promote");
         let resp = self

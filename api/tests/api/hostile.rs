@@ -526,8 +526,8 @@ async fn admin_edits_end_sessions_only_on_deactivation_or_a_role_change() {
 async fn an_unreachable_database_is_503_with_retry_after() {
     let app = spawn_app().await;
     let user = app.register().await;
-    app.app.db.write.close().await;
-    app.app.db.read.close().await;
+    app.app.infra.db.write.close().await;
+    app.app.infra.db.read.close().await;
     let resp = app.get_auth("/api/wallet", &user.access_token).await;
     let retry = resp.headers().get("retry-after").cloned();
     let error = error_of(resp, 503).await;

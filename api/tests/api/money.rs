@@ -117,7 +117,7 @@ impl TestApp {
 
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql)
-            .fetch_one(&self.app.db.write)
+            .fetch_one(&self.app.infra.db.write)
             .await
             .expect("count")
     }
@@ -670,7 +670,13 @@ async fn payment_webhooks_need_a_fresh_valid_signature_and_are_applied_once() {
     assert_eq!(app.balance(&user).await, 0);
     let body = json!({"id": "evt_1", "type": "deposit.succeeded", "data": {"depositId": deposit["id"], "amount": 4_000}}).to_string();
     let now = chrono::Utc::now().timestamp();
-    let secret = app.app.config.payments_webhook_secret.expose().to_string();
+    let secret = app
+        .app
+        .infra
+        .config
+        .payments_webhook_secret
+        .expose()
+        .to_string();
     let send = |signature: String, body: String| {
         let app = app.clone();
         async move {

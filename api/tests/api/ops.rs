@@ -12,10 +12,15 @@ async fn admins_see_queue_depths_and_dead_letters_and_can_retry_one() {
         keys: vec!["k".into()],
         generations: vec![],
     });
-    let letter =
-        domain::jobs::dead_letter::record(&app.app.kv, job, "boom".into(), 5, chrono::Utc::now())
-            .await
-            .expect("record");
+    let letter = domain::jobs::dead_letter::record(
+        &app.app.infra.kv,
+        job,
+        "boom".into(),
+        5,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("record");
     error_of(
         app.get_auth("/api/admin/jobs", &user.access_token).await,
         403,
@@ -77,7 +82,7 @@ async fn published_digests_expose_rewritten_history_to_the_audit() {
         201
     );
     let today = chrono::Utc::now().date_naive();
-    let digest = domain::ledger::digest::record_day(&app.app.db.write, today)
+    let digest = domain::ledger::digest::record_day(&app.app.infra.db.write, today)
         .await
         .expect("digest");
     let published: Value = app
@@ -96,7 +101,7 @@ async fn published_digests_expose_rewritten_history_to_the_audit() {
          update ledger_entries set created_at = created_at - interval '1 second' where id = (select min(id) from ledger_entries);
          alter table ledger_entries enable trigger ledger_append_only;",
     )
-    .execute(&app.app.db.write)
+    .execute(&app.app.infra.db.write)
     .await
     .expect("tamper");
     let report = app.app.audit().await.expect("audit");
@@ -121,7 +126,7 @@ async fn the_ledger_refuses_updates_and_deletes() {
         "delete from ledger_entries",
     ] {
         let err = sqlx::raw_sql(sql)
-            .execute(&app.app.db.write)
+            .execute(&app.app.infra.db.write)
             .await
             .expect_err("refused");
         assert!(err.to_string().contains("append-only"), "{err}");

@@ -18,14 +18,14 @@ fn id_of(body: &Value) -> Uuid {
 impl TestApp {
     /// What the worker does when the report's outbox event reaches it.
     async fn run_report_job(&self, id: Uuid) {
-        domain::reports::generate(self.app.infra(), id)
+        domain::reports::generate(&self.app.infra, id)
             .await
             .expect("generate");
     }
 
     async fn outbox_kinds(&self) -> Vec<String> {
         sqlx::query_scalar("select kind from outbox order by id")
-            .fetch_all(&self.app.db.write)
+            .fetch_all(&self.app.infra.db.write)
             .await
             .expect("outbox")
     }

@@ -208,23 +208,27 @@ async fn the_delivery_log_shows_every_attempt_and_a_replay_queues_it_again() {
     let (event_id, payload): (i64, Value) = sqlx::query_as(
         "select id, payload from outbox where kind = 'donation.created' order by id desc limit 1",
     )
-    .fetch_one(&app.app.db.write)
+    .fetch_one(&app.app.infra.db.write)
     .await
     .expect("event");
     let event: Event = serde_json::from_value(payload).expect("event");
-    let queues = Queues::new(&app.app.kv);
-    let fanned =
-        domain::jobs::fan_out::dispatch_webhooks(&app.app.db.write, &queues, event_id, &event)
-            .await
-            .expect("dispatch");
+    let queues = Queues::new(&app.app.infra.kv);
+    let fanned = domain::jobs::fan_out::dispatch_webhooks(
+        &app.app.infra.db.write,
+        &queues,
+        event_id,
+        &event,
+    )
+    .await
+    .expect("dispatch");
     assert_eq!(fanned, 1);
     let delivery: Uuid = sqlx::query_scalar("select id from webhook_deliveries")
-        .fetch_one(&app.app.db.write)
+        .fetch_one(&app.app.infra.db.write)
         .await
         .expect("delivery");
-    let sender = domain::webhooks::Sender::new(&app.app.config).expect("sender");
+    let sender = domain::webhooks::Sender::new(&app.app.infra.config).expect("sender");
     assert!(
-        domain::webhooks::deliver(&app.app.db.write, &sender, delivery)
+        domain::webhooks::deliver(&app.app.infra.db.write, &sender, delivery)
             .await
             .is_err()
     );
@@ -263,7 +267,7 @@ async fn the_delivery_log_shows_every_attempt_and_a_replay_queues_it_again() {
     assert_eq!(replayed["status"], "pending");
     let queued: Vec<Value> =
         sqlx::query_scalar("select payload from outbox where kind = 'webhook.replay_requested'")
-            .fetch_all(&app.app.db.write)
+            .fetch_all(&app.app.infra.db.write)
             .await
             .expect("outbox");
     assert_eq!(

@@ -57,9 +57,9 @@ pub struct JobContext {
 impl JobContext {
     pub fn new(app: App) -> Result<Self> {
         Ok(Self {
-            mailer: Mailer::new(&app.config)?,
-            queues: Queues::new(&app.kv),
-            webhooks: webhooks::Sender::new(&app.config)?,
+            mailer: Mailer::new(&app.infra.config)?,
+            queues: Queues::new(&app.infra.kv),
+            webhooks: webhooks::Sender::new(&app.infra.config)?,
             app,
         })
     }

@@ -14,9 +14,9 @@ impl BackgroundJob for RecomputeCampaignStats {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
-        let check = money::stats::recompute(&ctx.app.db.write, self.campaign_id).await?;
+        let check = money::stats::recompute(&ctx.app.infra.db.write, self.campaign_id).await?;
         if check.corrected {
-            campaigns::cache::stats_changed(&ctx.app.kv, &[self.campaign_id]).await;
+            campaigns::cache::stats_changed(&ctx.app.infra.kv, &[self.campaign_id]).await;
         }
         Ok(())
     }
@@ -33,7 +33,7 @@ impl BackgroundJob for InvalidateCache {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
-        cache::invalidate(&ctx.app.kv, self).await?;
+        cache::invalidate(&ctx.app.infra.kv, self).await?;
         Ok(())
     }
 }
@@ -50,10 +50,10 @@ impl BackgroundJob for SendNotification {
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
         let outcome = notifications::send(
-            &ctx.app.db.write,
+            &ctx.app.infra.db.write,
             &ctx.mailer,
-            &ctx.app.config.public_url,
-            &ctx.app.config.currency,
+            &ctx.app.infra.config.public_url,
+            &ctx.app.infra.config.currency,
             &self.notification,
         )
         .await?;
@@ -90,7 +90,7 @@ impl BackgroundJob for GenerateReport {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
-        reports::generate(ctx.app.infra(), self.report_id).await?;
+        reports::generate(&ctx.app.infra, self.report_id).await?;
         Ok(())
     }
 }
@@ -101,7 +101,7 @@ impl QueuedJob for GenerateReport {
     }
 
     async fn dead_lettered(&self, ctx: &JobContext, error: &str) -> Result<()> {
-        reports::mark_failed(ctx.app.infra(), self.report_id, error).await
+        reports::mark_failed(&ctx.app.infra, self.report_id, error).await
     }
 }
 
@@ -111,7 +111,7 @@ impl BackgroundJob for DispatchWebhooks {
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
         jobs::fan_out::dispatch_webhooks(
-            &ctx.app.db.write,
+            &ctx.app.infra.db.write,
             &ctx.queues,
             self.event_id,
             &self.event,
@@ -132,7 +132,8 @@ impl BackgroundJob for DeliverWebhook {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
-        let outcome = webhooks::deliver(&ctx.app.db.write, &ctx.webhooks, self.delivery_id).await?;
+        let outcome =
+            webhooks::deliver(&ctx.app.infra.db.write, &ctx.webhooks, self.delivery_id).await?;
         tracing::debug!(?outcome, "webhook handled");
         Ok(())
     }
@@ -144,6 +145,6 @@ impl QueuedJob for DeliverWebhook {
     }
 
     async fn dead_lettered(&self, ctx: &JobContext, _error: &str) -> Result<()> {
-        webhooks::mark_failed(&ctx.app.db.write, self.delivery_id).await
+        webhooks::mark_failed(&ctx.app.infra.db.write, self.delivery_id).await
     }
 }

@@ -68,8 +68,8 @@ impl BackgroundJob for QueueLoanReminders {
     type Context = App;
 
     async fn run(&self, app: &App) -> Result<()> {
-        let queues = jobs::Queues::new(&app.kv);
-        jobs::reminders::queue_loan_reminders(&app.db.read, &queues, self.now)
+        let queues = jobs::Queues::new(&app.infra.kv);
+        jobs::reminders::queue_loan_reminders(&app.infra.db.read, &queues, self.now)
             .await
             .map(drop)
     }
@@ -86,7 +86,7 @@ impl BackgroundJob for DailyAnalytics {
     type Context = App;
 
     async fn run(&self, app: &App) -> Result<()> {
-        let totals = ops::analytics::run_nightly(&app.db.write, self.now).await?;
+        let totals = ops::analytics::run_nightly(&app.infra.db.write, self.now).await?;
         tracing::info!(day = %totals.day, donations = totals.donations_count, "analytics computed");
         Ok(())
     }
@@ -103,7 +103,7 @@ impl BackgroundJob for LedgerDigest {
     type Context = App;
 
     async fn run(&self, app: &App) -> Result<()> {
-        let digest = ledger::digest::run_nightly(&app.db.write, self.now).await?;
+        let digest = ledger::digest::run_nightly(&app.infra.db.write, self.now).await?;
         tracing::info!(day = %digest.day, root = %digest.root_hex(), lines = digest.line_count, "ledger digest recorded");
         Ok(())
     }
@@ -122,8 +122,8 @@ impl BackgroundJob for Backup {
 
     async fn run(&self, app: &App) -> Result<()> {
         ops::backup::run(
-            &app.storage,
-            app.config.database_url.expose(),
+            &app.infra.storage,
+            app.infra.config.database_url.expose(),
             self.now,
             self.keep,
         )

@@ -98,7 +98,7 @@ async fn recompute_corrects_drifted_stats_once_and_then_finds_nothing_to_do() {
 #[tokio::test]
 async fn invalidate_cache_retires_the_campaign_pages_and_is_harmless_twice() {
     let env = TestEnv::new().await;
-    let kv = &env.app.kv;
+    let kv = &env.app.infra.kv;
     let stats = CacheStats::default();
     let pages = PageCache { kv, stats: &stats };
     let before = pages.generation().await.expect("redis up");
@@ -133,9 +133,9 @@ async fn invalidate_cache_retires_the_campaign_pages_and_is_harmless_twice() {
 async fn a_notification_handled_twice_sends_one_email() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
-    let mailer = Mailer::new(&env.app.config).expect("mailer");
+    let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
     let welcome = Notification::Welcome { user_id: user.id };
-    let url = &env.app.config.public_url;
+    let url = &env.app.infra.config.public_url;
 
     let first = notifications::send(env.pool(), &mailer, url, "USD", &welcome).await;
     let second = notifications::send(env.pool(), &mailer, url, "USD", &welcome).await;
@@ -197,7 +197,7 @@ async fn creators_who_turned_notifications_off_get_no_donation_news() {
     let donor = env.user("Dan", true).await;
     let campaign = env.campaign(creator.id).await;
     let donation = env.donation(campaign, donor.id, 100).await;
-    let mailer = Mailer::new(&env.app.config).expect("mailer");
+    let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
     let news = Notification::DonationReceived {
         donation_id: donation,
     };
@@ -219,7 +219,7 @@ async fn a_job_failing_every_attempt_is_dead_lettered_and_can_be_retried() {
     )
     .await;
     let user = env.user("Ada", true).await;
-    let kv = &env.app.kv;
+    let kv = &env.app.infra.kv;
     let options = commonpot_worker::Options {
         max_attempts: 3,
         ..fast_worker()
@@ -276,12 +276,12 @@ async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_se
         "smtp://127.0.0.1:{}",
         tarpit.local_addr().expect("addr").port()
     );
-    let config = &env.app.config;
+    let config = &env.app.infra.config;
     let doomed_config = crate::support::test_config(
         config.database_url.expose(),
         config.redis_url.expose(),
         &[
-            ("REDIS_KEY_PREFIX", env.app.kv.prefix()),
+            ("REDIS_KEY_PREFIX", env.app.infra.kv.prefix()),
             ("MAIL_DIR", &config.mail_dir),
             ("SMTP_URL", &smtp),
         ],
@@ -299,7 +299,7 @@ async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_se
     });
     env.commit_event(&domain::jobs::Event::UserRegistered { user_id: user.id })
         .await;
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
     let taken = eventually(Duration::from_secs(10), || async {
         let depths = queues.depths().await.expect("depths");
         env.unsent_outbox_rows().await == 0 && depths.iter().all(|d| d.pending == 0)
@@ -333,7 +333,7 @@ async fn a_backlog_of_due_scheduled_jobs_beyond_luas_unpack_limit_does_not_stop_
     // apalis-redis parks every new job in the scheduled set until a fetch promotes it. More due
     // jobs than Redis's Lua can `unpack` at once (~8000), as after an outage or a burst the
     // worker fell behind on: unpatched, every fetch fails from then on (vendor/README.md).
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
     let backlog: Vec<_> = (0..8_500)
         .map(|i| {
             let job = Job::InvalidateCache(InvalidateCache {

@@ -108,7 +108,7 @@ async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
             due_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
         },
     };
-    let mailer = domain::infra::mail::Mailer::new(&env.app.config).expect("mailer");
+    let mailer = domain::infra::mail::Mailer::new(&env.app.infra.config).expect("mailer");
     let send = |n: domain::notifications::Notification| {
         let (pool, mailer) = (env.pool().clone(), mailer.clone());
         async move {

@@ -243,7 +243,7 @@ async fn fingerprint(url: &str) -> Vec<(String, i64)> {
 async fn a_backup_restored_into_a_new_database_has_the_same_rows_and_balances() {
     let env = TestEnv::new().await;
     let pool = env.pool();
-    env.app.storage.ensure_bucket().await.expect("bucket");
+    env.app.infra.storage.ensure_bucket().await.expect("bucket");
     let creator = env.user("Cleo", true).await;
     let donor = env.user("Dan", true).await;
     sqlx::query("insert into wallets (user_id, balance) values ($1, 4200)")
@@ -258,8 +258,8 @@ async fn a_backup_restored_into_a_new_database_has_the_same_rows_and_balances() 
         campaign_id: campaign,
     })
     .await;
-    let source_url = env.app.config.database_url.expose().to_string();
-    let storage = &env.app.storage;
+    let source_url = env.app.infra.config.database_url.expose().to_string();
+    let storage = &env.app.infra.storage;
 
     let mut keys = Vec::new();
     for hour in [1, 2, 3] {

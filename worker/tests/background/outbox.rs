@@ -21,7 +21,7 @@ fn pending(depths: &[domain::jobs::queue::QueueDepth], queue: &str) -> u64 {
 async fn a_change_whose_transaction_rolls_back_enqueues_nothing() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
 
     let mut tx = env.pool().begin().await.expect("begin");
     record(&mut tx, &Event::UserRegistered { user_id: user.id })
@@ -44,7 +44,7 @@ async fn a_change_whose_transaction_rolls_back_enqueues_nothing() {
 async fn committed_events_become_jobs_once_and_their_rows_are_marked_sent() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
     env.commit_event(&Event::UserRegistered { user_id: user.id })
         .await;
     env.commit_event(&Event::CampaignChanged {
@@ -72,7 +72,7 @@ async fn committed_events_become_jobs_once_and_their_rows_are_marked_sent() {
 async fn a_row_relayed_again_after_a_lost_commit_is_not_queued_twice() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
     env.commit_event(&Event::UserRegistered { user_id: user.id })
         .await;
     relay_batch(env.pool(), &queues, 100).await.expect("relay");
@@ -129,7 +129,7 @@ async fn events_committed_while_redis_is_down_are_delivered_when_it_returns() {
 async fn events_fan_out_to_webhooks_only_once_an_endpoint_subscribes_to_their_kind() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
-    let queues = Queues::new(&env.app.kv);
+    let queues = Queues::new(&env.app.infra.kv);
     let donation = || Event::DonationCreated {
         donation_id: uuid::Uuid::new_v4(),
         campaign_id: uuid::Uuid::new_v4(),

@@ -46,7 +46,7 @@ async fn set_created(env: &TestEnv, table: &str, id: Uuid, at: &str) {
 
 async fn file_of(env: &TestEnv, report: &Report) -> Vec<Vec<String>> {
     let key = report.object_key.as_deref().expect("object key");
-    records(&env.app.storage.get(key).await.expect("download"))
+    records(&env.app.infra.storage.get(key).await.expect("download"))
 }
 
 #[tokio::test]
@@ -178,17 +178,18 @@ async fn generating_a_report_again_changes_nothing() {
         .await
         .expect("request");
 
-    let first = domain::reports::generate(env.app.infra(), report.id)
+    let first = domain::reports::generate(&env.app.infra, report.id)
         .await
         .expect("first")
         .expect("built");
     let bytes = env
         .app
+        .infra
         .storage
         .get(first.object_key.as_deref().expect("key"))
         .await
         .expect("get");
-    let second = domain::reports::generate(env.app.infra(), report.id)
+    let second = domain::reports::generate(&env.app.infra, report.id)
         .await
         .expect("second");
 
@@ -196,7 +197,7 @@ async fn generating_a_report_again_changes_nothing() {
     let after = env.app.reports().get(&admin, report.id).await.expect("get");
     assert_eq!(after.report, first);
     assert_eq!(records(&bytes).len(), 1, "just the header: no donations");
-    let objects = env.app.storage.list("reports/").await.expect("list");
+    let objects = env.app.infra.storage.list("reports/").await.expect("list");
     assert_eq!(objects.len(), 1);
 }
 
@@ -249,7 +250,7 @@ async fn a_giving_statement_lists_the_years_standing_gifts_and_their_total() {
         NaiveDate::from_ymd_opt(year, 1, 1).expect("date")
     );
 
-    domain::reports::generate(env.app.infra(), statement.id)
+    domain::reports::generate(&env.app.infra, statement.id)
         .await
         .expect("generate");
 
@@ -349,7 +350,7 @@ async fn the_loan_book_shows_status_outstanding_and_arrears() {
         .await
         .expect("request");
 
-    let done = domain::reports::generate(env.app.infra(), report.id)
+    let done = domain::reports::generate(&env.app.infra, report.id)
         .await
         .expect("generate")
         .expect("built");

@@ -97,9 +97,9 @@ async fn two_schedulers_that_both_lead_still_run_each_tick_once() {
     let env = TestEnv::new().await;
     // Split brain: the second scheduler's lease lives under another prefix, so both lead.
     let mut other = env.app.clone();
-    other.kv = Kv::connect(
+    other.infra.kv = Kv::connect(
         &shared_redis_url(),
-        &format!("{}split:", env.app.kv.prefix()),
+        &format!("{}split:", env.app.infra.kv.prefix()),
     )
     .await
     .expect("kv");
@@ -119,8 +119,8 @@ async fn two_schedulers_that_both_lead_still_run_each_tick_once() {
 async fn the_lease_has_one_holder_and_passes_on_when_released_or_expired() {
     let env = TestEnv::new().await;
     let ttl = Duration::from_millis(600);
-    let a = Leader::new(env.app.kv.clone(), ttl);
-    let b = Leader::new(env.app.kv.clone(), ttl);
+    let a = Leader::new(env.app.infra.kv.clone(), ttl);
+    let b = Leader::new(env.app.infra.kv.clone(), ttl);
 
     assert!(a.try_lead().await);
     assert!(!b.try_lead().await);

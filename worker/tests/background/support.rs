@@ -82,11 +82,11 @@ impl TestEnv {
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.app.db.write
+        &self.app.infra.db.write
     }
 
     pub fn mail_dir(&self) -> PathBuf {
-        PathBuf::from(&self.app.config.mail_dir)
+        PathBuf::from(&self.app.infra.config.mail_dir)
     }
 
     /// Every message in the mail folder, decoded enough to search (quoted-printable soft

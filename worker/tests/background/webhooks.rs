@@ -324,7 +324,7 @@ async fn a_failing_receiver_is_retried_then_dead_lettered_and_a_replay_delivers_
     env.commit_event(&donation(campaign, donor.id)).await;
     let event_id = last_outbox_id(&env).await;
 
-    let kv = &env.app.kv;
+    let kv = &env.app.infra.kv;
     let dead = eventually(Duration::from_secs(30), || async {
         dead_letter::list(kv, 10)
             .await
@@ -411,16 +411,18 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
         false,
     )
     .await;
-    let queues = Queues::new(&env.app.kv);
-    let sender = Sender::new(&env.app.config).expect("sender");
+    let queues = Queues::new(&env.app.infra.kv);
+    let sender = Sender::new(&env.app.infra.config).expect("sender");
     let event = donation(campaign, donor.id);
 
-    let first = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
-        .await
-        .expect("first");
-    let second = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
-        .await
-        .expect("second");
+    let first =
+        domain::jobs::fan_out::dispatch_webhooks(&env.app.infra.db.write, &queues, 77, &event)
+            .await
+            .expect("first");
+    let second =
+        domain::jobs::fan_out::dispatch_webhooks(&env.app.infra.db.write, &queues, 77, &event)
+            .await
+            .expect("second");
     assert_eq!(first, 2);
     assert_eq!(
         second, 2,
@@ -434,13 +436,13 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
     assert_eq!(rows.len(), 2, "one delivery per endpoint");
     let delivery = |ep: Uuid| rows.iter().find(|r| r.1 == ep).expect("delivery").0;
 
-    let once = webhooks::deliver(&env.app.db.write, &sender, delivery(endpoint)).await;
-    let twice = webhooks::deliver(&env.app.db.write, &sender, delivery(endpoint)).await;
+    let once = webhooks::deliver(&env.app.infra.db.write, &sender, delivery(endpoint)).await;
+    let twice = webhooks::deliver(&env.app.infra.db.write, &sender, delivery(endpoint)).await;
     assert_eq!(once.expect("first"), Outcome::Delivered { status: 200 });
     assert_eq!(twice.expect("second"), Outcome::Skipped);
     assert_eq!(hook.received().len(), 1);
 
-    let refused = webhooks::deliver(&env.app.db.write, &sender, delivery(dead_end)).await;
+    let refused = webhooks::deliver(&env.app.infra.db.write, &sender, delivery(dead_end)).await;
     assert!(refused.is_err(), "a refused connection is a failed attempt");
     let (logs, _) = env
         .app
@@ -459,9 +461,10 @@ async fn dispatching_and_delivering_twice_sends_once_and_refused_connections_are
         logs[0].attempts[0].error.as_deref(),
         Some("connection failed")
     );
-    let again = domain::jobs::fan_out::dispatch_webhooks(&env.app.db.write, &queues, 77, &event)
-        .await
-        .expect("third");
+    let again =
+        domain::jobs::fan_out::dispatch_webhooks(&env.app.infra.db.write, &queues, 77, &event)
+            .await
+            .expect("third");
     assert_eq!(
         again, 0,
         "attempted deliveries are the retry layer's business"
@@ -565,10 +568,10 @@ async fn assert_refused_at_connect_time(overrides: &[(&str, &str)], scheme: &str
         .await
         .expect("insert endpoint");
     }
-    let queues = Queues::new(&env.app.kv);
-    let sender = Sender::new(&env.app.config).expect("sender");
+    let queues = Queues::new(&env.app.infra.kv);
+    let sender = Sender::new(&env.app.infra.config).expect("sender");
     let fanned = domain::jobs::fan_out::dispatch_webhooks(
-        &env.app.db.write,
+        &env.app.infra.db.write,
         &queues,
         91,
         &donation(campaign, donor.id),
@@ -584,7 +587,7 @@ async fn assert_refused_at_connect_time(overrides: &[(&str, &str)], scheme: &str
     .await
     .expect("deliveries");
     for (delivery, url) in &deliveries {
-        let result = webhooks::deliver(&env.app.db.write, &sender, *delivery).await;
+        let result = webhooks::deliver(&env.app.infra.db.write, &sender, *delivery).await;
         assert!(result.is_err(), "{url} was delivered");
         let attempt: (Option<i16>, Option<String>, i32) = sqlx::query_as(
             "select status_code, error, duration_ms from webhook_attempts where delivery_id = $1",
@@ -685,7 +688,7 @@ async fn failed_deliveries_log_the_receivers_origin_but_never_its_path_or_query(
     let worker = RunningWorker::start(&env.app, options);
     env.commit_event(&donation(campaign, donor.id)).await;
     let dead = eventually(Duration::from_secs(30), || async {
-        dead_letter::list(&env.app.kv, 10)
+        dead_letter::list(&env.app.infra.kv, 10)
             .await
             .expect("list")
             .iter()
@@ -703,7 +706,9 @@ async fn failed_deliveries_log_the_receivers_origin_but_never_its_path_or_query(
     for secret in ["PATHSECRET", "QUERYSECRET", "/in/", "token="] {
         assert!(!text.contains(secret), "{secret} logged: {text}");
     }
-    let letters = dead_letter::list(&env.app.kv, 10).await.expect("list");
+    let letters = dead_letter::list(&env.app.infra.kv, 10)
+        .await
+        .expect("list");
     let letter = letters
         .iter()
         .find(|l| l.job.name() == "deliver_webhook")
