@@ -44,6 +44,7 @@ fn principal(user_id: Uuid) -> Principal {
         role: Role::User,
         tier: Tier::Standard,
         session_id: None,
+        request_id: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod background;
 pub mod demo;
 
 pub use accounts;
+pub use audit_log;
 pub use campaigns;
 pub use jobs;
 pub use ledger;

@@ -15,6 +15,7 @@ fn root() -> PathBuf {
 fn owners() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("accounts", domain::accounts::TABLES),
+        ("audit_log", domain::audit_log::TABLES),
         ("campaigns", domain::campaigns::TABLES),
         ("jobs", domain::jobs::TABLES),
         ("ledger", domain::ledger::TABLES),

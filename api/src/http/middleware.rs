@@ -17,10 +17,14 @@ use super::text;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The request's id, for handlers and the audit log (see `observe`).
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
 /// Accepts a caller's `X-Request-Id` (if short and printable) or makes one, puts it on the
 /// tracing span and the response, logs status and latency, and turns every error into the JSON
 /// error shape.
-pub async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -34,6 +38,7 @@ pub async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Respons
         method = %req.method(),
         path = %req.uri().path(),
     );
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
     async move {
         let mut resp = match next.call(req).await {

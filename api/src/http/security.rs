@@ -12,6 +12,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 
 use super::error::ApiError;
+use super::middleware::RequestId;
 
 /// Credentials were sent but did not check out; the message says why (without detail).
 #[derive(Clone)]
@@ -80,7 +81,8 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
         return Ok(with_quota(error.into_response(), q));
     }
 
-    if let Some(p) = principal {
+    if let Some(mut p) = principal {
+        p.request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         req.extensions_mut().insert(p);
     }
     let resp = match next.call(req).await {

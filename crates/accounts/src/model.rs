@@ -92,6 +92,9 @@ pub struct Principal {
     pub tier: Tier,
     /// The session behind a bearer token; `None` for API keys.
     pub session_id: Option<String>,
+    /// The request's `X-Request-Id`, set by the api; the audit log records it with admin
+    /// actions.
+    pub request_id: Option<String>,
 }
 
 impl Principal {
@@ -104,6 +107,14 @@ impl Principal {
             Ok(())
         } else {
             Err(Error::Forbidden("admin role required"))
+        }
+    }
+
+    /// This caller as the actor of an audit-log entry.
+    pub fn actor(&self) -> audit_log::Actor<'_> {
+        audit_log::Actor {
+            user_id: self.user_id,
+            request_id: self.request_id.as_deref(),
         }
     }
 }
@@ -224,6 +235,7 @@ mod tests {
             role: Role::User,
             tier: Tier::Standard,
             session_id: None,
+            request_id: None,
         };
         assert!(matches!(p.require_admin(), Err(Error::Forbidden(_))));
         p.role = Role::Admin;

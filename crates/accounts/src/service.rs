@@ -247,6 +247,7 @@ impl AccountService {
                 role,
                 tier,
                 session_id: Some(claims.sid),
+                request_id: None,
             }),
             (Some(_), Some(_)) => Err(Error::Unauthorized("invalid or expired access token")),
             // Sessions started before the store kept role and tier.
@@ -265,6 +266,7 @@ impl AccountService {
             role: user.role,
             tier: user.tier,
             session_id: Some(claims.sid.clone()),
+            request_id: None,
         })
     }
 
@@ -290,6 +292,7 @@ impl AccountService {
             role: owner.user.role,
             tier: owner.user.tier,
             session_id: None,
+            request_id: None,
         })
     }
 

@@ -257,6 +257,7 @@ impl RecurringService {
             role: Role::User,
             tier: Tier::Standard,
             session_id: None,
+            request_id: None,
         };
         let gift = Donate {
             amount: plan.amount,

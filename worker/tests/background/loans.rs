@@ -16,6 +16,7 @@ async fn a_submitted_loan_is_scored_through_the_outbox_and_the_worker_once() {
         role: Role::User,
         tier: Tier::Standard,
         session_id: None,
+        request_id: None,
     };
     let loan = env
         .app
@@ -83,6 +84,7 @@ async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
         role: Role::User,
         tier: Tier::Standard,
         session_id: None,
+        request_id: None,
     };
     let loan = env
         .app
@@ -95,6 +97,7 @@ async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
         user_id: env.user("Root", true).await.id,
         tier: Tier::Standard,
         session_id: None,
+        request_id: None,
     };
     env.app.loans().score(loan.loan.id).await.expect("scores");
     env.app

@@ -16,6 +16,7 @@ fn principal(user_id: Uuid, role: Role) -> Principal {
         role,
         tier: Tier::Standard,
         session_id: None,
+        request_id: None,
     }
 }
 
