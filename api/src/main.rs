@@ -1,8 +1,9 @@
 //! `api` serves HTTP. Subcommands: `api migrate` applies migrations, `api seed` loads demo
 //! data into an empty development database, `api audit` checks the books (exit 1 on drift).
+//! `api healthcheck` GETs `/health/ready` of the running api (the container health check).
 
 use commonpot_api::startup::Application;
-use domain::infra::telemetry;
+use domain::infra::{healthcheck, telemetry};
 use domain::{App, config::Config};
 
 #[tokio::main]
@@ -14,6 +15,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        // The container's health check: no logs, no connections, just /health/ready.
+        std::process::exit(healthcheck::exit_code(config.bind_addr, "/health/ready").await);
+    }
     let _sentry = telemetry::init(&config);
     if let Err(e) = run(config).await {
         tracing::error!(error = %e, "api stopped");
@@ -47,9 +52,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
         Some(other) => {
-            return Err(
-                format!("unknown command {other:?}; use serve, migrate, seed or audit").into(),
-            );
+            return Err(format!(
+                "unknown command {other:?}; use serve, migrate, seed, audit or healthcheck"
+            )
+            .into());
         }
     }
     if let (Some(email), Some(password)) = (

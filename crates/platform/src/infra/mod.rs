@@ -2,6 +2,7 @@
 //! Nothing here knows about campaigns or loans.
 
 pub mod db;
+pub mod healthcheck;
 pub mod kv;
 pub mod mail;
 pub mod shutdown;
