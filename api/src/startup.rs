@@ -53,6 +53,8 @@ pub fn endpoint(app: App) -> impl poem::Endpoint {
         .nest("/", service)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        // Prometheus scrapes it; outside the spec, and denied from outside by nginx.
+        .at("/metrics", poem::get(domain::infra::metrics::scrape))
         .around(security::identify)
         .around(middleware::guard)
         .data(app)
@@ -134,14 +136,18 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish. Samples the metric
+    /// gauges (pools, outbox lag, queue depths) meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
+        let sampler = domain::sampling::spawn(self.app.clone());
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
                 endpoint(self.app),
                 domain::infra::shutdown::signal(),
                 Some(std::time::Duration::from_secs(10)),
             )
-            .await
+            .await;
+        sampler.abort();
+        served
     }
 }

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod background;
 pub mod demo;
+pub mod sampling;
 
 pub use accounts;
 pub use audit_log;

@@ -10,7 +10,7 @@ pub mod leader;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
@@ -21,6 +21,8 @@ use domain::background::scheduled::{
     Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
     QueueLoanReminders,
 };
+use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
+use domain::infra::telemetry;
 use domain::jobs::runs;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
@@ -181,7 +183,18 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
         tracing::info!("tick already claimed by another scheduler");
         return Ok(());
     }
-    let result = (ctx.task.run)(ctx.app.clone(), scheduled_for).await;
+    let kind = ctx.task.name;
+    let started = Instant::now();
+    let tick = scheduled_for.to_rfc3339();
+    let tags = [("task", kind), ("tick", tick.as_str())];
+    let result =
+        telemetry::with_sentry_tags(&tags, (ctx.task.run)(ctx.app.clone(), scheduled_for)).await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    metrics::histogram!(JOB_DURATION, "kind" => kind, "outcome" => outcome)
+        .record(started.elapsed());
+    if result.is_err() {
+        metrics::counter!(JOB_FAILURES, "kind" => kind).increment(1);
+    }
     let error = result.as_ref().err().map(ToString::to_string);
     runs::finish(pool, ctx.task.name, scheduled_for, error.as_deref()).await?;
     match result {

@@ -1,7 +1,7 @@
 //! `scheduler`: runs the periodic tasks (campaign deadlines every minute; nightly analytics,
-//! ledger digest and backup) until SIGINT or SIGTERM. Configured like the api (see
-//! `domain::config`), plus `BACKUP_KEEP` (default 7): how many backups to keep in object
-//! storage.
+//! ledger digest and backup) until SIGINT or SIGTERM, serving `GET /metrics` on
+//! `SCHEDULER_METRICS_ADDR`. Configured like the api (see `domain::config`), plus
+//! `BACKUP_KEEP` (default 7): how many backups to keep in object storage.
 //!
 //! Subcommands, for operators:
 //! - `scheduler backup` — back the database up now.
@@ -10,7 +10,7 @@
 //!   (create it first, e.g. `createdb commonpot_restored`).
 
 use commonpot_scheduler::{Options, production_tasks};
-use domain::infra::telemetry;
+use domain::infra::{metrics, shutdown, telemetry};
 use domain::ops::backup;
 use domain::{App, config::Config};
 
@@ -86,7 +86,12 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
     match command {
         Command::Run => {
             let tasks = production_tasks(&options)?;
-            commonpot_scheduler::run(app, tasks, options, domain::infra::shutdown::signal()).await
+            let listen = app.infra.config.scheduler_metrics_addr;
+            let (addr, _server) = metrics::serve(listen, shutdown::signal())
+                .await
+                .map_err(|e| domain::Error::internal(format!("SCHEDULER_METRICS_ADDR: {e}")))?;
+            tracing::info!(%addr, "metrics listening");
+            commonpot_scheduler::run(app, tasks, options, shutdown::signal()).await
         }
         Command::Backup => {
             let done = backup::run(

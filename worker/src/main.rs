@@ -1,8 +1,9 @@
-//! `worker`: relays the outbox to the job queues and runs the jobs until SIGINT or SIGTERM.
-//! Configured like the api (see `domain::config`).
+//! `worker`: relays the outbox to the job queues and runs the jobs until SIGINT or SIGTERM,
+//! serving `GET /metrics` on `WORKER_METRICS_ADDR`. Configured like the api (see
+//! `domain::config`).
 
 use commonpot_worker::Options;
-use domain::infra::telemetry;
+use domain::infra::{metrics, shutdown, telemetry};
 use domain::{App, config::Config};
 
 #[tokio::main]
@@ -17,7 +18,13 @@ async fn main() {
     let _sentry = telemetry::init(&config);
     let result = async {
         let app = App::connect(config).await?;
-        commonpot_worker::run(app, Options::default(), domain::infra::shutdown::signal()).await
+        let listen = app.infra.config.worker_metrics_addr;
+        let (addr, _server) = metrics::serve(listen, shutdown::signal())
+            .await
+            .map_err(|e| domain::Error::internal(format!("WORKER_METRICS_ADDR: {e}")))?;
+        tracing::info!(%addr, "metrics listening");
+        let _sampler = domain::sampling::spawn(app.clone());
+        commonpot_worker::run(app, Options::default(), shutdown::signal()).await
     }
     .await;
     if let Err(e) = result {

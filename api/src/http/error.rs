@@ -81,7 +81,15 @@ impl ApiError {
         if err.is::<ApiError>() {
             err.into_response()
         } else {
-            Self::from_poem(&err).into_response()
+            let mut resp = Self::from_poem(&err).into_response();
+            // Which route answered, for the request metrics (`middleware::observe`).
+            if let Some(op) = err.data::<poem_openapi::OperationId>() {
+                resp.set_data(*op);
+            }
+            if let Some(pattern) = err.data::<poem::PathPattern>() {
+                resp.set_data(pattern.clone());
+            }
+            resp
         }
     }
 

@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use domain::infra::metrics::{HTTP_DURATION, HTTP_REQUESTS};
+use domain::infra::telemetry;
 use futures::StreamExt;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::middleware::Cors;
-use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem::{Body, Endpoint, IntoResponse, PathPattern, Request, Response};
+use poem_openapi::OperationId;
 use serde_json::json;
 use tracing::Instrument;
 
@@ -22,8 +25,8 @@ pub const REQUEST_ID: &str = "x-request-id";
 pub struct RequestId(pub String);
 
 /// Accepts a caller's `X-Request-Id` (if short and printable) or makes one, puts it on the
-/// tracing span and the response, logs status and latency, and turns every error into the JSON
-/// error shape.
+/// tracing span, the Sentry scope and the response, logs status and latency, counts the request
+/// in the metrics by route template, and turns every error into the JSON error shape.
 pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let request_id = req
         .headers()
@@ -39,8 +42,10 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Res
         path = %req.uri().path(),
     );
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = method_label(req.method());
     let started = Instant::now();
-    async move {
+    let tags = [("request_id", request_id.as_str())];
+    let work = async {
         let mut resp = match next.call(req).await {
             Ok(resp) => resp.into_response(),
             Err(err) => ApiError::respond(err),
@@ -49,16 +54,51 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Res
             resp.headers_mut().insert(REQUEST_ID, value);
         }
         let status = resp.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed();
+        let labels = [
+            ("route", route_label(&resp)),
+            ("method", method.to_string()),
+            ("status", status.to_string()),
+        ];
+        metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+        metrics::histogram!(HTTP_DURATION, &labels).record(elapsed);
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
         if status >= 500 {
             tracing::error!(status, latency_ms, "request failed");
         } else {
             tracing::info!(status, latency_ms, "request completed");
         }
         Ok(resp)
+    };
+    telemetry::with_sentry_tags(&tags, work.instrument(span)).await
+}
+
+/// The route a response answered, as a bounded label: the operation id of a spec route, the
+/// path template of the few others (`/metrics`, `/openapi.json`, `/docs`), or `unmatched` —
+/// never the raw path, whose ids would make a series per campaign.
+fn route_label(resp: &Response) -> String {
+    if let Some(op) = resp.data::<OperationId>() {
+        return op.0.to_string();
     }
-    .instrument(span)
-    .await
+    match resp.data::<PathPattern>() {
+        // The spec service is nested at `/`: its catch-all pattern is what unknown paths match.
+        Some(PathPattern(pattern)) if !matches!(&**pattern, "" | "/") => pattern.to_string(),
+        _ => "unmatched".to_string(),
+    }
+}
+
+/// The request method as a label; methods no route uses share one.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The largest request body a route reads. Uploads get their file limit plus room for the

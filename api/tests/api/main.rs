@@ -9,6 +9,7 @@ mod group_commit;
 mod helpers;
 mod hostile;
 mod loans;
+mod metrics;
 mod money;
 mod ops;
 mod recurring;

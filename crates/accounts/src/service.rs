@@ -15,6 +15,7 @@ use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
+use platform::infra::metrics::REGISTRATIONS;
 
 pub struct Registration {
     pub email: String,
@@ -150,7 +151,8 @@ impl AccountService {
         })?;
         outbox::record(&mut tx, &Event::UserRegistered { user_id: user.id }).await?;
         tx.commit().await?;
-        tracing::info!(user_id = %user.id, "user_registered");
+        metrics::counter!(REGISTRATIONS).increment(1);
+        tracing::info!(event = "user_registered", user_id = %user.id, "user registered");
         let tokens = self.start_session(&user).await?;
         Ok(AuthSuccess { user, tokens })
     }

@@ -16,6 +16,10 @@ use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use platform::infra::kv::Kv;
+use platform::infra::metrics::{CACHE_HITS, CACHE_MISSES};
+
+/// This cache's `cache` label in the hit and miss counters.
+const CACHE_NAME: &str = "campaign_pages";
 
 pub const PAGE_TTL: Duration = Duration::from_secs(15 * 60);
 /// Pages with money figures: short, because it is the bound on staleness after a lost bump.
@@ -64,9 +68,11 @@ pub struct CacheStats {
 impl CacheStats {
     pub fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(CACHE_HITS, "cache" => CACHE_NAME).increment(1);
     }
     pub fn miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(CACHE_MISSES, "cache" => CACHE_NAME).increment(1);
     }
     pub fn snapshot(&self) -> (u64, u64) {
         (

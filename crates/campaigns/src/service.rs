@@ -2,7 +2,7 @@
 //! reader may see, and images.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -21,6 +21,7 @@ use accounts::Principal;
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
+use platform::infra::metrics::{CAMPAIGNS_CREATED, GaugeGuard, SSE_VIEWERS};
 
 pub struct CreateCampaign {
     pub title: String,
@@ -158,6 +159,7 @@ impl CampaignService {
         principal: &Principal,
         input: CreateCampaign,
     ) -> Result<CampaignView> {
+        let started = Instant::now();
         let now = Utc::now();
         let title = model::parse_title(&input.title)?;
         let description = model::parse_description(&input.description)?;
@@ -199,7 +201,14 @@ impl CampaignService {
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(campaign_id = %id, goal_amount = goal, "campaign_created");
+        metrics::counter!(CAMPAIGNS_CREATED).increment(1);
+        tracing::info!(
+            event = "campaign_created",
+            campaign_id = %id,
+            goal_amount = goal,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "campaign created"
+        );
         self.view(id).await
     }
 
@@ -548,7 +557,15 @@ impl CampaignService {
                     .and_then(|s| serde_json::from_str::<CampaignStats>(&s).ok()),
             )
         });
-        Ok(stream::once(future::ready(initial)).chain(updates).boxed())
+        // Counted as a viewer for as long as the stream lives (the client stays connected).
+        let viewer = GaugeGuard::new(metrics::gauge!(SSE_VIEWERS));
+        Ok(stream::once(future::ready(initial))
+            .chain(updates)
+            .map(move |stats| {
+                let _counted = &viewer;
+                stats
+            })
+            .boxed())
     }
 
     /// Invalidates cached pages after a change made elsewhere (e.g. a settlement).

@@ -13,6 +13,9 @@ mod posting;
 mod repo;
 pub use repo::wallets;
 
+use std::time::Instant;
+
+use platform::infra::metrics::DB_TRANSACTION;
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -43,6 +46,10 @@ pub struct Work {
     pub tx: Transaction<'static, Postgres>,
     user_id: Uuid,
     key: String,
+    /// What kind of movement (the idempotency scope) and when its transaction began, for the
+    /// transaction-time metric.
+    scope: String,
+    began: Instant,
 }
 
 impl Work {
@@ -50,6 +57,7 @@ impl Work {
     pub async fn finish<T: Serialize>(mut self, value: T) -> Result<Idempotent<T>> {
         idempotency::complete(&mut self.tx, self.user_id, &self.key, &value).await?;
         self.tx.commit().await?;
+        metrics::histogram!(DB_TRANSACTION, "kind" => self.scope).record(self.began.elapsed());
         Ok(Idempotent {
             value,
             replayed: false,
@@ -73,6 +81,7 @@ pub async fn begin<T: DeserializeOwned>(
     request: &impl Serialize,
 ) -> Result<Started<T>> {
     let fingerprint = idempotency::fingerprint(scope, request)?;
+    let began = Instant::now();
     let mut tx = primary.begin().await?;
     match idempotency::claim::<T>(&mut tx, user_id, key, &fingerprint).await? {
         Claim::Replay(value) => Ok(Started::Replayed(Idempotent {
@@ -83,6 +92,8 @@ pub async fn begin<T: DeserializeOwned>(
             tx,
             user_id,
             key: key.to_string(),
+            scope: scope.to_string(),
+            began,
         })),
     }
 }

@@ -21,6 +21,7 @@ use outbox::Event;
 use platform::Handles;
 use platform::config::LoanPolicy;
 use platform::error::{Error, ErrorCode, Result};
+use platform::infra::metrics::{LOAN_DECISIONS, LOAN_REPAYMENTS};
 
 /// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -342,7 +343,8 @@ impl LoanService {
         .await?;
         outbox::record(&mut tx, &Event::LoanApproved { loan_id: id }).await?;
         tx.commit().await?;
-        tracing::info!("loan_approved");
+        metrics::counter!(LOAN_DECISIONS, "decision" => "approved").increment(1);
+        tracing::info!(event = "loan_approved", loan_id = %id, amount = loan.amount, "loan approved");
         self.detail(Some(principal), id, true).await
     }
 
@@ -375,7 +377,8 @@ impl LoanService {
         repo::set_closed(&mut tx, id, Utc::now()).await?;
         outbox::record(&mut tx, &Event::LoanRejected { loan_id: id }).await?;
         tx.commit().await?;
-        tracing::info!("loan_rejected");
+        metrics::counter!(LOAN_DECISIONS, "decision" => "rejected").increment(1);
+        tracing::info!(event = "loan_rejected", loan_id = %id, amount = loan.amount, "loan rejected");
         self.detail(Some(principal), id, true).await
     }
 
@@ -600,7 +603,15 @@ impl LoanService {
         let repayment = record_repayment(tx, &loan, principal.user_id, amount, parts, txns).await?;
         let (repayment_id, status) = (repayment.id, repayment.loan_status);
         let done = work.finish(repayment).await?;
-        tracing::info!(repayment_id = %repayment_id, status = status.as_str(), "loan_repayment");
+        metrics::counter!(LOAN_REPAYMENTS).increment(1);
+        tracing::info!(
+            event = "loan_repaid",
+            loan_id = %id,
+            repayment_id = %repayment_id,
+            amount,
+            status = status.as_str(),
+            "loan repayment"
+        );
         Ok(done)
     }
 

@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use chrono::Utc;
 use rand::Rng;
@@ -38,6 +39,7 @@ use ledger::{Account, Posting};
 use outbox::Event;
 use platform::error::{Error, ErrorCode, Result};
 use platform::infra::kv::Kv;
+use platform::infra::metrics::{DB_TRANSACTION, GROUP_COMMIT_BATCH};
 
 /// Most donations in one transaction; past this the batch holds its row locks long enough to
 /// cost more latency than the shared commit saves.
@@ -174,6 +176,7 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats.donations.fetch_add(size, Ordering::Relaxed);
     stats.largest_batch.fetch_max(size, Ordering::Relaxed);
+    metrics::histogram!(GROUP_COMMIT_BATCH).record(size as f64);
     // Donor order: the order claims and wallets are locked in.
     batch.sort_by_key(|p| p.gift.user_id);
     let gifts: Vec<&Gift> = batch.iter().map(|p| &p.gift).collect();
@@ -228,6 +231,7 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
         gifts,
         outcomes: gifts.iter().map(|_| None).collect(),
     };
+    let began = Instant::now();
     let mut tx = db.begin().await?;
     let claimed = batch.claim_keys(&mut tx).await?;
     let (live, gates) = batch.gate_campaigns(&mut tx, &claimed).await?;
@@ -236,7 +240,6 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
     if !live.is_empty() {
         let donations = write_gifts(&mut tx, gifts, &live, &gates).await?;
         for (&i, donation) in live.iter().zip(donations) {
-            tracing::info!(donation_id = %donation.id, amount = donation.amount, "donation_created");
             batch.outcomes[i] = Some(Ok(Idempotent {
                 value: donation,
                 replayed: false,
@@ -244,6 +247,7 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
         }
     }
     tx.commit().await?;
+    metrics::histogram!(DB_TRANSACTION, "kind" => "donation_batch").record(began.elapsed());
     Ok(batch
         .outcomes
         .into_iter()

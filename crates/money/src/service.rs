@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::group_commit::{Gift, GroupCommit};
 use super::model::{
@@ -25,6 +26,7 @@ use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
+use platform::infra::metrics::{DONATIONS, DONATIONS_AMOUNT, PAYMENTS_FAILED};
 
 #[derive(Clone, Debug)]
 pub struct MoneyService {
@@ -296,6 +298,17 @@ impl MoneyService {
             }
         };
         tx.commit().await?;
+        if deposit.status == DepositStatus::Failed {
+            metrics::counter!(PAYMENTS_FAILED).increment(1);
+            tracing::info!(
+                event = "payment_failed",
+                deposit_id = %deposit.id,
+                user_id = %deposit.user_id,
+                amount = deposit.amount,
+                provider_event_id = %event.id,
+                "payment failed"
+            );
+        }
         Ok(WebhookOutcome::Applied(deposit))
     }
 
@@ -341,6 +354,7 @@ impl MoneyService {
             anonymous: input.anonymous,
             message: message.map(str::to_string),
         };
+        let started = Instant::now();
         let done = self
             .group_commit
             .submit(&self.infra.db.write, &self.infra.kv, gift)
@@ -348,6 +362,17 @@ impl MoneyService {
         // The batch already retired the cached page before answering.
         if !done.replayed {
             self.campaigns.totals_changed(campaign_id);
+            metrics::counter!(DONATIONS).increment(1);
+            metrics::counter!(DONATIONS_AMOUNT).increment(amount.unsigned_abs());
+            tracing::info!(
+                event = "donation_created",
+                donation_id = %done.value.id,
+                campaign_id = %campaign_id,
+                donor_id = %principal.user_id,
+                amount,
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "donation created"
+            );
         }
         Ok(done)
     }

@@ -1,6 +1,6 @@
 //! SQL for the `outbox` table.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Event;
 use platform::{Error, Result};
@@ -59,4 +59,18 @@ pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Seconds since the oldest unsent event was recorded (0 when none waits): how far the relay
+/// is behind.
+pub async fn lag_seconds(pool: &PgPool) -> Result<f64> {
+    let age: Option<f64> = sqlx::query_scalar(
+        "select extract(epoch from now() - created_at)::float8 from outbox
+         where sent_at is null
+         order by id
+         limit 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(age.unwrap_or(0.0).max(0.0))
 }

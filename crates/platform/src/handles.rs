@@ -31,8 +31,10 @@ impl Readiness {
 
 impl Handles {
     /// Connects to PostgreSQL, Redis and object storage. Fails when PostgreSQL or Redis cannot
-    /// be reached at start; later outages are handled per request.
+    /// be reached at start; later outages are handled per request. Installs the process's metrics
+    /// recorder on first call.
     pub async fn connect(config: Config) -> Result<Self> {
+        crate::infra::metrics::install();
         let db = Db::connect(&config).await?;
         let kv = Kv::connect(config.redis_url.expose(), &config.redis_prefix)
             .await

@@ -118,6 +118,11 @@ pub struct Config {
     /// `WEB_DIR` (default `web/dist`): the web app's production build, served at `/` when the
     /// folder exists.
     pub web_dir: String,
+    /// `WORKER_METRICS_ADDR` (default `127.0.0.1:9101`): where the worker serves `GET /metrics`.
+    pub worker_metrics_addr: SocketAddr,
+    /// `SCHEDULER_METRICS_ADDR` (default `127.0.0.1:9102`): where the scheduler serves
+    /// `GET /metrics`.
+    pub scheduler_metrics_addr: SocketAddr,
 }
 
 impl Config {
@@ -231,6 +236,14 @@ impl Config {
                 None => vec![origin_of(&public_url)],
             },
             web_dir: env.or("WEB_DIR", "web/dist"),
+            worker_metrics_addr: env.parse(
+                "WORKER_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9101)),
+            )?,
+            scheduler_metrics_addr: env.parse(
+                "SCHEDULER_METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9102)),
+            )?,
             public_url,
         })
     }
@@ -317,6 +330,8 @@ mod tests {
         assert_eq!(cfg.loans, LoanPolicy::default());
         assert_eq!(cfg.loans.default_days, 90);
         assert_eq!(cfg.loans.annual_rate_bp, 0);
+        assert_eq!(cfg.worker_metrics_addr.to_string(), "127.0.0.1:9101");
+        assert_eq!(cfg.scheduler_metrics_addr.to_string(), "127.0.0.1:9102");
     }
 
     #[test]
@@ -350,6 +365,8 @@ mod tests {
             ("LOAN_ANNUAL_RATE_BP", "20000"),
             ("LOAN_SCORE_THRESHOLD", "1001"),
             ("LOAN_DEFAULT_DAYS", "soon"),
+            ("WORKER_METRICS_ADDR", "9101"),
+            ("SCHEDULER_METRICS_ADDR", "localhost"),
         ] {
             let mut vars = base();
             vars.insert(var, value.to_string());

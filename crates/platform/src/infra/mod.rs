@@ -5,6 +5,7 @@ pub mod db;
 pub mod healthcheck;
 pub mod kv;
 pub mod mail;
+pub mod metrics;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;

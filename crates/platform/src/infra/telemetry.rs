@@ -1,6 +1,10 @@
 //! Structured logs (pretty in development, JSON in production) and optional Sentry, set up the
 //! same way by the api, the worker and the scheduler.
 
+use std::future::Future;
+use std::sync::Arc;
+
+use sentry::SentryFutureExt;
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
@@ -33,7 +37,10 @@ pub fn init(config: &Config) -> Option<sentry::ClientInitGuard> {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_current_span(true),
+                    // The span list carries the outer `request` span, so its `request_id`
+                    // is on every line of the request, whatever span is current.
+                    .with_current_span(true)
+                    .with_span_list(true),
             )
             .try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
@@ -42,4 +49,19 @@ pub fn init(config: &Config) -> Option<sentry::ClientInitGuard> {
         eprintln!("logging already initialised: {e}");
     }
     sentry_guard
+}
+
+/// Runs `work` (a request, a job run, a scheduled task) under its own Sentry scope carrying
+/// `tags`, so a panic or an error event inside it says which request or job it belongs to.
+pub fn with_sentry_tags<F: Future>(
+    tags: &[(&str, &str)],
+    work: F,
+) -> impl Future<Output = F::Output> {
+    let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::current()));
+    hub.configure_scope(|scope| {
+        for (key, value) in tags {
+            scope.set_tag(key, value);
+        }
+    });
+    work.bind_hub(hub)
 }
