@@ -8,13 +8,16 @@
 //! - `scheduler backups` — list the stored backups, oldest first.
 //! - `scheduler restore <KEY|latest> <DATABASE_URL>` — restore a backup into an empty database
 //!   (create it first, e.g. `createdb commonpot_restored`).
+//! - `scheduler healthcheck` — GET `/metrics` of the running scheduler (the container health
+//!   check).
 
 use commonpot_scheduler::{Options, production_tasks};
-use domain::infra::{metrics, shutdown, telemetry};
+use domain::infra::{healthcheck, metrics, shutdown, telemetry};
 use domain::ops::backup;
 use domain::{App, config::Config};
 
-const USAGE: &str = "usage: scheduler [backup | backups | restore <KEY|latest> <DATABASE_URL>]";
+const USAGE: &str =
+    "usage: scheduler [backup | backups | restore <KEY|latest> <DATABASE_URL> | healthcheck]";
 
 /// What the command line asks for.
 enum Command {
@@ -42,16 +45,21 @@ impl Command {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(command) = Command::parse(&args) else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
-    };
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2);
         }
+    };
+    if args == ["healthcheck"] {
+        // The container's health check: GET /metrics on this process's metrics port.
+        let code = healthcheck::exit_code(config.scheduler_metrics_addr, "/metrics").await;
+        std::process::exit(code);
+    }
+    let Some(command) = Command::parse(&args) else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
     };
     let options = match options_from_env() {
         Ok(o) => o,

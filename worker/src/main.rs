@@ -1,9 +1,9 @@
 //! `worker`: relays the outbox to the job queues and runs the jobs until SIGINT or SIGTERM,
 //! serving `GET /metrics` on `WORKER_METRICS_ADDR`. Configured like the api (see
-//! `domain::config`).
+//! `domain::config`). `worker healthcheck` GETs that `/metrics` (the container health check).
 
 use commonpot_worker::Options;
-use domain::infra::{metrics, shutdown, telemetry};
+use domain::infra::{healthcheck, metrics, shutdown, telemetry};
 use domain::{App, config::Config};
 
 #[tokio::main]
@@ -15,6 +15,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        // The container's health check: GET /metrics on this process's metrics port.
+        std::process::exit(healthcheck::exit_code(config.worker_metrics_addr, "/metrics").await);
+    }
     let _sentry = telemetry::init(&config);
     let result = async {
         let app = App::connect(config).await?;
