@@ -1,5 +1,6 @@
 //! `api` serves HTTP. Subcommands: `api migrate` applies migrations, `api seed` loads demo
 //! data into an empty development database, `api audit` checks the books (exit 1 on drift).
+//! Every command but `migrate` refuses to run while migrations are pending.
 //! `api healthcheck` GETs `/health/ready` of the running api (the container health check).
 
 use commonpot_api::startup::Application;
@@ -30,13 +31,15 @@ async fn main() {
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let command = std::env::args().nth(1);
     let app = App::connect(config).await?;
-    app.infra.db.migrate().await?;
+    // Only `api migrate` changes the schema, so instances starting together never race to.
+    if command.as_deref() == Some("migrate") {
+        app.infra.db.migrate().await?;
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
+    app.infra.db.check_migrated().await?;
     match command.as_deref() {
         None | Some("serve") => {}
-        Some("migrate") => {
-            tracing::info!("migrations applied");
-            return Ok(());
-        }
         Some("seed") => {
             app.infra.storage.ensure_bucket().await?;
             let seeded = domain::demo::seed(&app).await?;

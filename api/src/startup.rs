@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use domain::config::origin_of;
 use poem::endpoint::StaticFilesEndpoint;
-use poem::http::Method;
+use poem::http::{HeaderValue, Method};
+use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, Server};
 use poem_openapi::{ExtraHeader, OpenApiService, ServerObject};
 
@@ -49,6 +50,7 @@ pub fn endpoint(app: App) -> impl poem::Endpoint {
     );
     let cors = middleware::cors(&config.cors_origins);
     let web = web_app(&config.web_dir);
+    let instance = instance_header(&config.instance_id);
     Route::new()
         .nest("/", service)
         .nest("/docs", docs)
@@ -63,6 +65,13 @@ pub fn endpoint(app: App) -> impl poem::Endpoint {
         .around(middleware::same_origin_is_not_cors)
         .with(security_headers)
         .around(middleware::observe)
+        .with(instance)
+}
+
+/// `X-Instance-Id` on every response, so a load balancer's spread can be seen (and tested).
+fn instance_header(id: &str) -> SetHeader {
+    let value = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("invalid-id"));
+    SetHeader::new().overriding("X-Instance-Id", value)
 }
 
 /// The web app's production build, when it has been built: files as they are, any other path

@@ -93,6 +93,7 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
     let app = App::connect(config).await?;
     match command {
         Command::Run => {
+            app.infra.db.check_migrated().await?;
             let tasks = production_tasks(&options)?;
             let listen = app.infra.config.scheduler_metrics_addr;
             let (addr, _server) = metrics::serve(listen, shutdown::signal())
@@ -104,7 +105,7 @@ async fn run(config: Config, options: Options, command: Command) -> domain::Resu
         Command::Backup => {
             let done = backup::run(
                 &app.infra.storage,
-                app.infra.config.database_url.expose(),
+                app.infra.config.direct_database_url().expose(),
                 chrono::Utc::now(),
                 options.backup_keep,
             )

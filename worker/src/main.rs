@@ -22,6 +22,7 @@ async fn main() {
     let _sentry = telemetry::init(&config);
     let result = async {
         let app = App::connect(config).await?;
+        app.infra.db.check_migrated().await?;
         let listen = app.infra.config.worker_metrics_addr;
         let (addr, _server) = metrics::serve(listen, shutdown::signal())
             .await

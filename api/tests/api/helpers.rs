@@ -58,10 +58,25 @@ pub fn test_config(database_url: &str, overrides: &[(&str, &str)]) -> Config {
         ("RATE_LIMIT_AUTHENTICATED".into(), "100000/60".into()),
         ("RATE_LIMIT_PREMIUM".into(), "100000/60".into()),
     ]);
+    // `TEST_PGBOUNCER_ADDR=host:port` (set by tests/scale/run): the api's pools go through that
+    // PgBouncer; migrations keep the direct URL.
+    if let Ok(pooler) = std::env::var("TEST_PGBOUNCER_ADDR") {
+        vars.insert("DATABASE_URL".into(), with_host(database_url, &pooler));
+        vars.insert("DATABASE_DIRECT_URL".into(), database_url.to_string());
+    }
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());
     }
     Config::from_lookup(|k| vars.get(k).cloned()).expect("test config")
+}
+
+/// `url` with its `host:port` replaced.
+fn with_host(url: &str, host_port: &str) -> String {
+    let (head, rest) = url.split_once('@').expect("database URL with user@host");
+    let (_, path) = rest
+        .split_once('/')
+        .expect("database URL with a database name");
+    format!("{head}@{host_port}/{path}")
 }
 
 fn init_logs() {

@@ -161,7 +161,8 @@ impl AccountService {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &str) -> Result<AuthSuccess> {
         let invalid = Error::Unauthorized("invalid email or password");
-        let found = repo::find_with_hash_by_email(&self.infra.db.read, email.trim()).await?;
+        // The primary: a replica may still hold a changed password or a deactivated account.
+        let found = repo::find_with_hash_by_email(&self.infra.db.write, email.trim()).await?;
         let (user, hash) = match found {
             Some(found) => found,
             None => {
@@ -298,8 +299,9 @@ impl AccountService {
         })
     }
 
+    /// The primary: callers read their profile right after changing it.
     pub async fn me(&self, principal: &Principal) -> Result<User> {
-        repo::find_by_id(&self.infra.db.read, principal.user_id)
+        repo::find_by_id(&self.infra.db.write, principal.user_id)
             .await?
             .ok_or(Error::NotFound("user"))
     }
@@ -331,7 +333,7 @@ impl AccountService {
                         "current password is required to change it",
                     )
                 })?;
-                let stored = repo::password_hash(&self.infra.db.read, principal.user_id)
+                let stored = repo::password_hash(&self.infra.db.write, principal.user_id)
                     .await?
                     .ok_or(Error::NotFound("user"))?;
                 if !verify_password(current, stored).await? {
@@ -392,8 +394,9 @@ impl AccountService {
         })
     }
 
+    /// The primary: a key just created or revoked shows as such at once.
     pub async fn list_api_keys(&self, principal: &Principal) -> Result<Vec<ApiKeyRow>> {
-        repo::list_api_keys(&self.infra.db.read, principal.user_id).await
+        repo::list_api_keys(&self.infra.db.write, principal.user_id).await
     }
 
     pub async fn revoke_api_key(&self, principal: &Principal, id: Uuid) -> Result<()> {

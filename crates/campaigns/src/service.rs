@@ -224,10 +224,18 @@ impl CampaignService {
         let (campaign, images, stats) = match cached {
             Some(hit) => hit,
             None => {
-                let db = &self.infra.db.read;
-                let c = repo::find(db, id)
-                    .await?
-                    .ok_or(Error::NotFound("campaign"))?;
+                let mut db = &self.infra.db.read;
+                let mut found = repo::find(db, id).await?;
+                // Its creator and admins read the primary: they may have just created or
+                // edited it, which a lagging replica would not show yet.
+                let own = |c: &Campaign| {
+                    viewer.is_some_and(|p| p.user_id == c.creator_id || p.is_admin())
+                };
+                if viewer.is_some() && found.as_ref().is_none_or(own) {
+                    db = &self.infra.db.write;
+                    found = repo::find(db, id).await?;
+                }
+                let c = found.ok_or(Error::NotFound("campaign"))?;
                 // Totals from the primary: a replica's lag would be cached under the new
                 // stats generation.
                 let ids = [id];
@@ -581,7 +589,8 @@ impl CampaignService {
         id: Uuid,
         bytes: Vec<u8>,
     ) -> Result<(CampaignImage, String)> {
-        let campaign = repo::find(&self.infra.db.read, id)
+        // The primary: the creator may add images right after creating the campaign.
+        let campaign = repo::find(&self.infra.db.write, id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         Self::ensure_owner(principal, &campaign)?;

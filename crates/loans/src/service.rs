@@ -263,7 +263,8 @@ impl LoanService {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Loan>, i64)> {
-        repo::list_by_borrower(&self.infra.db.read, principal.user_id, limit, offset).await
+        // The primary: borrowers look for the loan they just applied for.
+        repo::list_by_borrower(&self.infra.db.write, principal.user_id, limit, offset).await
     }
 
     /// Admin queue: loans in `status` (default `pending_review`) with their scores.

@@ -136,7 +136,8 @@ impl RecurringService {
             .ok_or_else(|| {
                 Error::validation("dayOfMonth", "dayOfMonth must be between 1 and 28")
             })?;
-        let campaign = campaigns_repo::find(&self.infra.db.read, campaign_id)
+        // The primary: whether the campaign still takes money must not lag.
+        let campaign = campaigns_repo::find(&self.infra.db.write, campaign_id)
             .await?
             .filter(|c| c.status.is_public())
             .ok_or(Error::NotFound("campaign"))?;
@@ -166,7 +167,7 @@ impl RecurringService {
     }
 
     pub async fn mine(&self, principal: &Principal) -> Result<Vec<RecurringPlan>> {
-        repo::of_donor(&self.infra.db.read, principal.user_id).await
+        repo::of_donor(&self.infra.db.write, principal.user_id).await
     }
 
     /// The donor's own change: `pause`, `resume` or `cancel`.
@@ -215,7 +216,7 @@ impl RecurringService {
     /// already made stay).
     #[tracing::instrument(skip_all, fields(campaign_id = %campaign_id))]
     pub async fn stop_for_campaign(&self, principal: &Principal, campaign_id: Uuid) -> Result<u64> {
-        let campaign = campaigns_repo::find(&self.infra.db.read, campaign_id)
+        let campaign = campaigns_repo::find(&self.infra.db.write, campaign_id)
             .await?
             .ok_or(Error::NotFound("campaign"))?;
         if campaign.creator_id != principal.user_id && !principal.is_admin() {

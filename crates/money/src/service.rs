@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use std::sync::Arc;
@@ -149,8 +149,12 @@ pub fn sign_payment_webhook(secret: &str, timestamp: i64, body: &[u8]) -> Result
 }
 
 impl MoneyService {
+    // A caller's own wallet and donations read the primary: they look right after the
+    // caller's deposit or donation, which a lagging replica would not show yet. Public views
+    // (a campaign's ledger and donations) tolerate the lag and read the replica.
+
     pub async fn wallet_balance(&self, principal: &Principal) -> Result<i64> {
-        wallets::balance(&self.infra.db.read, principal.user_id).await
+        wallets::balance(&self.infra.db.write, principal.user_id).await
     }
 
     pub async fn wallet_transactions(
@@ -159,17 +163,18 @@ impl MoneyService {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
-        self.account_lines(Account::Wallet(principal.user_id), limit, offset)
+        let db = &self.infra.db.write;
+        self.account_lines(db, Account::Wallet(principal.user_id), limit, offset)
             .await
     }
 
     async fn account_lines(
         &self,
+        db: &PgPool,
         account: Account,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
-        let db = &self.infra.db.read;
         let lines = ledger::lines_of(db, account, limit, offset).await?;
         Ok((lines, ledger::count_of(db, account).await?))
     }
@@ -182,7 +187,8 @@ impl MoneyService {
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
         self.public_campaign(campaign_id).await?;
-        self.account_lines(Account::Campaign(campaign_id), limit, offset)
+        let db = &self.infra.db.read;
+        self.account_lines(db, Account::Campaign(campaign_id), limit, offset)
             .await
     }
 
@@ -209,7 +215,7 @@ impl MoneyService {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Donation>, i64)> {
-        repo::donations_of(&self.infra.db.read, principal.user_id, limit, offset).await
+        repo::donations_of(&self.infra.db.write, principal.user_id, limit, offset).await
     }
 
     /// Starts a deposit with the payment provider. The sandbox provider confirms at once; a

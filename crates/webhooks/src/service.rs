@@ -101,7 +101,13 @@ impl WebhooksService {
 
     /// The caller's endpoints, and for admins the platform-wide ones too; newest first.
     pub async fn list(&self, principal: &Principal) -> Result<Vec<Endpoint>> {
-        repo::list_endpoints(&self.infra.db.read, principal.user_id, principal.is_admin()).await
+        // The primary: an endpoint just registered or removed shows as such at once.
+        repo::list_endpoints(
+            &self.infra.db.write,
+            principal.user_id,
+            principal.is_admin(),
+        )
+        .await
     }
 
     async fn endpoint(&self, principal: &Principal, id: Uuid) -> Result<Endpoint> {

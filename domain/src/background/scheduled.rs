@@ -123,7 +123,7 @@ impl BackgroundJob for Backup {
     async fn run(&self, app: &App) -> Result<()> {
         ops::backup::run(
             &app.infra.storage,
-            app.infra.config.database_url.expose(),
+            app.infra.config.direct_database_url().expose(),
             self.now,
             self.keep,
         )

@@ -62,8 +62,12 @@ pub struct Config {
     pub public_url: String,
     /// `DATABASE_URL` (required).
     pub database_url: Secret,
-    /// `DATABASE_READ_URL`: read replica for list/detail reads; defaults to the primary.
+    /// `DATABASE_READ_URL`: read replica for reads that tolerate lag (public lists, search,
+    /// dashboards); defaults to the primary. Whatever decides access or money reads the primary.
     pub database_read_url: Option<Secret>,
+    /// `DATABASE_DIRECT_URL`: the primary without a pooler in between, for migrations and
+    /// `pg_dump`; defaults to `DATABASE_URL`. Set it when `DATABASE_URL` goes through PgBouncer.
+    pub database_direct_url: Option<Secret>,
     /// `DATABASE_MAX_CONNECTIONS` (default 20) per pool, per process.
     pub database_max_connections: u32,
     /// `REDIS_URL` (required).
@@ -123,9 +127,30 @@ pub struct Config {
     /// `SCHEDULER_METRICS_ADDR` (default `127.0.0.1:9102`): where the scheduler serves
     /// `GET /metrics`.
     pub scheduler_metrics_addr: SocketAddr,
+    /// `INSTANCE_ID` (default `<hostname>-<pid>`): names this process in the `X-Instance-Id`
+    /// response header and in logs, to tell instances behind a load balancer apart.
+    pub instance_id: String,
+}
+
+/// `<hostname>-<pid>`: unique per process on a machine and readable in a header.
+fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}-{}", std::process::id())
 }
 
 impl Config {
+    /// The primary without a pooler: `DATABASE_DIRECT_URL`, else `DATABASE_URL`.
+    pub fn direct_database_url(&self) -> &Secret {
+        self.database_direct_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -194,6 +219,7 @@ impl Config {
             bind_addr: env.parse("BIND_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             database_url: Secret::new(database_url),
             database_read_url: env.get("DATABASE_READ_URL").map(Secret::new),
+            database_direct_url: env.get("DATABASE_DIRECT_URL").map(Secret::new),
             database_max_connections: env.parse("DATABASE_MAX_CONNECTIONS", 20)?,
             redis_url: Secret::new(redis_url),
             redis_prefix: env.or("REDIS_KEY_PREFIX", "cp:"),
@@ -244,6 +270,7 @@ impl Config {
                 "SCHEDULER_METRICS_ADDR",
                 SocketAddr::from(([127, 0, 0, 1], 9102)),
             )?,
+            instance_id: env.get("INSTANCE_ID").unwrap_or_else(default_instance_id),
             public_url,
         })
     }
