@@ -117,7 +117,7 @@ ignore_startup_parameters = extra_float_digits,options
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
-  log "starting PgBouncer (transaction pooling) on 127.0.0.1:$port"
+  log "starting PgBouncer (session pooling) on 127.0.0.1:$port"
   as_postgres pgbouncer -d -q "$dir/pgbouncer.ini"
   wait_for "PgBouncer" psql "postgres://postgres:postgres@127.0.0.1:$port/postgres" -qtAc 'select 1'
 }
