@@ -12,6 +12,15 @@ use domain::ledger::Idempotent;
 use super::error::ApiError;
 use super::params::MAX_PAGE;
 
+/// The body of an admin action that takes something away and must say why.
+#[derive(Object, serde::Deserialize)]
+pub struct ReasonRequest {
+    /// Required: why, 1 to 1000 characters, kept in the admin audit log. (Optional in the
+    /// schema so that non-admins get their 403 before any body validation.)
+    #[oai(nullable, validator(min_length = 1, max_length = 1000))]
+    pub reason: Option<String>,
+}
+
 /// `Json<T>`: poem-openapi's JSON payload, but documented with a description when an
 /// operation returns it directly as its 200 response (poem-openapi leaves that empty).
 pub struct Json<T>(pub T);

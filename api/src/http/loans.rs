@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::common::{Created, created, idempotency_key};
-use super::common::{PageParams, Paged};
+use super::common::{PageParams, Paged, ReasonRequest};
 use super::enums::{InstallmentStatus, Nullable, OneOf};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, FORBIDDEN, PARAMS};
 use super::json::JsonBody;
@@ -496,7 +496,8 @@ impl LoansApi {
         ))
     }
 
-    /// Admin: write off a defaulted loan. No money moves; what is still owed is lost.
+    /// Admin: write off a defaulted loan, with a reason for the audit log. No money moves;
+    /// what is still owed is lost.
     #[oai(
         path = "/admin/loans/:id/write-off",
         method = "post",
@@ -507,8 +508,14 @@ impl LoansApi {
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<LoanDetailDto>, { API | ADMIN | BY_ID | CONFLICT }> {
+        body: JsonBody<ReasonRequest>,
+    ) -> ApiResult<Json<LoanDetailDto>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
         let principal = auth.admin()?;
-        Ok(Json(app.loans().write_off(principal, id.0).await?.into()))
+        Ok(Json(
+            app.loans()
+                .write_off(principal, id.0, body.0.reason.as_deref())
+                .await?
+                .into(),
+        ))
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod campaigns;
 pub mod common;
@@ -44,7 +45,7 @@ pub enum ApiTags {
     Wallet,
     /// Donations, refunds and the audit
     Donations,
-    /// The admin dashboard, job queues and dead letters
+    /// The admin dashboard, job queues, dead letters and the audit log
     Admin,
     /// Microloans: applications, lending, schedules, repayments and the admin review
     Loans,
@@ -63,6 +64,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     money::MoneyApi,
     admin::AdminApi,
+    audit_log::AuditLogApi,
     ops::OpsApi,
     recurring::RecurringApi,
     loans::LoansApi,
@@ -79,6 +81,7 @@ pub fn apis() -> Apis {
         campaigns::CampaignsApi,
         money::MoneyApi,
         admin::AdminApi,
+        audit_log::AuditLogApi,
         ops::OpsApi,
         recurring::RecurringApi,
         loans::LoansApi,

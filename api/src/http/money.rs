@@ -15,7 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::ApiTags;
-use super::common::{Created, Json, PageParams, Paged, created, idempotency_key};
+use super::common::{Created, Json, PageParams, Paged, ReasonRequest, created, idempotency_key};
 use super::enums::{DriftKind, LedgerKind, WebhookAckStatus, from_db};
 use super::error::{ADMIN, API, AUTH, ApiResult, BODY, BY_ID, CONFLICT, PARAMS, UNAUTHORIZED};
 use super::json::JsonBody;
@@ -257,7 +257,8 @@ impl MoneyApi {
         Ok(Json(Paged::new(items, p, total)))
     }
 
-    /// Admin: refund a donation to the donor's wallet (once). Requires `Idempotency-Key`.
+    /// Admin: refund a donation to the donor's wallet (once), with a reason for the audit log.
+    /// Requires `Idempotency-Key`.
     #[oai(
         path = "/admin/donations/:id/refund",
         method = "post",
@@ -270,10 +271,14 @@ impl MoneyApi {
         auth: Auth,
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
-    ) -> ApiResult<Created<Donation>, { API | ADMIN | BY_ID | PARAMS | CONFLICT }> {
+        body: JsonBody<ReasonRequest>,
+    ) -> ApiResult<Created<Donation>, { API | ADMIN | BY_ID | BODY | CONFLICT }> {
         auth.admin()?;
         let key = idempotency_key(key.0.0)?;
-        let result = app.money().refund(auth.principal(), id.0, &key).await?;
+        let result = app
+            .money()
+            .refund(auth.principal(), id.0, &key, body.0.reason.as_deref())
+            .await?;
         Ok(created(result, std::convert::identity))
     }
 

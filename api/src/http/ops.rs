@@ -132,8 +132,9 @@ impl OpsApi {
         auth: Auth,
         id: Path<Uuid>,
     ) -> ApiResult<Retried, { API | ADMIN | BY_ID }> {
-        auth.admin()?;
-        if dead_letter::retry(&app.infra.kv, &Queues::new(&app.infra.kv), id.0).await? {
+        let principal = auth.admin()?;
+        let kv = &app.infra.kv;
+        if dead_letter::retry_as_admin(kv, &app.infra.db.write, principal.actor(), id.0).await? {
             Ok(Retried::Accepted)
         } else {
             Err(domain::Error::NotFound("dead letter").into())

@@ -112,3 +112,16 @@ lenient_param!(
         ..MetaSchema::new("string")
     }
 );
+
+lenient_param!(
+    /// `limit` of the audit log: 1 to 100 (default 50).
+    AuditLimit(i64),
+    false,
+    MetaSchema {
+        format: Some("int64"),
+        minimum: Some(1.0),
+        maximum: Some(domain::admin::audit_log::MAX_LIMIT as f64),
+        default: Some(domain::admin::audit_log::DEFAULT_LIMIT.into()),
+        ..MetaSchema::new("integer")
+    }
+);

@@ -489,8 +489,9 @@ async fn a_loan_goes_late_then_defaults_on_a_controlled_clock_and_an_admin_write
         .post_json(&path, Some(&user.access_token), &json!({}))
         .await;
     assert_eq!(error_of(resp, 403).await["code"], "forbidden");
+    let reason = json!({"reason": "no repayment in four months"});
     let resp = app
-        .post_json(&path, Some(&admin.access_token), &json!({}))
+        .post_json(&path, Some(&admin.access_token), &reason)
         .await;
     assert_eq!(resp.status().as_u16(), 200);
     let body: Value = resp.json().await.expect("json");
@@ -503,7 +504,7 @@ async fn a_loan_goes_late_then_defaults_on_a_controlled_clock_and_an_admin_write
         .expect("one");
     assert_eq!(last["actorId"], admin.id.to_string());
     let resp = app
-        .post_json(&path, Some(&admin.access_token), &json!({}))
+        .post_json(&path, Some(&admin.access_token), &reason)
         .await;
     assert_eq!(error_of(resp, 409).await["code"], "invalid_transition");
     // The lender keeps what was repaid; the rest is lost, and the books still balance.

@@ -581,8 +581,9 @@ async fn an_admin_refund_restores_the_wallet_and_the_stats_once_only() {
     )
     .await;
     assert_eq!(error["code"], "forbidden");
+    let reason = json!({"reason": "donor asked for it back"});
     let resp = app
-        .post_idem(&path, &admin.access_token, "r1", &json!({}))
+        .post_idem(&path, &admin.access_token, "r1", &reason)
         .await;
     assert_eq!(resp.status().as_u16(), 201);
     assert_eq!(
@@ -596,7 +597,7 @@ async fn an_admin_refund_restores_the_wallet_and_the_stats_once_only() {
         (Some(0), Some(0))
     );
     let error = error_of(
-        app.post_idem(&path, &admin.access_token, "r2", &json!({}))
+        app.post_idem(&path, &admin.access_token, "r2", &reason)
             .await,
         409,
     )

@@ -1,7 +1,7 @@
 //! SQL for users and API keys. Functions borrow a connection or pool; callers own transactions.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::model::{Role, Tier, User};
@@ -89,6 +89,17 @@ pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<User
     )))
     .bind(id)
     .fetch_optional(db)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// The user, with its row locked until the transaction ends.
+pub async fn lock_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users where id = $1 for update"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
     .await?;
     row.map(User::try_from).transpose()
 }

@@ -448,12 +448,28 @@ impl AccountService {
                 "admins cannot deactivate or demote themselves",
             ));
         }
-        let before = repo::find_by_id(&self.infra.db.write, id)
+        // The row is locked so the audit entry's `before` is what this update replaced.
+        let mut tx = self.infra.db.write.begin().await?;
+        let before = repo::lock_by_id(&mut tx, id)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        let user = repo::admin_update(&self.infra.db.write, id, change)
+        let user = repo::admin_update(&mut *tx, id, change)
             .await?
             .ok_or(Error::NotFound("user"))?;
+        audit_log::record(
+            &mut tx,
+            principal.actor(),
+            &audit_log::Change {
+                action: audit_log::Action::UserUpdated,
+                target_type: "user",
+                target_id: id.to_string(),
+                before: moderated_fields(&before),
+                after: moderated_fields(&user),
+                reason: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
         if !user.is_active || user.role != before.role {
             self.sessions().revoke_all(id).await?;
         } else if user.tier != before.tier {
@@ -474,4 +490,13 @@ impl AccountService {
         let hash = hash_password(password.expose().to_string()).await?;
         repo::upsert_admin(&self.infra.db.write, Uuid::now_v7(), email.as_str(), &hash).await
     }
+}
+
+/// What an admin may change on a user, as the audit log records it.
+fn moderated_fields(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "role": user.role.as_str(),
+        "tier": user.tier.as_str(),
+        "is_active": user.is_active,
+    })
 }

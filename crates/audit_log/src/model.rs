@@ -58,6 +58,24 @@ impl Action {
         )
     }
 
+    /// The reason given for this action, trimmed: refused when the action needs one and it is
+    /// missing or blank, or when it is too long. Services call it before any work so a refusal
+    /// costs nothing; [`crate::record`] checks again.
+    pub fn reason(self, raw: Option<&str>) -> Result<Option<&str>> {
+        let reason = raw.map(str::trim).filter(|r| !r.is_empty());
+        match reason {
+            None if self.needs_reason() => Err(Error::validation(
+                "reason",
+                format!("a reason is required for {}", self.as_str()),
+            )),
+            Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(Error::validation(
+                "reason",
+                "reason must be at most 1000 characters",
+            )),
+            _ => Ok(reason),
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self> {
         Self::ALL
             .iter()
@@ -92,37 +110,33 @@ pub const MAX_REASON_CHARS: usize = 1000;
 impl Change<'_> {
     /// The reason, trimmed, checked against the action's needs.
     pub(crate) fn checked_reason(&self) -> Result<Option<&str>> {
-        let reason = self.reason.map(str::trim).filter(|r| !r.is_empty());
-        match reason {
-            None if self.action.needs_reason() => Err(Error::validation(
-                "reason",
-                format!("a reason is required for {}", self.action.as_str()),
-            )),
-            Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(Error::validation(
-                "reason",
-                "reason must be at most 1000 characters",
-            )),
-            _ => Ok(reason),
-        }
+        self.action.reason(self.reason)
     }
 }
 
 /// A recorded entry, newest first in listings.
 #[derive(Debug, Clone)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename_all = "camelCase")
+)]
 pub struct AuditEntry {
     /// Increasing with each entry; the keyset cursor.
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor_id: Uuid,
     /// The admin's email (from the users read model; `null` once the account is erased).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub actor_email: Option<String>,
     pub action: Action,
     pub target_type: String,
     pub target_id: String,
     pub before: Value,
     pub after: Value,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub request_id: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub reason: Option<String>,
 }
 
@@ -139,11 +153,16 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// One page of entries and the cursor for the next (absent on the last page).
+/// One page of entries and the cursor for the next (`null` on the last page).
 #[derive(Debug, Clone)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "AuditPage", rename_all = "camelCase")
+)]
 pub struct Page {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next page.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub next_before: Option<i64>,
 }

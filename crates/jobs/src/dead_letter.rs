@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Job;
@@ -61,9 +62,37 @@ pub async fn list(kv: &Kv, limit: usize) -> Result<Vec<DeadLetter>> {
     Ok(raw.iter().filter_map(|r| parse(r)).collect())
 }
 
+/// An admin's retry ([`retry`]), recorded in the audit log. Dead letters live in Redis, so
+/// there is no transaction to share with the change: the entry is written in its own small
+/// transaction right after the retry succeeds (a crash in between leaves a retried job without
+/// its entry, never an entry without its retry). Returns false when there is no such letter.
+pub async fn retry_as_admin(
+    kv: &Kv,
+    db: &PgPool,
+    actor: audit_log::Actor<'_>,
+    id: Uuid,
+) -> Result<bool> {
+    let Some(letter) = retry(kv, &Queues::new(kv), id).await? else {
+        return Ok(false);
+    };
+    let queue = letter.job.name();
+    let change = audit_log::Change {
+        action: audit_log::Action::DeadLetterRetried,
+        target_type: "dead_letter",
+        target_id: id.to_string(),
+        before: serde_json::json!({"state": "dead", "queue": queue, "attempts": letter.attempts}),
+        after: serde_json::json!({"state": "queued", "queue": queue, "attempts": 0}),
+        reason: None,
+    };
+    let mut tx = db.begin().await?;
+    audit_log::record(&mut tx, actor, &change).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Pushes the dead letter `id` back to its queue (with fresh attempts) and removes it from the
-/// list. Returns false when there is no such entry.
-pub async fn retry(kv: &Kv, queues: &Queues, id: Uuid) -> Result<bool> {
+/// list. Returns the letter, or `None` when there is no such entry.
+pub async fn retry(kv: &Kv, queues: &Queues, id: Uuid) -> Result<Option<DeadLetter>> {
     let key = kv.key(LIST);
     let mut conn = kv.conn();
     let raw: Vec<String> = conn.lrange(&key, 0, KEEP - 1).await?;
@@ -71,12 +100,12 @@ pub async fn retry(kv: &Kv, queues: &Queues, id: Uuid) -> Result<bool> {
         .into_iter()
         .find_map(|r| parse(&r).filter(|l| l.id == id).map(|l| (r, l)))
     else {
-        return Ok(false);
+        return Ok(None);
     };
     // Pushed before it is removed: a crash in between leaves a duplicate, never a lost job.
-    queues.push(letter.job).await?;
+    queues.push(letter.job.clone()).await?;
     let _: i64 = conn.lrem(&key, 1, raw).await?;
-    Ok(true)
+    Ok(Some(letter))
 }
 
 fn parse(raw: &str) -> Option<DeadLetter> {

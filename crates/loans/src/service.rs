@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use super::model::{
 use super::repo::{self, NewLoan, NewRepayment};
 use super::{schedule, scoring};
 use accounts::Principal;
+use audit_log::{Action, Change};
 use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
 use platform::Handles;
@@ -43,6 +45,27 @@ impl LoanService {
     pub fn new(infra: Handles) -> Self {
         Self { infra }
     }
+}
+
+/// Records an admin's decision on a loan in the audit log, on the decision's transaction.
+async fn record_decision(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    action: Action,
+    loan_id: Uuid,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    reason: Option<&str>,
+) -> Result<()> {
+    let change = Change {
+        action,
+        target_type: "loan",
+        target_id: loan_id.to_string(),
+        before,
+        after,
+        reason,
+    };
+    audit_log::record(conn, principal.actor(), &change).await
 }
 
 fn invalid_transition(message: &'static str) -> Error {
@@ -343,6 +366,16 @@ impl LoanService {
         )
         .await?;
         outbox::record(&mut tx, &Event::LoanApproved { loan_id: id }).await?;
+        record_decision(
+            &mut tx,
+            principal,
+            Action::LoanApproved,
+            id,
+            json!({"status": loan.status}),
+            json!({"status": LoanStatus::Fundraising}),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!(LOAN_DECISIONS, "decision" => "approved").increment(1);
         tracing::info!(event = "loan_approved", loan_id = %id, amount = loan.amount, "loan approved");
@@ -377,17 +410,34 @@ impl LoanService {
         .await?;
         repo::set_closed(&mut tx, id, Utc::now()).await?;
         outbox::record(&mut tx, &Event::LoanRejected { loan_id: id }).await?;
+        record_decision(
+            &mut tx,
+            principal,
+            Action::LoanRejected,
+            id,
+            json!({"status": loan.status}),
+            json!({"status": LoanStatus::Rejected}),
+            Some(reason.as_str()),
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!(LOAN_DECISIONS, "decision" => "rejected").increment(1);
         tracing::info!(event = "loan_rejected", loan_id = %id, amount = loan.amount, "loan rejected");
         self.detail(Some(principal), id, true).await
     }
 
-    /// defaulted → written_off, admins only. No money moves: every repayment was already
-    /// passed on to the lenders, and what the borrower still owes is what the lenders lose.
+    /// defaulted → written_off, admins only, with a reason for the audit log. No money moves:
+    /// every repayment was already passed on to the lenders, and what the borrower still owes
+    /// is what the lenders lose.
     #[tracing::instrument(skip_all, fields(admin = %principal.user_id, loan_id = %id))]
-    pub async fn write_off(&self, principal: &Principal, id: Uuid) -> Result<LoanDetail> {
+    pub async fn write_off(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<LoanDetail> {
         principal.require_admin()?;
+        let audit_reason = Action::LoanWrittenOff.reason(reason)?;
         let mut tx = self.infra.db.write.begin().await?;
         let loan = Self::lock_for_admin(&mut tx, principal, id).await?;
         if loan.status != LoanStatus::Defaulted {
@@ -406,6 +456,16 @@ impl LoanService {
         )
         .await?;
         repo::set_closed(&mut tx, id, Utc::now()).await?;
+        record_decision(
+            &mut tx,
+            principal,
+            Action::LoanWrittenOff,
+            id,
+            json!({"status": loan.status, "outstanding": loan.outstanding()}),
+            json!({"status": LoanStatus::WrittenOff}),
+            audit_reason,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!("loan_written_off");
         self.detail(Some(principal), id, true).await

@@ -224,7 +224,27 @@ impl RecurringService {
                 "only the campaign's creator or an admin may do this",
             ));
         }
-        repo::stop_for_campaign(&self.infra.db.write, campaign_id).await
+        let mut tx = self.infra.db.write.begin().await?;
+        let stopped = repo::stop_for_campaign(&mut *tx, campaign_id).await?;
+        // Only an admin acting on someone else's campaign uses admin powers; a creator
+        // stopping their own plans is not an admin action.
+        if campaign.creator_id != principal.user_id {
+            audit_log::record(
+                &mut tx,
+                principal.actor(),
+                &audit_log::Change {
+                    action: audit_log::Action::RecurringStopped,
+                    target_type: "campaign",
+                    target_id: campaign_id.to_string(),
+                    before: serde_json::json!({"live_plans": stopped}),
+                    after: serde_json::json!({"live_plans": 0}),
+                    reason: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stopped)
     }
 
     /// Charges every plan due on or before `now`'s date. Each plan is locked while it is

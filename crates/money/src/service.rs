@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::Sha256;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -18,6 +19,7 @@ use super::model::{
 };
 use super::repo;
 use accounts::Principal;
+use audit_log::{Action, Change};
 use campaigns::CampaignService;
 use campaigns::cache;
 use campaigns::repo as campaigns_repo;
@@ -391,15 +393,19 @@ impl MoneyService {
     }
 
     /// Admin refund: reverses the gift's ledger lines, restores the wallet and fixes the
-    /// stats. Once only.
+    /// stats. Once only, with a reason for the audit log.
     #[tracing::instrument(skip_all, fields(admin = %principal.user_id, donation_id = %donation_id))]
     pub async fn refund(
         &self,
         principal: &Principal,
         donation_id: Uuid,
         key: &str,
+        reason: Option<&str>,
     ) -> Result<Idempotent<Donation>> {
         principal.require_admin()?;
+        let reason = Action::DonationRefunded.reason(reason)?;
+        // The key stands for the refund of this donation; the reason is not part of it, so a
+        // retry that retypes the reason replays the first answer.
         let mut work = match ledger::begin(
             &self.infra.db.write,
             principal.user_id,
@@ -431,6 +437,19 @@ impl MoneyService {
             ));
         }
         let refunded = refund_in_tx(&mut work.tx, &donation, shard).await?;
+        audit_log::record(
+            &mut work.tx,
+            principal.actor(),
+            &Change {
+                action: Action::DonationRefunded,
+                target_type: "donation",
+                target_id: donation_id.to_string(),
+                before: json!({"status": donation.status, "amount": donation.amount}),
+                after: json!({"status": refunded.status, "amount": refunded.amount}),
+                reason,
+            },
+        )
+        .await?;
         let done = work.finish(refunded).await?;
         self.stats_changed(done.value.campaign_id).await;
         Ok(done)

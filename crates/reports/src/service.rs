@@ -63,7 +63,8 @@ impl ReportsService {
                 "the period may span at most ten years",
             ));
         }
-        self.queue(kind, principal.user_id, from, to).await
+        self.queue(kind, principal.user_id, from, to, Some(principal.actor()))
+            .await
     }
 
     /// A donor's statement of their gifts in `year`.
@@ -74,8 +75,14 @@ impl ReportsService {
         let last = NaiveDate::from_ymd_opt(year, 12, 31);
         match (first, last) {
             (Some(first), Some(last)) if (FIRST_YEAR..=this_year).contains(&year) => {
-                self.queue(ReportKind::GivingStatement, principal.user_id, first, last)
-                    .await
+                self.queue(
+                    ReportKind::GivingStatement,
+                    principal.user_id,
+                    first,
+                    last,
+                    None,
+                )
+                .await
             }
             _ => Err(Error::validation(
                 "year",
@@ -85,13 +92,14 @@ impl ReportsService {
     }
 
     /// Writes the row and its event in one transaction: the job exists exactly when the
-    /// report does.
+    /// report does. An admin's request (`admin`) is recorded in the audit log there too.
     async fn queue(
         &self,
         kind: ReportKind,
         requested_by: Uuid,
         from: NaiveDate,
         to: NaiveDate,
+        admin: Option<audit_log::Actor<'_>>,
     ) -> Result<Report> {
         let mut tx = self.infra.db.write.begin().await?;
         let report = repo::insert(&mut tx, kind, requested_by, from, to).await?;
@@ -102,6 +110,21 @@ impl ReportsService {
             },
         )
         .await?;
+        if let Some(actor) = admin {
+            let change = audit_log::Change {
+                action: audit_log::Action::ReportRequested,
+                target_type: "report",
+                target_id: report.id.to_string(),
+                before: serde_json::Value::Null,
+                after: serde_json::json!({
+                    "kind": kind.as_str(),
+                    "from": from,
+                    "to": to,
+                }),
+                reason: None,
+            };
+            audit_log::record(&mut tx, actor, &change).await?;
+        }
         tx.commit().await?;
         tracing::info!(report_id = %report.id, kind = kind.as_str(), "report_requested");
         Ok(report)

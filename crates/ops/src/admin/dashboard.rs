@@ -57,7 +57,7 @@ pub struct Dashboard {
 /// The admin's overview.
 #[derive(Clone, Debug)]
 pub struct AdminService {
-    infra: Handles,
+    pub(super) infra: Handles,
     campaigns: CampaignService,
 }
 
