@@ -34,7 +34,8 @@ impl App {
     }
 
     pub fn new(infra: Handles) -> Self {
-        let campaigns = CampaignService::new(infra.clone());
+        // A suspension pauses the campaign's recurring plans on its own transaction.
+        let campaigns = CampaignService::new(infra.clone(), money::recurring::MODERATION);
         let money = MoneyService::new(infra.clone(), campaigns.clone());
         Self {
             accounts: AccountService::new(infra.clone()),

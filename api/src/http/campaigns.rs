@@ -108,6 +108,8 @@ pub struct CampaignDto {
     /// Null while a draft.
     #[oai(nullable)]
     pub published_at: Option<DateTime<Utc>>,
+    /// Picked by an admin: listed under `featured=true` and first under `sort=featured`.
+    pub featured: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[oai(flatten)]
@@ -137,6 +139,7 @@ impl CampaignDto {
                     .map(|s| from_db(s, Settlement::parse, Settlement::Refunded)),
             ),
             published_at: c.published_at,
+            featured: c.featured_at.is_some(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             stats: s,
@@ -187,6 +190,17 @@ pub struct CancelResult {
     pub campaign: CampaignDto,
     /// Donations refunded (all_or_nothing campaigns refund every standing donation).
     pub refunded_donations: u32,
+}
+
+/// An admin's moderation of a campaign and why.
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ModerationRequest {
+    /// Why (at most 1,000 characters), kept in the audit log. Required to suspend; optional
+    /// otherwise.
+    #[oai(nullable, validator(max_length = 1000))]
+    pub reason: Option<String>,
 }
 
 #[derive(Multipart)]
@@ -302,9 +316,11 @@ impl CampaignsApi {
         Ok(CampaignCreated::Created(Json(view.into())))
     }
 
-    /// List campaigns (drafts excluded). Filters: status, category, creator; full-text `q`;
-    /// sort `newest` (default), `most_raised`, `ending_soon`. Page with `page`/`limit`, or
-    /// follow `nextCursor` for deep paging.
+    /// List campaigns (drafts and suspended campaigns excluded; `status=draft` lists the
+    /// caller's own drafts, `status=suspended` the caller's own suspended campaigns, or every
+    /// one for an admin). Filters: status, category, creator, `featured=true`; full-text `q`;
+    /// sort `newest` (default), `most_raised`, `ending_soon`, `featured`. Page with
+    /// `page`/`limit`, or follow `nextCursor` for deep paging.
     #[oai(path = "/campaigns", method = "get", operation_id = "listCampaigns")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -315,6 +331,8 @@ impl CampaignsApi {
         status: Query<Option<OneOf<CampaignStatus>>>,
         category: Query<Option<OneOf<Category>>>,
         creator: Query<Option<Uuid>>,
+        /// `true`: only featured campaigns.
+        featured: Query<Option<bool>>,
         q: Query<Option<String>>,
         sort: Query<Option<OneOf<CampaignSort>>>,
         page: Query<PageNumber>,
@@ -328,6 +346,7 @@ impl CampaignsApi {
                 viewer(req),
                 ListParams {
                     status: status.0.map(OneOf::into_inner),
+                    featured: featured.0.unwrap_or(false),
                     category: category.0.map(OneOf::into_inner),
                     creator_id: creator.0,
                     q: q.0,
@@ -351,7 +370,8 @@ impl CampaignsApi {
         }))
     }
 
-    /// One campaign with its creator's name, live stats and images.
+    /// One campaign with its creator's name, live stats and images. Drafts and suspended
+    /// campaigns answer 404 to anyone but their creator and admins.
     #[oai(path = "/campaigns/:id", method = "get", operation_id = "getCampaign")]
     async fn get(
         &self,
@@ -459,7 +479,8 @@ impl CampaignsApi {
         })))
     }
 
-    /// Donations to the campaign, newest first; anonymous donors are not named.
+    /// Donations to the campaign, newest first; anonymous donors are not named. Those of a
+    /// hidden (draft or suspended) campaign answer 404 to anyone but its creator and admins.
     #[oai(
         path = "/campaigns/:id/donations",
         method = "get",
@@ -467,8 +488,9 @@ impl CampaignsApi {
     )]
     async fn donations(
         &self,
-        _auth: NoAuth,
+        _auth: MaybeAuth,
         app: Data<&App>,
+        req: &Request,
         id: Path<Uuid>,
         page: Query<PageNumber>,
         limit: Query<PageLimit>,
@@ -476,12 +498,13 @@ impl CampaignsApi {
         let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (items, total) = app
             .money()
-            .campaign_donations(id.0, p.limit, p.offset())
+            .campaign_donations(viewer(req), id.0, p.limit, p.offset())
             .await?;
         Ok(Json(Paged::new(items, p, total)))
     }
 
-    /// The campaign account's ledger lines, newest first: every cent in and out.
+    /// The campaign account's ledger lines, newest first: every cent in and out. Those of a
+    /// hidden (draft or suspended) campaign answer 404 to anyone but its creator and admins.
     #[oai(
         path = "/campaigns/:id/ledger",
         method = "get",
@@ -489,8 +512,9 @@ impl CampaignsApi {
     )]
     async fn ledger(
         &self,
-        _auth: NoAuth,
+        _auth: MaybeAuth,
         app: Data<&App>,
+        req: &Request,
         id: Path<Uuid>,
         page: Query<PageNumber>,
         limit: Query<PageLimit>,
@@ -498,7 +522,7 @@ impl CampaignsApi {
         let p = PageParams::parse(page.0.0, limit.0.0)?;
         let (lines, total) = app
             .money()
-            .campaign_ledger(id.0, p.limit, p.offset())
+            .campaign_ledger(viewer(req), id.0, p.limit, p.offset())
             .await?;
         Ok(Json(Paged::new(
             lines.into_iter().map(Into::into).collect(),
@@ -508,6 +532,7 @@ impl CampaignsApi {
     }
 
     /// Server-sent events with the campaign's totals: the current ones first, then each change.
+    /// Public campaigns only (a draft or suspended one answers 404).
     #[oai(
         path = "/campaigns/:id/events",
         method = "get",
@@ -548,7 +573,10 @@ impl CampaignsApi {
         Ok(created(result, std::convert::identity))
     }
 
-    /// Admin: suspend an active campaign (donations and withdrawals stop).
+    /// Admin: suspend an active campaign, with a `reason`. It disappears from the public
+    /// (lists, search, its pages answer 404) while its creator and admins still see it;
+    /// donations and withdrawals stop; its recurring donations pause until it is reinstated.
+    /// Recorded in the audit log.
     #[oai(
         path = "/admin/campaigns/:id/suspend",
         method = "post",
@@ -559,16 +587,18 @@ impl CampaignsApi {
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
-        Ok(Json(
-            app.campaigns()
-                .suspend(auth.principal(), id.0)
-                .await?
-                .into(),
-        ))
+        body: JsonBody<ModerationRequest>,
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
+        let reason = body.0.reason.as_deref();
+        let view = app
+            .campaigns()
+            .suspend(auth.principal(), id.0, reason)
+            .await?;
+        Ok(Json(view.into()))
     }
 
-    /// Admin: reinstate a suspended campaign.
+    /// Admin: reinstate a suspended campaign; the recurring donations its suspension paused
+    /// resume from their next date. Recorded in the audit log.
     #[oai(
         path = "/admin/campaigns/:id/reinstate",
         method = "post",
@@ -579,12 +609,55 @@ impl CampaignsApi {
         app: Data<&App>,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | CONFLICT }> {
-        Ok(Json(
-            app.campaigns()
-                .reinstate(auth.principal(), id.0)
-                .await?
-                .into(),
-        ))
+        body: JsonBody<ModerationRequest>,
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
+        let reason = body.0.reason.as_deref();
+        let view = app
+            .campaigns()
+            .reinstate(auth.principal(), id.0, reason)
+            .await?;
+        Ok(Json(view.into()))
+    }
+
+    /// Admin: feature an active campaign (409 otherwise). Recorded in the audit log.
+    #[oai(
+        path = "/admin/campaigns/:id/feature",
+        method = "post",
+        operation_id = "featureCampaign"
+    )]
+    async fn feature(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<ModerationRequest>,
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
+        let reason = body.0.reason.as_deref();
+        let view = app
+            .campaigns()
+            .feature(auth.principal(), id.0, reason)
+            .await?;
+        Ok(Json(view.into()))
+    }
+
+    /// Admin: stop featuring a campaign. Recorded in the audit log.
+    #[oai(
+        path = "/admin/campaigns/:id/unfeature",
+        method = "post",
+        operation_id = "unfeatureCampaign"
+    )]
+    async fn unfeature(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: JsonBody<ModerationRequest>,
+    ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY }> {
+        let reason = body.0.reason.as_deref();
+        let view = app
+            .campaigns()
+            .unfeature(auth.principal(), id.0, reason)
+            .await?;
+        Ok(Json(view.into()))
     }
 }

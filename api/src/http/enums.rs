@@ -261,11 +261,13 @@ closed_set! {
 }
 
 closed_set! {
-    /// Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`.
+    /// Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`;
+    /// `featured` puts featured campaigns first, then newest.
     pub enum CampaignSort {
         Newest = "newest",
         MostRaised = "most_raised",
         EndingSoon = "ending_soon",
+        Featured = "featured",
     }
 }
 

@@ -75,7 +75,7 @@ pub enum Retried {
 
 pub struct OpsApi;
 
-fn queue(name: &str) -> JobQueue {
+pub(super) fn queue(name: &str) -> JobQueue {
     from_db(name, JobQueue::parse, JobQueue::SendNotification)
 }
 

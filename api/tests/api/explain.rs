@@ -131,11 +131,27 @@ async fn campaign_reads_and_the_donations_page_use_indexes_not_sequential_scans(
         limit: 20,
         offset: 0,
         cursor,
+        featured: false,
         viewer: None,
+        viewer_is_admin: false,
     };
     let pages = [
         ("newest by status", page(Some(CampaignStatus::Active), None)),
         ("newest, all public", page(None, None)),
+        (
+            "featured only",
+            ListQuery {
+                featured: true,
+                ..page(None, None)
+            },
+        ),
+        (
+            "featured first",
+            ListQuery {
+                sort: Sort::Featured,
+                ..page(None, None)
+            },
+        ),
         (
             "keyset cursor page",
             page(

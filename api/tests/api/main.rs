@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod loans;
 mod metrics;
+mod moderation;
 mod money;
 mod ops;
 mod recurring;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use accounts::Principal;
 use platform::error::{Error, Result};
 
 /// `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
@@ -47,9 +48,10 @@ impl CampaignStatus {
             }
         })
     }
-    /// Whether anyone but the creator and admins may see it.
+    /// Whether anyone but the creator and admins may see it: drafts are not out yet, and a
+    /// suspended campaign is hidden until an admin reinstates it.
     pub fn is_public(self) -> bool {
-        !matches!(self, Self::Draft)
+        !matches!(self, Self::Draft | Self::Suspended)
     }
 }
 
@@ -122,8 +124,18 @@ pub struct Campaign {
     pub deadline: Option<DateTime<Utc>>,
     pub settlement: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// When an admin featured it; `None` when not featured.
+    pub featured_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Campaign {
+    /// Public campaigns are seen by anyone; the others only by their creator and admins.
+    pub fn visible_to(&self, viewer: Option<&Principal>) -> bool {
+        self.status.is_public()
+            || viewer.is_some_and(|p| p.user_id == self.creator_id || p.is_admin())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,7 @@ struct CampaignRow {
     deadline: Option<DateTime<Utc>>,
     settlement: Option<String>,
     published_at: Option<DateTime<Utc>>,
+    featured_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -48,6 +49,7 @@ impl TryFrom<CampaignRow> for Campaign {
             deadline: r.deadline,
             settlement: r.settlement,
             published_at: r.published_at,
+            featured_at: r.featured_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -58,7 +60,7 @@ impl TryFrom<CampaignRow> for Campaign {
 const SELECT: &str =
     "select c.id, c.creator_id, u.first_name || ' ' || u.last_name as creator_name,
         c.title, c.description, c.goal_amount, c.currency, c.category, c.funding_model, c.status,
-        c.deadline, c.settlement, c.published_at, c.created_at, c.updated_at
+        c.deadline, c.settlement, c.published_at, c.featured_at, c.created_at, c.updated_at
     from campaigns c join read.users u on u.id = c.creator_id";
 
 pub struct NewCampaign<'a> {
@@ -221,6 +223,20 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Features (`true`) or unfeatures the campaign; a feature keeps its first moment.
+pub async fn set_featured(conn: &mut PgConnection, id: Uuid, featured: bool) -> Result<()> {
+    sqlx::query(
+        "update campaigns set updated_at = now(),
+            featured_at = case when $2 then coalesce(featured_at, now()) end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(featured)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Live stats (sum over shards) of the given campaigns; missing ones have none yet.
 /// The totals of a page of campaigns (the plan tests explain it).
 pub const STATS_OF_PAGE: &str =
@@ -351,6 +367,8 @@ pub enum Sort {
     Newest,
     MostRaised,
     EndingSoon,
+    /// Featured campaigns first, then newest.
+    Featured,
 }
 
 /// Keyset position: the last row's sort value and id.
@@ -369,8 +387,12 @@ pub struct ListQuery {
     pub limit: i64,
     pub offset: i64,
     pub cursor: Option<Cursor>,
-    /// Drafts are listed only for their own creator.
+    /// Only featured campaigns.
+    pub featured: bool,
+    /// Drafts are listed only for their own creator, suspended campaigns for their creator and
+    /// admins.
     pub viewer: Option<Uuid>,
+    pub viewer_is_admin: bool,
 }
 
 fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ListQuery) {
@@ -379,12 +401,22 @@ fn push_filters(b: &mut QueryBuilder<Postgres>, q: &ListQuery) {
         Some(s) => {
             b.push(" and c.status = ").push_bind(s.as_str());
         }
+        // Two inequalities rather than `not in`, so the planner sees that the partial indexes'
+        // `status <> 'draft'` holds.
         None => {
-            b.push(" and c.status <> 'draft'");
+            b.push(" and c.status <> 'draft' and c.status <> 'suspended'");
         }
     }
-    if q.status == Some(CampaignStatus::Draft) {
+    let own_only = match q.status {
+        Some(CampaignStatus::Draft) => true,
+        Some(CampaignStatus::Suspended) => !q.viewer_is_admin,
+        _ => false,
+    };
+    if own_only {
         b.push(" and c.creator_id = ").push_bind(q.viewer);
+    }
+    if q.featured {
+        b.push(" and c.featured_at is not null");
     }
     if let Some(cat) = &q.category {
         b.push(" and c.category = ").push_bind(cat.clone());
@@ -446,7 +478,7 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
                     .push_bind(cur.id)
                     .push(")");
             }
-            Sort::MostRaised => {}
+            Sort::MostRaised | Sort::Featured => {}
         }
     }
     if q.sort == Sort::EndingSoon {
@@ -456,6 +488,7 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
         Sort::Newest => " order by c.created_at desc, c.id desc",
         Sort::MostRaised => " order by coalesce(s.raised, 0) desc, c.id desc",
         Sort::EndingSoon => " order by c.deadline asc, c.id asc",
+        Sort::Featured => " order by c.featured_at is null, c.created_at desc, c.id desc",
     });
     b.push(" limit ").push_bind(q.limit);
     if q.cursor.is_none() {

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use audit_log::{Action, Change};
 use base64::Engine;
-use chrono::{DateTime, Utc};
-use futures::future;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::{self, BoxFuture};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::cache::{CacheStats, LIVE_PAGE_TTL, PageCache};
@@ -44,6 +47,8 @@ pub struct UpdateCampaign {
 
 pub struct ListParams {
     pub status: Option<String>,
+    /// Only featured campaigns.
+    pub featured: bool,
     pub category: Option<String>,
     pub creator_id: Option<Uuid>,
     pub q: Option<String>,
@@ -70,17 +75,36 @@ pub fn events_channel(kv: &platform::infra::kv::Kv, campaign_id: Uuid) -> String
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 const IMAGE_URL_TTL: Duration = Duration::from_secs(3600);
 
+/// Work another context does on a moderation's transaction for the campaign moved, as of
+/// `today`; returns how many of its rows it changed (recorded in the audit entry).
+pub type ModerationStep =
+    for<'c> fn(&'c mut PgConnection, Uuid, NaiveDate) -> BoxFuture<'c, Result<u64>>;
+
+/// What other contexts do when an admin suspends or reinstates a campaign: money pauses the
+/// campaign's recurring plans and resumes exactly those. The steps run on the moderation's own
+/// transaction, so a plan is paused exactly when the suspension commits: the scheduler never
+/// finds an active plan on a suspended campaign (which would end it for good), and a crash
+/// cannot leave one half done, as an outbox round trip could for a while. Campaigns cannot
+/// call money (money depends on campaigns), so the composition root hands the steps in.
+#[derive(Clone, Copy, Debug)]
+pub struct ModerationSteps {
+    pub suspended: ModerationStep,
+    pub reinstated: ModerationStep,
+}
+
 #[derive(Clone, Debug)]
 pub struct CampaignService {
     infra: Handles,
+    moderation: ModerationSteps,
     cache_stats: Arc<CacheStats>,
     live: Arc<LivePublisher>,
 }
 
 impl CampaignService {
-    pub fn new(infra: Handles) -> Self {
+    pub fn new(infra: Handles, moderation: ModerationSteps) -> Self {
         Self {
             infra,
+            moderation,
             cache_stats: Default::default(),
             live: Default::default(),
         }
@@ -212,7 +236,8 @@ impl CampaignService {
         self.view(id).await
     }
 
-    /// The campaign with live stats; drafts only for their creator and admins.
+    /// The campaign with live stats; drafts and suspended campaigns only for their creator
+    /// and admins (anyone else gets 404, as if it did not exist).
     pub async fn get(&self, viewer: Option<&Principal>, id: Uuid) -> Result<CampaignView> {
         let cache = self.cache();
         let (cached, key) = cache
@@ -251,12 +276,19 @@ impl CampaignService {
                 page
             }
         };
-        let visible = campaign.status.is_public()
-            || viewer.is_some_and(|p| p.user_id == campaign.creator_id || p.is_admin());
-        if !visible {
+        if !campaign.visible_to(viewer) {
             return Err(Error::NotFound("campaign"));
         }
         self.assemble(campaign, stats, images).await
+    }
+
+    /// The campaign if `viewer` may see it (see [`Self::get`]), for its sub-pages (donations,
+    /// ledger) that other contexts serve.
+    pub async fn visible(&self, viewer: Option<&Principal>, id: Uuid) -> Result<Campaign> {
+        repo::find(&self.infra.db.read, id)
+            .await?
+            .filter(|c| c.visible_to(viewer))
+            .ok_or(Error::NotFound("campaign"))
     }
 
     async fn view(&self, id: Uuid) -> Result<CampaignView> {
@@ -311,15 +343,16 @@ impl CampaignService {
             None | Some("newest") => Sort::Newest,
             Some("most_raised") => Sort::MostRaised,
             Some("ending_soon") => Sort::EndingSoon,
+            Some("featured") => Sort::Featured,
             Some(_) => {
                 return Err(Error::validation(
                     "sort",
-                    "sort must be newest, most_raised or ending_soon",
+                    "sort must be newest, most_raised, ending_soon or featured",
                 ));
             }
         };
         let cursor = p.cursor.as_deref().map(decode_cursor).transpose()?;
-        if cursor.is_some() && sort == Sort::MostRaised {
+        if cursor.is_some() && matches!(sort, Sort::MostRaised | Sort::Featured) {
             return Err(Error::validation(
                 "cursor",
                 "cursor paging is available for the newest and ending_soon sorts",
@@ -344,21 +377,25 @@ impl CampaignService {
             limit: p.limit,
             offset: (p.page - 1) * p.limit,
             cursor,
+            featured: p.featured,
             viewer: viewer.map(|v| v.user_id),
+            viewer_is_admin: viewer.is_some_and(Principal::is_admin),
         };
-        // Drafts are personal; only public listings are shared through the cache.
-        let cacheable = status != Some(CampaignStatus::Draft);
+        // Drafts and suspended campaigns are listed per viewer; only public listings are shared
+        // through the cache.
+        let cacheable = status.is_none_or(CampaignStatus::is_public);
         let cache = self.cache();
         let key = match (cacheable, cache.generation().await) {
             (true, Some(g)) => Some(cache.key(
                 g,
                 &format!(
-                    "list:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}:{:?}",
+                    "list:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}:{}:{:?}",
                     query.status,
                     query.category,
                     query.creator_id,
                     query.q,
                     sort,
+                    query.featured,
                     query.limit,
                     query.offset,
                     p.cursor
@@ -381,7 +418,7 @@ impl CampaignService {
             }
         };
         let next_cursor = match (sort, campaigns.last()) {
-            (Sort::MostRaised, _) | (_, None) => None,
+            (Sort::MostRaised | Sort::Featured, _) | (_, None) => None,
             _ if (campaigns.len() as i64) < p.limit => None,
             (Sort::Newest, Some(last)) => Some(encode_cursor(&Cursor {
                 at: last.created_at,
@@ -481,39 +518,163 @@ impl CampaignService {
         .await
     }
 
-    /// active → suspended, admins only.
-    pub async fn suspend(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+    /// active → suspended, admins only, with a reason. The campaign disappears from the public
+    /// (lists, search, its pages), donations and withdrawals stop, and its recurring plans pause.
+    pub async fn suspend(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<CampaignView> {
         use CampaignStatus::{Active, Suspended};
         let refusal = "only an active campaign can be suspended";
-        self.moderate(principal, id, Active, Suspended, refusal)
-            .await
+        let step = self.moderation.suspended;
+        let action = Action::CampaignSuspended;
+        self.moderate(
+            principal,
+            id,
+            (Active, Suspended),
+            step,
+            action,
+            reason,
+            refusal,
+        )
+        .await
     }
 
-    /// suspended → active, admins only.
-    pub async fn reinstate(&self, principal: &Principal, id: Uuid) -> Result<CampaignView> {
+    /// suspended → active, admins only; the plans the suspension paused resume.
+    pub async fn reinstate(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<CampaignView> {
         use CampaignStatus::{Active, Suspended};
         let refusal = "only a suspended campaign can be reinstated";
-        self.moderate(principal, id, Suspended, Active, refusal)
-            .await
+        let step = self.moderation.reinstated;
+        let action = Action::CampaignReinstated;
+        self.moderate(
+            principal,
+            id,
+            (Suspended, Active),
+            step,
+            action,
+            reason,
+            refusal,
+        )
+        .await
     }
 
-    /// An admin's move of a campaign from `from` to `to`; any other status is refused.
+    /// An admin's move of a campaign `from` → `to` (any other status is refused), with the
+    /// other contexts' `step` and the audit entry on the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all, fields(campaign_id = %id, action = action.as_str()))]
     async fn moderate(
         &self,
         principal: &Principal,
         id: Uuid,
-        from: CampaignStatus,
-        to: CampaignStatus,
+        (from, to): (CampaignStatus, CampaignStatus),
+        step: ModerationStep,
+        action: Action,
+        reason: Option<&str>,
         refusal: &'static str,
     ) -> Result<CampaignView> {
         principal.require_admin()?;
-        self.transition(principal, id, to, |c| {
-            if c.status != from {
-                return Err(Error::conflict(ErrorCode::InvalidTransition, refusal));
-            }
-            Ok(())
-        })
-        .await
+        let mut tx = self.infra.db.write.begin().await?;
+        let campaign = repo::lock(&mut tx, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if campaign.status != from {
+            return Err(Error::conflict(ErrorCode::InvalidTransition, refusal));
+        }
+        // Plans before the exclusive lock: a charge in flight holds its plan while its donation
+        // waits for the campaign's key-share lock, so taking the exclusive lock first would
+        // wait on a charge that waits on us.
+        let plans = step(&mut tx, id, Utc::now().date_naive()).await?;
+        if to != CampaignStatus::Active {
+            // Wait for in-flight donations so none lands after the change.
+            repo::lock_exclusive(&mut tx, id).await?;
+        }
+        repo::set_status(&mut tx, id, to, None).await?;
+        let change = Change {
+            action,
+            target_type: "campaign",
+            target_id: id.to_string(),
+            before: json!({ "status": from.as_str() }),
+            after: json!({ "status": to.as_str(), "recurringPlans": plans }),
+            reason,
+        };
+        audit_log::record(&mut tx, principal.actor(), &change).await?;
+        outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
+        tx.commit().await?;
+        tracing::info!(
+            from = from.as_str(),
+            to = to.as_str(),
+            recurring_plans = plans,
+            "campaign_moderated"
+        );
+        self.cache().invalidate().await;
+        self.view(id).await
+    }
+
+    /// Features an active campaign (admins only): it shows under `featured=true` and first
+    /// under `sort=featured`. Featuring a featured campaign keeps its first moment.
+    pub async fn feature(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<CampaignView> {
+        self.set_featured(principal, id, true, reason).await
+    }
+
+    /// Takes the feature away (admins only), whatever the campaign's status.
+    pub async fn unfeature(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<CampaignView> {
+        self.set_featured(principal, id, false, reason).await
+    }
+
+    #[tracing::instrument(skip_all, fields(campaign_id = %id, featured))]
+    async fn set_featured(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        featured: bool,
+        reason: Option<&str>,
+    ) -> Result<CampaignView> {
+        principal.require_admin()?;
+        let mut tx = self.infra.db.write.begin().await?;
+        let campaign = repo::lock(&mut tx, id)
+            .await?
+            .ok_or(Error::NotFound("campaign"))?;
+        if featured && campaign.status != CampaignStatus::Active {
+            return Err(Error::conflict(
+                ErrorCode::InvalidTransition,
+                "only an active campaign can be featured",
+            ));
+        }
+        repo::set_featured(&mut tx, id, featured).await?;
+        let change = Change {
+            action: if featured {
+                Action::CampaignFeatured
+            } else {
+                Action::CampaignUnfeatured
+            },
+            target_type: "campaign",
+            target_id: id.to_string(),
+            before: json!({ "featured": campaign.featured_at.is_some() }),
+            after: json!({ "featured": featured }),
+            reason,
+        };
+        audit_log::record(&mut tx, principal.actor(), &change).await?;
+        outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
+        tx.commit().await?;
+        self.cache().invalidate().await;
+        self.view(id).await
     }
 
     async fn transition(
@@ -529,10 +690,7 @@ impl CampaignService {
             .ok_or(Error::NotFound("campaign"))?;
         Self::ensure_owner(principal, &campaign)?;
         allowed(&campaign)?;
-        if to != CampaignStatus::Active {
-            // Wait for in-flight donations so none lands after the change.
-            repo::lock_exclusive(&mut tx, id).await?;
-        }
+        // Only publishing comes through here: a move to active waits for no donation.
         repo::set_status(&mut tx, id, to, None).await?;
         outbox::record(&mut tx, &Event::CampaignChanged { campaign_id: id }).await?;
         tx.commit().await?;

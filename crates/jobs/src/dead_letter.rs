@@ -52,6 +52,11 @@ pub async fn record(
     Ok(letter)
 }
 
+/// How many dead letters are waiting (at most the [`KEEP`] newest are kept).
+pub async fn count(kv: &Kv) -> Result<u64> {
+    Ok(kv.conn().llen(kv.key(LIST)).await?)
+}
+
 /// Up to `limit` dead letters, newest first.
 pub async fn list(kv: &Kv, limit: usize) -> Result<Vec<DeadLetter>> {
     let stop = isize::try_from(limit).unwrap_or(KEEP).min(KEEP) - 1;

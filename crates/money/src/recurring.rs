@@ -3,7 +3,12 @@
 //! when the campaign stops taking donations. The scheduler charges due plans daily: each charge
 //! is an ordinary donation under the key `recurring:{plan}:{period}`, so a period is charged
 //! once even if the scheduler runs twice. Insufficient funds are retried on the next two days,
-//! then the plan is paused and the donor told.
+//! then the plan is paused and the donor told. While an admin has the campaign suspended its
+//! active plans are paused (`campaign_suspended`) and nothing is charged; reinstatement resumes
+//! exactly those from the next occurrence of their day (a missed month is not made up).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +18,7 @@ use uuid::Uuid;
 use super::model::{self, MAX_DONATION, MIN_DONATION};
 use super::service::{Donate, MoneyService};
 use accounts::{Principal, Role, Tier};
+use campaigns::service::ModerationSteps;
 use campaigns::{CampaignStatus, repo as campaigns_repo};
 use outbox::Event;
 use platform::Handles;
@@ -22,6 +28,42 @@ mod repo;
 
 /// Charge attempts per period before the plan is paused.
 pub const MAX_ATTEMPTS: i16 = 3;
+
+/// The `status_reason` of a plan paused because its campaign is suspended: only these resume
+/// when it is reinstated (a donor's own pause stays).
+pub const PAUSED_BY_SUSPENSION: &str = "campaign_suspended";
+
+/// What a campaign's suspension and reinstatement do to its plans, run by the campaigns
+/// context on the moderation's transaction (wired in the composition root).
+pub const MODERATION: ModerationSteps = ModerationSteps {
+    suspended: pause_for_suspension,
+    reinstated: resume_after_suspension,
+};
+
+type Step<'c> = Pin<Box<dyn Future<Output = Result<u64>> + Send + 'c>>;
+
+fn pause_for_suspension(conn: &mut PgConnection, campaign_id: Uuid, _today: NaiveDate) -> Step<'_> {
+    Box::pin(repo::pause_for_campaign(
+        conn,
+        campaign_id,
+        PAUSED_BY_SUSPENSION,
+    ))
+}
+
+fn resume_after_suspension(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    today: NaiveDate,
+) -> Step<'_> {
+    Box::pin(async move {
+        let paused = repo::lock_paused(&mut *conn, campaign_id, PAUSED_BY_SUSPENSION).await?;
+        let (ids, next): (Vec<Uuid>, Vec<NaiveDate>) = paused
+            .into_iter()
+            .map(|(id, day)| (id, next_occurrence(today, day as u32)))
+            .unzip();
+        repo::resume(conn, &ids, &next).await
+    })
+}
 
 /// `active`, `paused`, `cancelled`, `stopped` (by the campaign) or `ended` (campaign
 /// closed).
@@ -70,7 +112,8 @@ pub struct RecurringPlan {
     pub amount: i64,
     pub day_of_month: i16,
     pub status: RecurringStatus,
-    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active.
+    /// Why it is not active, e.g. `insufficient_funds`, `by_donor`, `campaign_suspended`
+    /// (resumes by itself when the campaign is reinstated); null while active.
     #[cfg_attr(feature = "openapi", oai(nullable))]
     pub status_reason: Option<String>,
     pub next_charge_on: NaiveDate,
@@ -193,7 +236,12 @@ impl RecurringService {
             )
         };
         use RecurringStatus::{Active, Cancelled, Paused};
+        let by_suspension = plan.status_reason.as_deref() == Some(PAUSED_BY_SUSPENSION);
         match (action, plan.status) {
+            ("resume", Paused) if by_suspension => Err(Error::conflict(
+                ErrorCode::CampaignSuspended,
+                "the campaign is suspended; the plan resumes when it is reinstated",
+            )),
             ("pause", Active) => {
                 repo::set_status(&self.infra.db.write, id, Paused, Some("by_donor"), None).await
             }
@@ -335,6 +383,19 @@ async fn record_outcome(
             let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
             repo::record_failed_attempt(tx, plan.id, plan.failed_attempts + 1, tomorrow).await?;
             run.retry_later += 1;
+        }
+        // A suspension pauses its plans in its own transaction, so a live plan meets a suspended
+        // campaign only if the donor resumed it meanwhile: it waits for the reinstatement too.
+        Err(Error::Conflict {
+            code: ErrorCode::CampaignNotAccepting,
+            ..
+        }) if campaigns_repo::find(&mut *tx, plan.campaign_id)
+            .await?
+            .is_some_and(|c| c.status == CampaignStatus::Suspended) =>
+        {
+            let paused = RecurringStatus::Paused;
+            repo::set_status(&mut *tx, plan.id, paused, Some(PAUSED_BY_SUSPENSION), None).await?;
+            run.paused += 1;
         }
         Err(Error::Conflict {
             code: ErrorCode::CampaignNotAccepting,

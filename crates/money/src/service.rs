@@ -181,34 +181,31 @@ impl MoneyService {
         Ok((lines, ledger::count_of(db, account).await?))
     }
 
-    /// The public ledger of a campaign's account.
+    /// The public ledger of a campaign's account (of a hidden campaign: for its creator and
+    /// admins only).
     pub async fn campaign_ledger(
         &self,
+        viewer: Option<&Principal>,
         campaign_id: Uuid,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<LedgerLine>, i64)> {
-        self.public_campaign(campaign_id).await?;
+        self.campaigns.visible(viewer, campaign_id).await?;
         let db = &self.infra.db.read;
         self.account_lines(db, Account::Campaign(campaign_id), limit, offset)
             .await
     }
 
+    /// The campaign's donations (of a hidden campaign: for its creator and admins only).
     pub async fn campaign_donations(
         &self,
+        viewer: Option<&Principal>,
         campaign_id: Uuid,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<PublicDonation>, i64)> {
-        self.public_campaign(campaign_id).await?;
+        self.campaigns.visible(viewer, campaign_id).await?;
         repo::public_donations(&self.infra.db.read, campaign_id, limit, offset).await
-    }
-
-    async fn public_campaign(&self, id: Uuid) -> Result<Campaign> {
-        campaigns_repo::find(&self.infra.db.read, id)
-            .await?
-            .filter(|c| c.status.is_public())
-            .ok_or(Error::NotFound("campaign"))
     }
 
     pub async fn my_donations(

@@ -46,10 +46,13 @@ function Row({ c }: { c: Schemas['CampaignDto'] }) {
   const qc = useQueryClient();
   const act = useAction();
   async function go(kind: 'suspend' | 'reinstate') {
+    // A suspension needs a reason for the audit log; the proper form comes with the admin UI work.
+    const reason = kind === 'suspend' ? window.prompt(`Why suspend “${c.title}”?`)?.trim() : undefined;
+    if (kind === 'suspend' && !reason) return;
     const r = await act.run(() =>
       kind === 'suspend'
-        ? unwrap(client.POST('/api/admin/campaigns/{id}/suspend', { params: { path: { id: c.id } } }))
-        : unwrap(client.POST('/api/admin/campaigns/{id}/reinstate', { params: { path: { id: c.id } } })),
+        ? unwrap(client.POST('/api/admin/campaigns/{id}/suspend', { params: { path: { id: c.id } }, body: { reason } }))
+        : unwrap(client.POST('/api/admin/campaigns/{id}/reinstate', { params: { path: { id: c.id } }, body: {} })),
     );
     if (r) await qc.invalidateQueries({ queryKey: ['get', '/api/campaigns'] });
   }

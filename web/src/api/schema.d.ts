@@ -210,9 +210,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List campaigns (drafts excluded). Filters: status, category, creator; full-text `q`;
-         *     sort `newest` (default), `most_raised`, `ending_soon`. Page with `page`/`limit`, or
-         *     follow `nextCursor` for deep paging.
+         * List campaigns (drafts and suspended campaigns excluded; `status=draft` lists the
+         *     caller's own drafts, `status=suspended` the caller's own suspended campaigns, or every
+         *     one for an admin). Filters: status, category, creator, `featured=true`; full-text `q`;
+         *     sort `newest` (default), `most_raised`, `ending_soon`, `featured`. Page with
+         *     `page`/`limit`, or follow `nextCursor` for deep paging.
          */
         get: operations["listCampaigns"];
         put?: never;
@@ -231,7 +233,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One campaign with its creator's name, live stats and images. */
+        /**
+         * One campaign with its creator's name, live stats and images. Drafts and suspended
+         *     campaigns answer 404 to anyone but their creator and admins.
+         */
         get: operations["getCampaign"];
         put?: never;
         post?: never;
@@ -300,7 +305,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Donations to the campaign, newest first; anonymous donors are not named. */
+        /**
+         * Donations to the campaign, newest first; anonymous donors are not named. Those of a
+         *     hidden (draft or suspended) campaign answer 404 to anyone but its creator and admins.
+         */
         get: operations["listCampaignDonations"];
         put?: never;
         post?: never;
@@ -317,7 +325,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The campaign account's ledger lines, newest first: every cent in and out. */
+        /**
+         * The campaign account's ledger lines, newest first: every cent in and out. Those of a
+         *     hidden (draft or suspended) campaign answer 404 to anyone but its creator and admins.
+         */
         get: operations["listCampaignLedger"];
         put?: never;
         post?: never;
@@ -334,7 +345,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-sent events with the campaign's totals: the current ones first, then each change. */
+        /**
+         * Server-sent events with the campaign's totals: the current ones first, then each change.
+         *     Public campaigns only (a draft or suspended one answers 404).
+         */
         get: operations["streamCampaignEvents"];
         put?: never;
         post?: never;
@@ -373,7 +387,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admin: suspend an active campaign (donations and withdrawals stop). */
+        /**
+         * Admin: suspend an active campaign, with a `reason`. It disappears from the public
+         *     (lists, search, its pages answer 404) while its creator and admins still see it;
+         *     donations and withdrawals stop; its recurring donations pause until it is reinstated.
+         *     Recorded in the audit log.
+         */
         post: operations["suspendCampaign"];
         delete?: never;
         options?: never;
@@ -390,8 +409,45 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admin: reinstate a suspended campaign. */
+        /**
+         * Admin: reinstate a suspended campaign; the recurring donations its suspension paused
+         *     resume from their next date. Recorded in the audit log.
+         */
         post: operations["reinstateCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/campaigns/{id}/feature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: feature an active campaign (409 otherwise). Recorded in the audit log. */
+        post: operations["featureCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/campaigns/{id}/unfeature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: stop featuring a campaign. Recorded in the audit log. */
+        post: operations["unfeatureCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -553,7 +609,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Platform totals, the last 30 days and cache hit rates. */
+        /**
+         * Platform totals, today's activity (live) and the last 30 days', the outbox lag, queue
+         *     depths and dead letters (live), and cache hit rates.
+         */
         get: operations["getDashboard"];
         put?: never;
         post?: never;
@@ -1038,6 +1097,49 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * ActivityDto
+         * @description A period's activity and the rates computed from it.
+         */
+        ActivityDto: {
+            /** Format: int64 */
+            donationsCount: number;
+            /**
+             * Format: int64
+             * @description Minor units, donations made in the period (refunded ones included).
+             */
+            donationsAmount: number;
+            /**
+             * Format: int64
+             * @description Donors whose first donation ever falls in the period.
+             */
+            newDonors: number;
+            /** Format: int64 */
+            registrations: number;
+            /** Format: int64 */
+            campaignsCreated: number;
+            /** Format: int64 */
+            loansSubmitted: number;
+            /** Format: int64 */
+            loansApproved: number;
+            /** Format: int64 */
+            loansRejected: number;
+            /** Format: int64 */
+            loansRepaid: number;
+            /** Format: int64 */
+            loansDefaulted: number;
+            /**
+             * Format: int64
+             * @description Approved share of the period's loan decisions, in basis points (null without any).
+             */
+            approvalRateBp?: number | null;
+            /**
+             * Format: int64
+             * @description Defaulted share of the loans that ended in the period (repaid or defaulted), in basis
+             *     points (null when none ended).
+             */
+            defaultRateBp?: number | null;
+        };
+        /**
          * AdminLoanDto
          * @description An entry of the admin review queue.
          */
@@ -1201,6 +1303,8 @@ export interface components {
              * @description Null while a draft.
              */
             publishedAt?: string | null;
+            /** @description Picked by an admin: listed under `featured=true` and first under `sort=featured`. */
+            featured: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1228,10 +1332,11 @@ export interface components {
             nextCursor?: string | null;
         };
         /**
-         * @description Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`.
+         * @description Campaign list order; `newest` and `ending_soon` can be followed with `nextCursor`;
+         *     `featured` puts featured campaigns first, then newest.
          * @enum {string}
          */
-        CampaignSort: "newest" | "most_raised" | "ending_soon";
+        CampaignSort: "newest" | "most_raised" | "ending_soon" | "featured";
         /**
          * @description `draft` → `active` → `completed` | `cancelled`; admins may suspend and reinstate.
          * @enum {string}
@@ -1355,10 +1460,17 @@ export interface components {
         DashboardDto: {
             /**
              * Format: date-time
-             * @description When the totals were computed (they are cached for an hour).
+             * @description When the totals, `last30DaysActivity` and `last30Days` were computed (they are cached
+             *     for an hour).
              */
             computedAt: string;
             totals: components["schemas"]["TotalsDto"];
+            /** @description Since midnight UTC, live on every view. */
+            today: components["schemas"]["ActivityDto"] & unknown;
+            /** @description The 30 UTC days up to and including today, as of `computedAt`. */
+            last30DaysActivity: components["schemas"]["ActivityDto"] & unknown;
+            /** @description Live on every view. */
+            pipeline: components["schemas"]["PipelineDto"] & unknown;
             /** @description From the nightly analytics, newest first. */
             last30Days: components["schemas"]["DayDto"][];
             cache: components["schemas"]["CacheDto"];
@@ -1822,6 +1934,17 @@ export interface components {
             password: string;
         };
         /**
+         * ModerationRequest
+         * @description An admin's moderation of a campaign and why.
+         */
+        ModerationRequest: {
+            /**
+             * @description Why (at most 1,000 characters), kept in the audit log. Required to suspend; optional
+             *     otherwise.
+             */
+            reason?: string | null;
+        };
+        /**
          * Paged_AdminLoanDto
          * @description One page of items with the total count.
          */
@@ -1913,6 +2036,28 @@ export interface components {
             total: number;
         };
         /**
+         * PipelineDto
+         * @description The background machinery, read on every view.
+         */
+        PipelineDto: {
+            /**
+             * Format: int64
+             * @description Age in seconds of the oldest outbox event not yet relayed (0 when none).
+             */
+            outboxLagSeconds: number;
+            /**
+             * Format: int64
+             * @description Outbox events not yet relayed.
+             */
+            outboxUnsent: number;
+            queues: components["schemas"]["QueueDto"][];
+            /**
+             * Format: uint64
+             * @description Jobs that failed their last attempt (see `/api/admin/jobs`).
+             */
+            deadLetters: number;
+        };
+        /**
          * PublicDonationDto
          * @description A donation as the public sees it: anonymous donors have no name.
          */
@@ -1961,7 +2106,10 @@ export interface components {
             /** Format: int16 */
             dayOfMonth: number;
             status: components["schemas"]["RecurringStatus"];
-            /** @description Why it is not active, e.g. `insufficient_funds`, `by_donor`; null while active. */
+            /**
+             * @description Why it is not active, e.g. `insufficient_funds`, `by_donor`, `campaign_suspended`
+             *     (resumes by itself when the campaign is reinstated); null while active.
+             */
             statusReason?: string | null;
             /** Format: naive-date */
             nextChargeOn: string;
@@ -3680,6 +3828,8 @@ export interface operations {
                 status?: components["schemas"]["CampaignStatus"];
                 category?: components["schemas"]["Category"];
                 creator?: string;
+                /** @description `true`: only featured campaigns. */
+                featured?: boolean;
                 q?: string;
                 sort?: components["schemas"]["CampaignSort"];
                 page?: number;
@@ -5155,7 +5305,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ModerationRequest"];
+            };
+        };
         responses: {
             /** @description OK: the result, as JSON. */
             200: {
@@ -5234,6 +5388,51 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
@@ -5290,7 +5489,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ModerationRequest"];
+            };
+        };
         responses: {
             /** @description OK: the result, as JSON. */
             200: {
@@ -5369,6 +5572,404 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    featureCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ModerationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unfeatureCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ModerationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;

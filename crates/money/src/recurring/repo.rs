@@ -89,6 +89,58 @@ pub(super) async fn stop_for_campaign(db: impl PgExecutor<'_>, campaign_id: Uuid
     Ok(done.rows_affected())
 }
 
+/// Pauses the campaign's active plans for `reason`; how many.
+pub(super) async fn pause_for_campaign(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    reason: &str,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "update recurring_donations set status = 'paused', status_reason = $2, updated_at = now()
+             where campaign_id = $1 and status = 'active'",
+    )
+    .bind(campaign_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The campaign's plans paused for `reason`, locked, with their day of the month.
+pub(super) async fn lock_paused(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    reason: &str,
+) -> Result<Vec<(Uuid, i16)>> {
+    Ok(sqlx::query_as(
+        "select id, day_of_month from recurring_donations
+             where campaign_id = $1 and status = 'paused' and status_reason = $2
+             order by id for update",
+    )
+    .bind(campaign_id)
+    .bind(reason)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Makes the plans active again, each next charged on its date in `next`; how many.
+pub(super) async fn resume(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    next: &[NaiveDate],
+) -> Result<u64> {
+    let done = sqlx::query(
+        "update recurring_donations r set status = 'active', status_reason = null,
+                next_charge_on = n.next, failed_attempts = 0, updated_at = now()
+             from unnest($1::uuid[], $2::date[]) as n(id, next) where r.id = n.id",
+    )
+    .bind(ids)
+    .bind(next)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Active plans due on or before `today`, earliest first.
 pub(super) async fn due(db: impl PgExecutor<'_>, today: NaiveDate) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
