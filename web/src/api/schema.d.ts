@@ -574,7 +574,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admin: refund a donation to the donor's wallet (once). Requires `Idempotency-Key`. */
+        /**
+         * Admin: refund a donation to the donor's wallet (once), with a reason for the audit log.
+         *     Requires `Idempotency-Key`.
+         */
         post: operations["refundDonation"];
         delete?: never;
         options?: never;
@@ -614,6 +617,27 @@ export interface paths {
          *     depths and dead letters (live), and cache hit rates.
          */
         get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin: the audit log of admin actions, newest first. Filters: `actor` (the admin's
+         *     id), `target_type` and `target_id`, `action`, and the period `from` (inclusive) to `to`
+         *     (exclusive), RFC 3339. Pass the page's `nextBefore` as `before` for the next page.
+         */
+        get: operations["listAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -933,7 +957,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admin: write off a defaulted loan. No money moves; what is still owed is lost. */
+        /**
+         * Admin: write off a defaulted loan, with a reason for the audit log. No money moves;
+         *     what is still owed is lost.
+         */
         post: operations["writeOffLoan"];
         delete?: never;
         options?: never;
@@ -1097,6 +1124,11 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description Every admin action the log records.
+         * @enum {string}
+         */
+        Action: "user.updated" | "campaign.suspended" | "campaign.reinstated" | "campaign.featured" | "campaign.unfeatured" | "recurring.stopped" | "donation.refunded" | "loan.approved" | "loan.rejected" | "loan.written_off" | "dead_letter.retried" | "report.requested";
+        /**
          * ActivityDto
          * @description A period's activity and the rates computed from it.
          */
@@ -1257,6 +1289,42 @@ export interface components {
             /** Format: int64 */
             ledgerLines: number;
             drift: components["schemas"]["DriftDto"][];
+        };
+        /**
+         * AuditEntry
+         * @description A recorded entry, newest first in listings.
+         */
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @description Increasing with each entry; the keyset cursor.
+             */
+            id: number;
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            actorId: string;
+            /** @description The admin's email (from the users read model; `null` once the account is erased). */
+            actorEmail?: string | null;
+            action: components["schemas"]["Action"];
+            targetType: string;
+            targetId: string;
+            before: unknown;
+            after: unknown;
+            requestId?: string | null;
+            reason?: string | null;
+        };
+        /**
+         * AuditPage
+         * @description One page of entries and the cursor for the next (`null` on the last page).
+         */
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next page.
+             */
+            nextBefore?: number | null;
         };
         /** AuthResponse */
         AuthResponse: {
@@ -2092,6 +2160,17 @@ export interface components {
             postgres: components["schemas"]["DependencyState"];
             redis: components["schemas"]["DependencyState"];
             storage: components["schemas"]["DependencyState"];
+        };
+        /**
+         * ReasonRequest
+         * @description The body of an admin action that takes something away and must say why.
+         */
+        ReasonRequest: {
+            /**
+             * @description Required: why, 1 to 1000 characters, kept in the admin audit log. (Optional in the
+             *     schema so that non-admins get their 403 before any body validation.)
+             */
+            reason?: string | null;
         };
         /** @enum {string} */
         RecurringAction: "pause" | "resume" | "cancel";
@@ -6783,7 +6862,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ReasonRequest"];
+            };
+        };
         responses: {
             /**
              * @description Done; `Idempotent-Replayed: true` when this is the stored result of an earlier call
@@ -6866,6 +6949,36 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
@@ -7057,6 +7170,133 @@ export interface operations {
             };
             /** @description Not allowed for this caller */
             403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                actor?: string;
+                target_type?: string;
+                target_id?: string;
+                action?: components["schemas"]["Action"];
+                from?: string;
+                to?: string;
+                before?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
@@ -9432,7 +9672,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ReasonRequest"];
+            };
+        };
         responses: {
             /** @description OK: the result, as JSON. */
             200: {
@@ -9511,6 +9755,51 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
