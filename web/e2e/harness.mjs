@@ -96,6 +96,9 @@ export async function start() {
     ...readEnvFile(join(ROOT, '.env.example')),
     APP_ENV: 'development',
     BIND_ADDR: `127.0.0.1:${port}`,
+    // Our own metrics ports too: .env.example's fixed ones may be held by a dev worker/scheduler.
+    WORKER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+    SCHEDULER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
     PUBLIC_URL: apiUrl,
     DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:5432/${db}`,
     REDIS_URL: 'redis://127.0.0.1:6379',

@@ -30,6 +30,7 @@ const AdminRefundsPage = lazy(() => import('./admin/RefundsPage'));
 const AdminJobsPage = lazy(() => import('./admin/JobsPage'));
 const AdminReportsPage = lazy(() => import('./admin/ReportsPage'));
 const AdminAuditPage = lazy(() => import('./admin/AuditPage'));
+const AdminAuditLogPage = lazy(() => import('./admin/AuditLogPage'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -73,6 +74,7 @@ export function App() {
                 <Route path="/admin/jobs" element={admin(<AdminJobsPage />)} />
                 <Route path="/admin/reports" element={admin(<AdminReportsPage />)} />
                 <Route path="/admin/audit" element={admin(<AdminAuditPage />)} />
+                <Route path="/admin/audit-log" element={admin(<AdminAuditLogPage />)} />
                 <Route path="*" element={<p className="py-8">Page not found.</p>} />
               </Routes>
             </Suspense>

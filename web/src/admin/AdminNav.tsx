@@ -12,7 +12,8 @@ export function AdminNav() {
         ['/admin/refunds', 'Refunds'],
         ['/admin/jobs', 'Jobs'],
         ['/admin/reports', 'Reports'],
-        ['/admin/audit', 'Audit'],
+        ['/admin/audit-log', 'Audit log'],
+        ['/admin/audit', 'Ledger audit'],
       ]}
     />
   );

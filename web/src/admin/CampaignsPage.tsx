@@ -6,6 +6,7 @@ import { unwrap } from '../api/errors';
 import { Async, Badge, Button, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField, Table, TextField, Td } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { useAction } from '../lib/useAction';
+import { ReasonAction } from './ReasonAction';
 import type { CampaignStatusFilter } from '../api/types';
 import { AdminNav } from './AdminNav';
 
@@ -45,34 +46,65 @@ export default function CampaignsPage() {
 function Row({ c }: { c: Schemas['CampaignDto'] }) {
   const qc = useQueryClient();
   const act = useAction();
-  async function go(kind: 'suspend' | 'reinstate') {
-    // A suspension needs a reason for the audit log; the proper form comes with the admin UI work.
-    const reason = kind === 'suspend' ? window.prompt(`Why suspend “${c.title}”?`)?.trim() : undefined;
-    if (kind === 'suspend' && !reason) return;
+  const refresh = () => qc.invalidateQueries({ queryKey: ['get', '/api/campaigns'] });
+  const path = { params: { path: { id: c.id } } };
+  // The reason forms run their own call (and show its refusal); the plain buttons use `act`.
+  async function moderate(kind: 'suspend' | 'reinstate', reason: string | undefined) {
+    await unwrap(client.POST(`/api/admin/campaigns/{id}/${kind}`, { ...path, body: { reason } }));
+    await refresh();
+  }
+  async function feature(on: boolean) {
     const r = await act.run(() =>
-      kind === 'suspend'
-        ? unwrap(client.POST('/api/admin/campaigns/{id}/suspend', { params: { path: { id: c.id } }, body: { reason } }))
-        : unwrap(client.POST('/api/admin/campaigns/{id}/reinstate', { params: { path: { id: c.id } }, body: {} })),
+      unwrap(client.POST(on ? '/api/admin/campaigns/{id}/feature' : '/api/admin/campaigns/{id}/unfeature', { ...path, body: {} })),
     );
-    if (r) await qc.invalidateQueries({ queryKey: ['get', '/api/campaigns'] });
+    if (r) await refresh();
   }
   return (
     <tr>
       <Td><Link to={`/campaigns/${c.id}`}>{c.title}</Link></Td>
       <Td>{c.creatorName}</Td>
-      <Td><Badge>{label(c.status)}</Badge></Td>
+      <Td>
+        <span className="flex flex-wrap gap-1">
+          <Badge>{label(c.status)}</Badge>
+          {c.featured && <Badge>Featured</Badge>}
+        </span>
+      </Td>
       <Td><Money amount={c.raisedAmount} currency={c.currency} /></Td>
       <Td>
-        {c.status === 'active' && (
-          <Button variant="danger" busy={act.busy} onClick={() => void go('suspend')} aria-label={`Suspend ${c.title}`}>
-            Suspend
-          </Button>
-        )}
-        {c.status === 'suspended' && (
-          <Button variant="secondary" busy={act.busy} onClick={() => void go('reinstate')} aria-label={`Reinstate ${c.title}`}>
-            Reinstate
-          </Button>
-        )}
+        <div className="flex flex-wrap items-start gap-2">
+          {c.status === 'active' && (
+            <ReasonAction
+              trigger="Suspend"
+              name={`Suspend ${c.title}`}
+              prompt="Why suspend it?"
+              hint="Kept in the admin audit log. The campaign leaves public view and its monthly gifts pause."
+              confirm="Suspend campaign"
+              required
+              onConfirm={(reason) => moderate('suspend', reason)}
+            />
+          )}
+          {c.status === 'suspended' && (
+            <ReasonAction
+              trigger="Reinstate"
+              name={`Reinstate ${c.title}`}
+              prompt="Why reinstate it?"
+              confirm="Reinstate campaign"
+              variant="secondary"
+              onConfirm={(reason) => moderate('reinstate', reason)}
+            />
+          )}
+          {c.featured ? (
+            <Button variant="secondary" busy={act.busy} onClick={() => void feature(false)} aria-label={`Unfeature ${c.title}`}>
+              Unfeature
+            </Button>
+          ) : (
+            c.status === 'active' && (
+              <Button variant="secondary" busy={act.busy} onClick={() => void feature(true)} aria-label={`Feature ${c.title}`}>
+                Feature
+              </Button>
+            )
+          )}
+        </div>
         {act.error && <ErrorBox error={new Error(act.error.message)} />}
       </Td>
     </tr>

@@ -1,8 +1,66 @@
 import { $api } from '../api/client';
-import { Async, Card, DateText, Empty, Money, PageTitle } from '../components/ui';
+import { Link } from 'react-router-dom';
+import type { Schemas } from '../api/client';
+import { Async, Card, DateText, Empty, Money, PageTitle, Table, Td } from '../components/ui';
 import { formatMoney } from '../lib/money';
 import { AdminNav } from './AdminNav';
+import { formatRate } from './auditLog';
 import { BarChart } from './Charts';
+
+type Activity = Schemas['ActivityDto'];
+
+// One row per figure: label, then how to show it from a period's activity.
+const ACTIVITY_ROWS: Array<[string, (a: Activity) => React.ReactNode]> = [
+  ['Donations', (a) => a.donationsCount],
+  ['Donated', (a) => <Money amount={a.donationsAmount} />],
+  ['New donors', (a) => a.newDonors],
+  ['Registrations', (a) => a.registrations],
+  ['Campaigns created', (a) => a.campaignsCreated],
+  ['Loans submitted', (a) => a.loansSubmitted],
+  ['Loans approved', (a) => a.loansApproved],
+  ['Loans rejected', (a) => a.loansRejected],
+  ['Loans repaid', (a) => a.loansRepaid],
+  ['Loans defaulted', (a) => a.loansDefaulted],
+  ['Approval rate', (a) => formatRate(a.approvalRateBp)],
+  ['Default rate', (a) => formatRate(a.defaultRateBp)],
+];
+
+function ActivityTable({ today, month }: { today: Activity; month: Activity }) {
+  return (
+    <Table caption="Activity today and over the last 30 days" head={['', 'Today (UTC)', 'Last 30 days']}>
+      {ACTIVITY_ROWS.map(([name, show]) => (
+        <tr key={name}>
+          <th scope="row" className="px-3 py-2 text-left font-medium">{name}</th>
+          <Td className="tabular-nums">{show(today)}</Td>
+          <Td className="tabular-nums">{show(month)}</Td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+function Pipeline({ p }: { p: Schemas['PipelineDto'] }) {
+  return (
+    <div className="space-y-3">
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-3">
+        <Stat label="Outbox lag">{p.outboxLagSeconds} s</Stat>
+        <Stat label="Outbox events waiting">{p.outboxUnsent}</Stat>
+        <Stat label="Dead letters">
+          {p.deadLetters > 0 ? <Link to="/admin/jobs">{p.deadLetters}</Link> : 0}
+        </Stat>
+      </div>
+      <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled']}>
+        {p.queues.map((x) => (
+          <tr key={x.queue}>
+            <Td className="font-mono">{x.queue}</Td>
+            <Td className="tabular-nums">{x.pending}</Td>
+            <Td className="tabular-nums">{x.scheduled}</Td>
+          </tr>
+        ))}
+      </Table>
+    </div>
+  );
+}
 
 function Stat({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -35,6 +93,15 @@ export default function DashboardPage() {
                 <Stat label="Refunded"><Money amount={d.totals.refundedAmount} /></Stat>
                 <Stat label="Wallet balances"><Money amount={d.totals.walletBalances} /></Stat>
               </div>
+              <section aria-labelledby="activity-h" className="space-y-2">
+                <h2 id="activity-h" className="text-lg font-semibold">Activity</h2>
+                <p className="text-sm text-slate-700">Today’s figures are live; the 30 days’ are as of the time above.</p>
+                <ActivityTable today={d.today} month={d.last30DaysActivity} />
+              </section>
+              <section aria-labelledby="pipeline-h" className="space-y-2">
+                <h2 id="pipeline-h" className="text-lg font-semibold">Background work (live)</h2>
+                <Pipeline p={d.pipeline} />
+              </section>
               {days.length === 0 ? (
                 <Empty>No daily analytics yet (computed nightly).</Empty>
               ) : (

@@ -2,13 +2,14 @@ import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { $api, client, type Schemas } from '../api/client';
-import { fieldError, unwrap } from '../api/errors';
-import { Async, Badge, Button, Card, DateText, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
+import { unwrap } from '../api/errors';
+import { Async, Badge, Button, Card, DateText, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { ScoreFactors } from '../loans/ScoreFactors';
 import { useAction } from '../lib/useAction';
 import type { AdminLoanStatusFilter } from '../api/types';
 import { AdminNav } from './AdminNav';
+import { ReasonAction } from './ReasonAction';
 
 const STATUSES = ['pending_review', 'scoring', 'fundraising', 'active', 'late', 'defaulted', 'repaid', 'rejected', 'written_off'];
 
@@ -48,18 +49,18 @@ export default function LoanQueuePage() {
 function Review({ loan }: { loan: Schemas['AdminLoanDto'] }) {
   const qc = useQueryClient();
   const act = useAction();
-  const [reason, setReason] = useState('');
   const refresh = () => qc.invalidateQueries({ queryKey: ['get', '/api/admin/loans'] });
+  const path = { params: { path: { id: loan.id } } };
   async function approve() {
-    if (await act.run(() => unwrap(client.POST('/api/admin/loans/{id}/approve', { params: { path: { id: loan.id } } })))) await refresh();
+    if (await act.run(() => unwrap(client.POST('/api/admin/loans/{id}/approve', path)))) await refresh();
   }
-  async function reject() {
-    if (await act.run(() => unwrap(client.POST('/api/admin/loans/{id}/reject', { params: { path: { id: loan.id } }, body: { reason: reason || undefined } }))))
-      await refresh();
+  async function reject(reason: string | undefined) {
+    await unwrap(client.POST('/api/admin/loans/{id}/reject', { ...path, body: { reason } }));
+    await refresh();
   }
-  async function writeOff() {
-    if (!window.confirm('Write this loan off?')) return;
-    if (await act.run(() => unwrap(client.POST('/api/admin/loans/{id}/write-off', { params: { path: { id: loan.id } } })))) await refresh();
+  async function writeOff(reason: string | undefined) {
+    await unwrap(client.POST('/api/admin/loans/{id}/write-off', { ...path, body: { reason } }));
+    await refresh();
   }
   return (
     <Card>
@@ -78,28 +79,35 @@ function Review({ loan }: { loan: Schemas['AdminLoanDto'] }) {
         </div>
         <div>{loan.score ? <ScoreFactors score={loan.score} /> : <p className="text-sm">Not scored yet.</p>}</div>
       </div>
-      {act.error && !act.error.field && <ErrorBox error={new Error(act.error.message)} />}
+      {act.error && <ErrorBox error={new Error(act.error.message)} />}
       {loan.status === 'pending_review' && (
-        <div className="mt-3 flex flex-wrap items-end gap-2">
-          <div className="mb-3">
-            <Button onClick={() => void approve()} busy={act.busy} aria-label={`Approve loan ${loan.purpose}`}>
-              Approve
-            </Button>
-          </div>
-          <div className="min-w-60 flex-1">
-            <TextField label="Rejection reason" hint="Required to reject; the borrower is told." value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(act.error, 'reason')} />
-          </div>
-          <div className="mb-3">
-            <Button variant="danger" onClick={() => void reject()} busy={act.busy} aria-label={`Reject loan ${loan.purpose}`}>
-              Reject
-            </Button>
-          </div>
+        <div className="mt-3 flex flex-wrap items-start gap-2">
+          <Button onClick={() => void approve()} busy={act.busy} aria-label={`Approve loan ${loan.purpose}`}>
+            Approve
+          </Button>
+          <ReasonAction
+            trigger="Reject"
+            name={`Reject loan ${loan.purpose}`}
+            prompt="Why reject it?"
+            hint="Shown to the borrower and kept in the admin audit log."
+            confirm="Reject loan"
+            required
+            onConfirm={reject}
+          />
         </div>
       )}
       {loan.status === 'defaulted' && (
-        <Button variant="danger" className="mt-3" onClick={() => void writeOff()} busy={act.busy}>
-          Write off
-        </Button>
+        <div className="mt-3">
+          <ReasonAction
+            trigger="Write off"
+            name={`Write off loan ${loan.purpose}`}
+            prompt="Why write it off?"
+            hint="What is still owed is lost to the lenders. Kept in the admin audit log."
+            confirm="Write loan off"
+            required
+            onConfirm={writeOff}
+          />
+        </div>
       )}
     </Card>
   );

@@ -1,12 +1,13 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { $api, client, type Schemas } from '../api/client';
-import { unwrap } from '../api/errors';
-import { Async, Button, Card, DateText, Empty, ErrorBox, Money, Notice, PageTitle, Pagination, SelectField, Table, TextField, Td } from '../components/ui';
+import { fieldError, unwrap } from '../api/errors';
+import { Async, Button, Card, DateText, Empty, ErrorBox, Money, Notice, PageTitle, Pagination, SelectField, Table, TextArea, TextField, Td } from '../components/ui';
 import { newIdempotencyKey } from '../donate/DonateForm';
 import { formatMoney } from '../lib/money';
 import { useAction } from '../lib/useAction';
 import { AdminNav } from './AdminNav';
+import { ReasonAction } from './ReasonAction';
 
 // The API has no admin list of all donations: pick a campaign, then refund from its donor list
 // (or paste a donation id).
@@ -35,47 +36,57 @@ export default function RefundsPage() {
 
 function useRefund() {
   const qc = useQueryClient();
-  const act = useAction();
   const keys = useRef(new Map<string, string>());
   const [done, setDone] = useState<Schemas['DonationDto'] | null>(null);
-  async function refund(id: string) {
-    // One key per donation for this page's life: retrying a refund never refunds twice.
+  /** Throws the API's refusal (e.g. a missing reason) for the form to show. */
+  async function refund(id: string, reason: string | undefined) {
+    // One key per donation for this page's life: retrying a refund never refunds twice. (A
+    // refusal for a missing reason comes before the key is used, so the retry still refunds.)
     const key = keys.current.get(id) ?? newIdempotencyKey();
     keys.current.set(id, key);
-    const r = await act.run(() =>
-      unwrap(client.POST('/api/admin/donations/{id}/refund', { params: { path: { id }, header: { 'Idempotency-Key': key } } })),
+    const r = await unwrap(
+      client.POST('/api/admin/donations/{id}/refund', { params: { path: { id }, header: { 'Idempotency-Key': key } }, body: { reason } }),
     );
-    if (r) {
-      setDone(r);
-      await qc.invalidateQueries({ queryKey: ['get', '/api/campaigns/{id}/donations'] });
-    }
+    setDone(r);
+    await qc.invalidateQueries({ queryKey: ['get', '/api/campaigns/{id}/donations'] });
   }
-  return { act, done, refund };
+  return { done, refund };
 }
 
 function RefundById() {
   const [id, setId] = useState('');
-  const { act, done, refund } = useRefund();
+  const [reason, setReason] = useState('');
+  const act = useAction();
+  const { done, refund } = useRefund();
   return (
     <Card className="mb-6">
       <form
         aria-label="Refund a donation by id"
-        className="flex flex-wrap items-end gap-3"
+        noValidate
+        className="grid gap-x-3 sm:grid-cols-[1fr_2fr_auto] sm:items-start"
         onSubmit={(e: FormEvent) => {
           e.preventDefault();
-          if (window.confirm('Refund this donation to the donor’s wallet?')) void refund(id.trim());
+          void act.run(() => refund(id.trim(), reason.trim() || undefined));
         }}
       >
-        <div className="min-w-72 flex-1">
-          <TextField label="Donation id" value={id} onChange={(e) => setId(e.target.value)} />
-        </div>
-        <div className="mb-3">
+        <TextField label="Donation id" value={id} onChange={(e) => setId(e.target.value)} spellCheck={false} />
+        <TextArea
+          label="Why refund it? (required)"
+          hint="Kept in the admin audit log."
+          rows={1}
+          maxLength={1000}
+          aria-required
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          error={fieldError(act.error, 'reason')}
+        />
+        <div className="mb-3 sm:mt-6">
           <Button type="submit" variant="danger" busy={act.busy} disabled={!id.trim()}>
             Refund
           </Button>
         </div>
       </form>
-      {act.error && <ErrorBox error={new Error(act.error.message)} />}
+      {act.error && !fieldError(act.error, 'reason') && <ErrorBox error={new Error(act.error.message)} />}
       {done && <Notice tone="success">Refunded {formatMoney(done.amount)}.</Notice>}
     </Card>
   );
@@ -84,10 +95,9 @@ function RefundById() {
 function Donations({ campaignId }: { campaignId: string }) {
   const [page, setPage] = useState(1);
   const q = $api.useQuery('get', '/api/campaigns/{id}/donations', { params: { path: { id: campaignId }, query: { page, limit: 20 } } });
-  const { act, done, refund } = useRefund();
+  const { done, refund } = useRefund();
   return (
     <div>
-      {act.error && <ErrorBox error={new Error(act.error.message)} />}
       {done && <Notice tone="success">Refunded {formatMoney(done.amount)}.</Notice>}
       <Async q={q}>
         {(d) =>
@@ -102,16 +112,15 @@ function Donations({ campaignId }: { campaignId: string }) {
                     <Td>{x.donorName ?? 'Anonymous'}</Td>
                     <Td><Money amount={x.amount} /></Td>
                     <Td>
-                      <Button
-                        variant="danger"
-                        busy={act.busy}
-                        aria-label={`Refund ${formatMoney(x.amount)} from ${x.donorName ?? 'anonymous donor'}`}
-                        onClick={() => {
-                          if (window.confirm('Refund this donation?')) void refund(x.id);
-                        }}
-                      >
-                        Refund
-                      </Button>
+                      <ReasonAction
+                        trigger="Refund"
+                        name={`Refund ${formatMoney(x.amount)} from ${x.donorName ?? 'anonymous donor'}`}
+                        prompt="Why refund it?"
+                        hint="The money goes back to the donor’s wallet. Kept in the admin audit log."
+                        confirm="Refund donation"
+                        required
+                        onConfirm={(reason) => refund(x.id, reason)}
+                      />
                     </Td>
                   </tr>
                 ))}

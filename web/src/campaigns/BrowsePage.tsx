@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { $api } from '../api/client';
-import { Async, Button, Empty, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
+import { Async, Button, Checkbox, Empty, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
 import { CampaignCard } from './CampaignCard';
 import { CATEGORIES, SORTS, label } from './constants';
 import type { CampaignCategory, CampaignSort } from '../api/types';
@@ -13,6 +13,7 @@ export default function BrowsePage() {
   const q = params.get('q') ?? '';
   const category = params.get('category') ?? '';
   const sort = params.get('sort') ?? 'newest';
+  const featured = params.get('featured') === 'true';
   const page = Number(params.get('page') ?? '1') || 1;
   const [text, setText] = useState(q);
 
@@ -34,6 +35,7 @@ export default function BrowsePage() {
         status: 'active',
         q: q || undefined,
         category: (category || undefined) as CampaignCategory,
+        featured: featured || undefined,
         sort: sort as CampaignSort,
         page,
         limit: LIMIT,
@@ -63,11 +65,12 @@ export default function BrowsePage() {
         <div className="mb-3">
           <Button type="submit">Search</Button>
         </div>
+        <Checkbox label="Featured only" checked={featured} onChange={(e) => update({ featured: e.target.checked ? 'true' : '' })} />
       </form>
       <Async q={list} label="Loading campaigns…">
         {(data) =>
           data.items.length === 0 ? (
-            <Empty>No campaigns match. Try another search or category.</Empty>
+            <Empty>No campaigns match. Try another search or category{featured ? ', or show more than the featured ones' : ''}.</Empty>
           ) : (
             <>
               <p className="mb-2 text-sm text-slate-700" aria-live="polite">

@@ -14,6 +14,7 @@ export function CampaignCard({ c }: { c: Schemas['CampaignDto'] }) {
       )}
       <div className="flex flex-1 flex-col gap-2 p-4">
         <div className="flex flex-wrap gap-1">
+          {c.featured && <Badge>Featured</Badge>}
           <Badge>{label(c.category)}</Badge>
           {c.status !== 'active' && <Badge>{label(c.status)}</Badge>}
         </div>

@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Link, useLocation, useParams } from 'react-router-dom';
 import { $api, type Schemas } from '../api/client';
 import { useAuth, loginPath } from '../auth/AuthContext';
-import { Async, Badge, Button, Card, DateText, Empty, Money, PageTitle, Pagination, ProgressBar, Table, Td } from '../components/ui';
+import { Async, Badge, Button, Card, DateText, Empty, Money, Notice, PageTitle, Pagination, ProgressBar, Table, Td } from '../components/ui';
 import { DonateForm } from '../donate/DonateForm';
 import { RecurringForm } from '../donate/RecurringForm';
 import { percentOf } from '../lib/money';
@@ -42,6 +42,12 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
       >
         {c.title}
       </PageTitle>
+      {c.status === 'suspended' && (
+        <Notice tone="warn">
+          Suspended by the moderators: only {isOwner ? 'you' : 'its creator'} and admins can see this campaign. It takes no donations and its
+          monthly gifts are paused until it is reinstated.
+        </Notice>
+      )}
       {/* Phones: story, then progress and the donate form, then donors and ledger. */}
       <div className="grid gap-6 lg:grid-cols-[2fr_1fr] lg:items-start">
         <div className="min-w-0 space-y-6">
@@ -49,6 +55,7 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
             <img src={img.url} alt={`Image for ${c.title}`} className="max-h-96 w-full rounded-lg object-cover" />
           ) : null}
           <div className="flex flex-wrap gap-2 text-sm">
+            {c.featured && <Badge>Featured</Badge>}
             <Badge>{label(c.category)}</Badge>
             <Badge>{label(c.status)}</Badge>
             <Badge>{label(c.fundingModel)}</Badge>
@@ -74,7 +81,10 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
               {percentOf(raised, c.goalAmount)}% · {donors} donor{donors === 1 ? '' : 's'}
               <span className="sr-only">{connected ? ' (live)' : ''}</span>
             </p>
-            <p className="mt-1 text-xs text-slate-600">{connected ? 'Live: updates as gifts arrive.' : 'Connecting to live updates…'}</p>
+            {/* A suspended campaign has no public event stream: nothing to connect to. */}
+            {c.status !== 'suspended' && (
+              <p className="mt-1 text-xs text-slate-600">{connected ? 'Live: updates as gifts arrive.' : 'Connecting to live updates…'}</p>
+            )}
           </Card>
           <Card>
             {c.status !== 'active' ? (

@@ -14,6 +14,7 @@ export const CATEGORIES = [
 
 export const SORTS = [
   { value: 'newest', label: 'Newest' },
+  { value: 'featured', label: 'Featured first' },
   { value: 'most_raised', label: 'Most raised' },
   { value: 'ending_soon', label: 'Ending soon' },
 ] as const;

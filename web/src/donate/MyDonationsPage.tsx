@@ -110,7 +110,7 @@ function Recurring() {
                   <Td>{p.dayOfMonth}</Td>
                   <Td>
                     <Badge>{label(p.status)}</Badge>
-                    {p.statusReason && <span className="block text-xs">{p.statusReason}</span>}
+                    {p.statusReason && <span className="block text-xs">{label(p.statusReason)}</span>}
                   </Td>
                   <Td>{p.nextChargeOn}</Td>
                   <Td><PlanActions plan={p} /></Td>
