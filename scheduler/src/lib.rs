@@ -187,8 +187,17 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
     let started = Instant::now();
     let tick = scheduled_for.to_rfc3339();
     let tags = [("task", kind), ("tick", tick.as_str())];
-    let result =
-        telemetry::with_sentry_tags(&tags, (ctx.task.run)(ctx.app.clone(), scheduled_for)).await;
+    // The outcome is logged inside the tagged scope: the failure's error event is the one
+    // Sentry receives, and it must say which task failed.
+    let run = async {
+        let result = (ctx.task.run)(ctx.app.clone(), scheduled_for).await;
+        match &result {
+            Ok(()) => tracing::info!("scheduled task done"),
+            Err(e) => tracing::error!(error = %e, "scheduled task failed"),
+        }
+        result
+    };
+    let result = telemetry::with_sentry_tags(&tags, run).await;
     let outcome = if result.is_ok() { "ok" } else { "failed" };
     metrics::histogram!(JOB_DURATION, "kind" => kind, "outcome" => outcome)
         .record(started.elapsed());
@@ -197,14 +206,5 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
     }
     let error = result.as_ref().err().map(ToString::to_string);
     runs::finish(pool, ctx.task.name, scheduled_for, error.as_deref()).await?;
-    match result {
-        Ok(()) => {
-            tracing::info!("scheduled task done");
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "scheduled task failed");
-            Err(e.into())
-        }
-    }
+    Ok(result?)
 }

@@ -17,4 +17,5 @@ mod ops;
 mod recurring;
 mod reports;
 mod secrets;
+mod sentry;
 mod webhooks;

@@ -1,31 +1,11 @@
 //! `GET /metrics`: the series move when the thing they count happens. The recorder is one per
 //! test process and other tests run beside this one, so each check is "moved by at least".
 
+use domain::testing::metric_sample as sample;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
-
-/// The sum of the samples of `name` whose labels include every pair of `labels`.
-pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            let (series_name, series_labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let wanted = series_name == name
-                && labels.iter().all(|(k, v)| {
-                    series_labels
-                        .split(',')
-                        .any(|p| p == format!("{k}=\"{v}\""))
-                });
-            wanted.then(|| value.parse::<f64>().ok()).flatten()
-        })
-        .sum()
-}
 
 impl TestApp {
     async fn scrape(&self) -> String {

@@ -8,10 +8,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 /// The api as its own process; killed on drop.
-struct ApiProcess {
+pub struct ApiProcess {
     child: Child,
     log: std::path::PathBuf,
-    address: String,
+    pub address: String,
+    /// Its database, for a test that changes it under the running api.
+    pub database_url: String,
 }
 
 impl Drop for ApiProcess {
@@ -25,7 +27,9 @@ const JWT_SECRET: &str = "jwt-secret-for-the-log-test-0123456789abcdef";
 const PROVIDER_SECRET: &str = "provider-secret-for-the-log-test";
 const S3_SECRET: &str = "commonpot-secret";
 
-async fn start_api() -> ApiProcess {
+/// Starts the real `api` binary on a fresh database with JSON logs, `extra` added to (or
+/// replacing) its environment.
+pub async fn start_api(extra: &[(&str, &str)]) -> ApiProcess {
     let (_, database_url) = domain::testing::create_database(true).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -73,6 +77,7 @@ async fn start_api() -> ApiProcess {
             ("RATE_LIMIT_ANONYMOUS", "100000/60"),
             ("RATE_LIMIT_AUTHENTICATED", "100000/60"),
         ])
+        .envs(extra.iter().copied())
         .stdout(out.try_clone().expect("clone"))
         .stderr(out)
         .spawn()
@@ -81,6 +86,7 @@ async fn start_api() -> ApiProcess {
         child,
         log,
         address: format!("http://127.0.0.1:{port}"),
+        database_url,
     };
     for _ in 0..120 {
         if reqwest::get(format!("{}/health/live", api.address))
@@ -99,7 +105,7 @@ async fn start_api() -> ApiProcess {
 
 #[tokio::test]
 async fn no_password_token_key_or_signature_appears_in_the_json_logs() {
-    let api = start_api().await;
+    let api = start_api(&[]).await;
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", api.address);
     let send = |req: reqwest::RequestBuilder| async move {

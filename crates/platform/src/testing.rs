@@ -1,12 +1,17 @@
 //! Test support shared by the api's and the worker's integration tests (cargo feature
-//! `testing`, dev-dependencies only): fresh databases cloned from one migrated template, and a
-//! private `redis-server` a test may stop and restart.
+//! `testing`, dev-dependencies only): fresh databases cloned from one migrated template, a
+//! private `redis-server` a test may stop and restart, a stand-in Sentry endpoint and a reader
+//! of `/metrics` samples.
 //!
 //! Services come from `TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
@@ -149,4 +154,137 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A stand-in Sentry server on a free local port: it keeps the event of every envelope posted
+/// to `/api/1/envelope/` (where a client with [`dsn`](Self::dsn) sends them) so a test can see
+/// what a process reported and with which tags. Its thread lives as long as the test process.
+pub struct SentryEndpoint {
+    addr: SocketAddr,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+impl SentryEndpoint {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the sentry endpoint");
+        let addr = listener.local_addr().expect("local address");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let store = events.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || serve_envelopes(stream, &store));
+            }
+        });
+        Self { addr, events }
+    }
+
+    /// The DSN of project 1 on this endpoint.
+    pub fn dsn(&self) -> String {
+        format!("http://public@{}/1", self.addr)
+    }
+
+    /// Every event received so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().expect("events lock").clone()
+    }
+
+    /// The first event `wanted` accepts, in the order they arrived, waiting up to `limit`.
+    pub async fn event_where(
+        &self,
+        limit: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let found = self.events().into_iter().find(|e| wanted(e));
+            if found.is_some() || tokio::time::Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Answers HTTP/1.1 requests on one connection until the client closes it, keeping the event
+/// items of the envelopes.
+fn serve_envelopes(stream: TcpStream, events: &Mutex<Vec<Value>>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if request_line.contains(" /api/1/envelope/") {
+            events
+                .lock()
+                .expect("events lock")
+                .extend(envelope_events(&body));
+        }
+        let reply =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+        if writer.write_all(reply).is_err() {
+            return;
+        }
+    }
+}
+
+/// The payloads of an envelope's `event` items. An envelope is JSON documents one after
+/// another: its header, then each item's header and payload.
+fn envelope_events(body: &[u8]) -> Vec<Value> {
+    let docs: Vec<Value> = serde_json::Deserializer::from_slice(body)
+        .into_iter::<Value>()
+        .map_while(Result::ok)
+        .collect();
+    docs.get(1..)
+        .unwrap_or_default()
+        .chunks(2)
+        .filter(|item| item[0]["type"] == "event")
+        .filter_map(|item| item.get(1).cloned())
+        .collect()
+}
+
+/// The sum of the samples of `name` in a `/metrics` text whose labels include every pair of
+/// `labels` (0 when there is none).
+pub fn metric_sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (series_name, series_labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let wanted = series_name == name
+                && labels.iter().all(|(k, v)| {
+                    series_labels
+                        .split(',')
+                        .any(|p| p == format!("{k}=\"{v}\""))
+                });
+            wanted.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
 }

@@ -3,6 +3,7 @@
 
 mod handlers;
 mod loans;
+mod metrics;
 mod nightly;
 mod outbox;
 mod reports;

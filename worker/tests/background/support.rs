@@ -20,6 +20,16 @@ pub use domain::testing::{PrivateRedis, create_database};
 
 /// Test configuration: the given database and Redis, a fresh prefix, bucket and mail folder.
 pub fn test_config(database_url: &str, redis_url: &str, overrides: &[(&str, &str)]) -> Config {
+    let vars = test_vars(database_url, redis_url, overrides);
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("test config")
+}
+
+/// The environment of [`test_config`], for a binary started as its own process.
+fn test_vars(
+    database_url: &str,
+    redis_url: &str,
+    overrides: &[(&str, &str)],
+) -> HashMap<String, String> {
     let id = Uuid::new_v4().simple().to_string();
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".into(), database_url.to_string()),
@@ -46,7 +56,7 @@ pub fn test_config(database_url: &str, redis_url: &str, overrides: &[(&str, &str
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());
     }
-    Config::from_lookup(|k| vars.get(k).cloned()).expect("test config")
+    vars
 }
 
 pub fn shared_redis_url() -> String {
@@ -66,6 +76,9 @@ fn init_logs() {
 /// One test's world: an `App` on a fresh database and an isolated Redis prefix.
 pub struct TestEnv {
     pub app: App,
+    /// The environment the app was configured from: a binary started with it shares the
+    /// database, Redis prefix, bucket and mail folder.
+    pub vars: HashMap<String, String>,
 }
 
 impl TestEnv {
@@ -76,9 +89,10 @@ impl TestEnv {
     pub async fn with(redis_url: &str, overrides: &[(&str, &str)]) -> Self {
         init_logs();
         let (_, url) = create_database(true).await;
-        let config = test_config(&url, redis_url, overrides);
+        let vars = test_vars(&url, redis_url, overrides);
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
         let app = App::connect(config).await.expect("connect app");
-        Self { app }
+        Self { app, vars }
     }
 
     pub fn pool(&self) -> &PgPool {
