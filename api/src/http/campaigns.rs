@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::campaigns::service::{CreateCampaign, ListParams, UpdateCampaign};
-use domain::campaigns::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
+use domain::campaigns::{
+    Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel, Moderation,
+};
 use domain::money::{PublicDonation, Withdrawal};
 use poem::Request;
 use poem::web::Data;
@@ -589,12 +591,9 @@ impl CampaignsApi {
         id: Path<Uuid>,
         body: JsonBody<ModerationRequest>,
     ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
-        let reason = body.0.reason.as_deref();
-        let view = app
-            .campaigns()
-            .suspend(auth.principal(), id.0, reason)
-            .await?;
-        Ok(Json(view.into()))
+        Ok(Json(
+            moderate(&app, &auth, id.0, Moderation::Suspend, body.0).await?,
+        ))
     }
 
     /// Admin: reinstate a suspended campaign; the recurring donations its suspension paused
@@ -611,12 +610,9 @@ impl CampaignsApi {
         id: Path<Uuid>,
         body: JsonBody<ModerationRequest>,
     ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
-        let reason = body.0.reason.as_deref();
-        let view = app
-            .campaigns()
-            .reinstate(auth.principal(), id.0, reason)
-            .await?;
-        Ok(Json(view.into()))
+        Ok(Json(
+            moderate(&app, &auth, id.0, Moderation::Reinstate, body.0).await?,
+        ))
     }
 
     /// Admin: feature an active campaign (409 otherwise). Recorded in the audit log.
@@ -632,12 +628,9 @@ impl CampaignsApi {
         id: Path<Uuid>,
         body: JsonBody<ModerationRequest>,
     ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY | CONFLICT }> {
-        let reason = body.0.reason.as_deref();
-        let view = app
-            .campaigns()
-            .feature(auth.principal(), id.0, reason)
-            .await?;
-        Ok(Json(view.into()))
+        Ok(Json(
+            moderate(&app, &auth, id.0, Moderation::Feature, body.0).await?,
+        ))
     }
 
     /// Admin: stop featuring a campaign. Recorded in the audit log.
@@ -653,11 +646,24 @@ impl CampaignsApi {
         id: Path<Uuid>,
         body: JsonBody<ModerationRequest>,
     ) -> ApiResult<Json<CampaignDto>, { API | AUTH | FORBIDDEN | BY_ID | BODY }> {
-        let reason = body.0.reason.as_deref();
-        let view = app
-            .campaigns()
-            .unfeature(auth.principal(), id.0, reason)
-            .await?;
-        Ok(Json(view.into()))
+        Ok(Json(
+            moderate(&app, &auth, id.0, Moderation::Unfeature, body.0).await?,
+        ))
     }
+}
+
+/// The four moderation routes differ only in what they ask of the service.
+async fn moderate(
+    app: &App,
+    auth: &Auth,
+    id: Uuid,
+    moderation: Moderation,
+    body: ModerationRequest,
+) -> domain::Result<CampaignDto> {
+    let reason = body.reason.as_deref();
+    let view = app
+        .campaigns()
+        .moderate(auth.principal(), id, moderation, reason)
+        .await?;
+    Ok(view.into())
 }

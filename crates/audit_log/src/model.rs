@@ -6,29 +6,7 @@ use uuid::Uuid;
 
 use platform::{Error, Result};
 
-/// Declares the action enum with each variant's wire value written once.
-macro_rules! actions {
-    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
-        pub enum $name {
-            $(#[cfg_attr(feature = "openapi", oai(rename = $value))] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &[Self] = &[$(Self::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $value),+
-                }
-            }
-        }
-    };
-}
-
-actions! {
+platform::codes! {
     /// Every admin action the log records.
     pub enum Action {
         UserUpdated = "user.updated",

@@ -7,7 +7,7 @@ pub mod model;
 pub mod repo;
 pub mod service;
 
-pub use model::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel};
+pub use model::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel, Moderation};
 pub use service::{CampaignService, MAX_IMAGE_BYTES};
 
 /// The tables this context owns: only its repository queries them; other contexts read what

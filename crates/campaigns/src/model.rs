@@ -272,3 +272,12 @@ mod tests {
         assert_eq!(parse_category(" Health ").ok().as_deref(), Some("health"));
     }
 }
+
+/// What an admin can do to a campaign from the moderation tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    Suspend,
+    Reinstate,
+    Feature,
+    Unfeature,
+}

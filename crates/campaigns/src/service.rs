@@ -18,6 +18,7 @@ use super::cache::{CacheStats, LIVE_PAGE_TTL, PageCache};
 use super::live::LivePublisher;
 use super::model::{
     self, Campaign, CampaignImage, CampaignStats, CampaignStatus, CampaignView, FundingModel,
+    Moderation,
 };
 use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
 use accounts::Principal;
@@ -518,58 +519,44 @@ impl CampaignService {
         .await
     }
 
-    /// active → suspended, admins only, with a reason. The campaign disappears from the public
-    /// (lists, search, its pages), donations and withdrawals stop, and its recurring plans pause.
-    pub async fn suspend(
+    /// An admin's moderation of a campaign (admins only), recorded in the audit log with the
+    /// reason (required to suspend).
+    pub async fn moderate(
         &self,
         principal: &Principal,
         id: Uuid,
+        moderation: Moderation,
         reason: Option<&str>,
     ) -> Result<CampaignView> {
         use CampaignStatus::{Active, Suspended};
-        let refusal = "only an active campaign can be suspended";
-        let step = self.moderation.suspended;
-        let action = Action::CampaignSuspended;
-        self.moderate(
-            principal,
-            id,
-            (Active, Suspended),
-            step,
-            action,
-            reason,
-            refusal,
-        )
-        .await
-    }
-
-    /// suspended → active, admins only; the plans the suspension paused resume.
-    pub async fn reinstate(
-        &self,
-        principal: &Principal,
-        id: Uuid,
-        reason: Option<&str>,
-    ) -> Result<CampaignView> {
-        use CampaignStatus::{Active, Suspended};
-        let refusal = "only a suspended campaign can be reinstated";
-        let step = self.moderation.reinstated;
-        let action = Action::CampaignReinstated;
-        self.moderate(
-            principal,
-            id,
-            (Suspended, Active),
-            step,
-            action,
-            reason,
-            refusal,
-        )
-        .await
+        let (transition, step, action, refusal) = match moderation {
+            // The campaign disappears from the public (lists, search, its pages), donations
+            // and withdrawals stop, and its recurring plans pause.
+            Moderation::Suspend => (
+                (Active, Suspended),
+                self.moderation.suspended,
+                Action::CampaignSuspended,
+                "only an active campaign can be suspended",
+            ),
+            // The plans the suspension paused resume.
+            Moderation::Reinstate => (
+                (Suspended, Active),
+                self.moderation.reinstated,
+                Action::CampaignReinstated,
+                "only a suspended campaign can be reinstated",
+            ),
+            Moderation::Feature => return self.set_featured(principal, id, true, reason).await,
+            Moderation::Unfeature => return self.set_featured(principal, id, false, reason).await,
+        };
+        self.change_status(principal, id, transition, step, action, reason, refusal)
+            .await
     }
 
     /// An admin's move of a campaign `from` → `to` (any other status is refused), with the
     /// other contexts' `step` and the audit entry on the same transaction.
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip_all, fields(campaign_id = %id, action = action.as_str()))]
-    async fn moderate(
+    async fn change_status(
         &self,
         principal: &Principal,
         id: Uuid,
@@ -617,27 +604,9 @@ impl CampaignService {
         self.view(id).await
     }
 
-    /// Features an active campaign (admins only): it shows under `featured=true` and first
-    /// under `sort=featured`. Featuring a featured campaign keeps its first moment.
-    pub async fn feature(
-        &self,
-        principal: &Principal,
-        id: Uuid,
-        reason: Option<&str>,
-    ) -> Result<CampaignView> {
-        self.set_featured(principal, id, true, reason).await
-    }
-
-    /// Takes the feature away (admins only), whatever the campaign's status.
-    pub async fn unfeature(
-        &self,
-        principal: &Principal,
-        id: Uuid,
-        reason: Option<&str>,
-    ) -> Result<CampaignView> {
-        self.set_featured(principal, id, false, reason).await
-    }
-
+    /// Featuring shows an active campaign under `featured=true` and first under
+    /// `sort=featured` (featuring it again keeps its first moment); unfeaturing works whatever
+    /// the campaign's status.
     #[tracing::instrument(skip_all, fields(campaign_id = %id, featured))]
     async fn set_featured(
         &self,

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Declares the code enum with each variant's wire value written once, for `as_str` and (with
-/// the `openapi` feature) the spec.
+/// Declares a closed set of wire values (error codes, audit actions) with each variant's value
+/// written once, for `as_str`, `ALL` and (with the calling crate's `openapi` feature) the spec.
+#[macro_export]
 macro_rules! codes {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -17,6 +18,8 @@ macro_rules! codes {
         }
 
         impl $name {
+            pub const ALL: &[Self] = &[$(Self::$variant),+];
+
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $value),+
