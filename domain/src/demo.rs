@@ -59,6 +59,7 @@ pub async fn seed(app: &App) -> Result<bool> {
         password: password.to_string(),
         first_name: first.to_string(),
         last_name: last.to_string(),
+        device: "demo data".to_string(),
     };
     let creator = app
         .accounts()

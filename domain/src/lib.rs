@@ -21,7 +21,7 @@ pub use ops::{self, admin, analytics};
 pub use outbox;
 #[cfg(feature = "testing")]
 pub use platform::testing;
-pub use platform::{config, error, infra};
+pub use platform::{config, error, infra, signed};
 pub use reports;
 pub use webhooks;
 

@@ -2,6 +2,7 @@
 
 use domain::App;
 use domain::accounts::{AuthSuccess, Registration, TokenPair, User};
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -13,6 +14,7 @@ use super::error::{API, AUTH, ApiResult, BODY, CONFLICT, UNAUTHORIZED, UNPROCESS
 use super::json::JsonBody;
 use super::public::NoAuth;
 use super::security::Auth;
+use super::security::{client_ip, device};
 
 #[derive(Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
@@ -45,6 +47,27 @@ pub struct LoginRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     pub refresh_token: String,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetRequest {
+    /// The account's email; the answer is the same whether or not it has one.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+}
+
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetConfirmation {
+    /// The `token` from the emailed link.
+    #[oai(validator(max_length = 200))]
+    pub token: String,
+    /// The new password, 10 to 200 characters.
+    #[oai(validator(min_length = 10, max_length = 200))]
+    pub password: String,
 }
 
 #[derive(Object)]
@@ -94,6 +117,20 @@ pub enum Registered {
 }
 
 #[derive(ApiResponse)]
+pub enum ResetRequested {
+    /// Taken: if the email has an active account, a link is on its way.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum PasswordReset {
+    /// The password is set and every session of the account has ended.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
 pub enum LoggedOut {
     /// The session's tokens no longer work.
     #[oai(status = 204)]
@@ -111,6 +148,7 @@ impl AuthApi {
         &self,
         _auth: NoAuth,
         app: Data<&App>,
+        req: &Request,
         body: JsonBody<RegisterRequest>,
     ) -> ApiResult<Registered, { API | BODY | CONFLICT }> {
         let body = body.0;
@@ -121,6 +159,7 @@ impl AuthApi {
                 password: body.password,
                 first_name: body.first_name,
                 last_name: body.last_name,
+                device: device(req),
             })
             .await?;
         Ok(Registered::Created(Json(auth.into())))
@@ -132,9 +171,13 @@ impl AuthApi {
         &self,
         _auth: NoAuth,
         app: Data<&App>,
+        req: &Request,
         body: JsonBody<LoginRequest>,
     ) -> ApiResult<Json<AuthResponse>, { API | BODY | UNAUTHORIZED }> {
-        let auth = app.accounts().login(&body.email, &body.password).await?;
+        let auth = app
+            .accounts()
+            .login(&body.email, &body.password, &device(req))
+            .await?;
         Ok(Json(auth.into()))
     }
 
@@ -149,6 +192,49 @@ impl AuthApi {
     ) -> ApiResult<Json<TokensDto>, { API | BODY | UNAUTHORIZED }> {
         let pair = app.accounts().refresh(&body.refresh_token).await?;
         Ok(Json(pair.into()))
+    }
+
+    /// Ask for a password reset link. Always 202, whether or not the email has an account; an
+    /// account gets at most 3 links an hour, each valid one hour and usable once. 429 after 10
+    /// requests an hour from one address.
+    #[oai(
+        path = "/password-reset",
+        method = "post",
+        operation_id = "requestPasswordReset"
+    )]
+    async fn request_password_reset(
+        &self,
+        _auth: NoAuth,
+        app: Data<&App>,
+        req: &Request,
+        body: JsonBody<PasswordResetRequest>,
+    ) -> ApiResult<ResetRequested, { API | BODY }> {
+        let ip = client_ip(req, app.infra.config.trust_proxy);
+        app.accounts()
+            .request_password_reset(&body.email, &ip)
+            .await?;
+        Ok(ResetRequested::Accepted)
+    }
+
+    /// Set a new password with the token of a reset link. Every session of the account ends.
+    /// 422 `invalid_token` when the link is forged, expired or already used.
+    #[oai(
+        path = "/password-reset/confirm",
+        method = "post",
+        operation_id = "confirmPasswordReset"
+    )]
+    async fn confirm_password_reset(
+        &self,
+        _auth: NoAuth,
+        app: Data<&App>,
+        req: &Request,
+        body: JsonBody<PasswordResetConfirmation>,
+    ) -> ApiResult<PasswordReset, { API | BODY }> {
+        let ip = client_ip(req, app.infra.config.trust_proxy);
+        app.accounts()
+            .reset_password(&body.token, &body.password, &ip)
+            .await?;
+        Ok(PasswordReset::NoContent)
     }
 
     /// End the current session at once, on every api instance.

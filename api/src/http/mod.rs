@@ -98,6 +98,8 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
+    ("post", "/api/auth/password-reset"),
+    ("post", "/api/auth/password-reset/confirm"),
     ("get", "/api/campaigns"),
     ("get", "/api/campaigns/{id}"),
     ("get", "/api/campaigns/{id}/donations"),

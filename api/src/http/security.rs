@@ -100,7 +100,7 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
 /// The client's address: the TCP peer, or, behind our one trusted proxy, the last
 /// `X-Forwarded-For` entry (the one that proxy appended; earlier entries are whatever the
 /// client chose to send).
-fn client_ip(req: &Request, trust_proxy: bool) -> String {
+pub fn client_ip(req: &Request, trust_proxy: bool) -> String {
     let forwarded = trust_proxy
         .then(|| req.headers().get("x-forwarded-for"))
         .flatten()
@@ -116,6 +116,15 @@ fn client_ip(req: &Request, trust_proxy: bool) -> String {
             .map(|a| a.ip().to_string())
             .unwrap_or_else(|| "unknown".to_string()),
     }
+}
+
+/// The client's `User-Agent`, kept with a new session so its owner can tell sessions apart.
+pub fn device(req: &Request) -> String {
+    req.headers()
+        .get(poem::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown device")
+        .to_string()
 }
 
 fn with_quota(mut resp: Response, q: Quota) -> Response {

@@ -1,11 +1,12 @@
 //! `/api/users/me` and the admin's `/api/admin/users`.
 
+use chrono::{DateTime, Utc};
 use domain::App;
 use domain::accounts::service::{ProfileUpdate, UserChange};
 use domain::accounts::{Role, Tier, User};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::common::Json;
 use serde::Deserialize;
@@ -52,6 +53,34 @@ pub struct AdminUserUpdate {
     pub tier: Nullable<OneOf<Tier>>,
 }
 
+/// One signed-in session of the caller.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionDto {
+    pub id: String,
+    /// The browser or app that signed in (its `User-Agent`).
+    pub device: String,
+    pub created_at: DateTime<Utc>,
+    /// The sign-in or the latest token refresh (an active client refreshes every 15 minutes).
+    pub last_used_at: DateTime<Utc>,
+    /// This is the session making the request.
+    pub current: bool,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionsEnded {
+    /// How many sessions ended.
+    pub ended: u32,
+}
+
+#[derive(ApiResponse)]
+pub enum SessionEnded {
+    /// The session's tokens no longer work.
+    #[oai(status = 204)]
+    NoContent,
+}
+
 pub struct UsersApi;
 
 #[OpenApi(tag = "ApiTags::Users")]
@@ -86,6 +115,68 @@ impl UsersApi {
             )
             .await?;
         Ok(Json(user))
+    }
+
+    /// The caller's signed-in sessions, newest first.
+    #[oai(
+        path = "/api/users/me/sessions",
+        method = "get",
+        operation_id = "listMySessions"
+    )]
+    async fn sessions(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<Vec<SessionDto>>, { API | AUTH }> {
+        let principal = auth.principal();
+        let current = principal.session_id.as_deref();
+        let sessions = app.accounts().sessions_of(principal).await?;
+        Ok(Json(
+            sessions
+                .into_iter()
+                .map(|s| SessionDto {
+                    current: Some(s.id.as_str()) == current,
+                    id: s.id,
+                    device: s.device,
+                    created_at: s.created_at,
+                    last_used_at: s.last_used_at,
+                })
+                .collect(),
+        ))
+    }
+
+    /// End one of the caller's sessions (the current one included) at once.
+    #[oai(
+        path = "/api/users/me/sessions/:id",
+        method = "delete",
+        operation_id = "endMySession"
+    )]
+    async fn end_session(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+    ) -> ApiResult<SessionEnded, { API | AUTH | BY_ID }> {
+        app.accounts().end_session(auth.principal(), &id.0).await?;
+        Ok(SessionEnded::NoContent)
+    }
+
+    /// End every session of the caller except the one making the request (every one, for an
+    /// API key).
+    #[oai(
+        path = "/api/users/me/sessions",
+        method = "delete",
+        operation_id = "endOtherSessions"
+    )]
+    async fn end_other_sessions(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<SessionsEnded>, { API | AUTH }> {
+        let ended = app.accounts().end_other_sessions(auth.principal()).await?;
+        Ok(Json(SessionsEnded {
+            ended: u32::try_from(ended).unwrap_or(u32::MAX),
+        }))
     }
 
     /// Admin: list users, newest first; `q` matches email or name.

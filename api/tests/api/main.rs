@@ -1,6 +1,7 @@
 //! Integration tests: each test starts the real api on a free port against its own freshly
 //! migrated database (cloned from a template), its own Redis key prefix and its own bucket.
 
+mod accounts;
 mod audit_log;
 mod auth;
 mod auth_smoke;

@@ -3,13 +3,15 @@
 
 pub mod model;
 pub mod rate_limit;
+pub mod recovery;
 pub mod repo;
 pub mod service;
 pub mod sessions;
 
 pub use model::{Email, Password, PersonName, Principal, Role, Tier, User};
 pub use service::{AccountService, AuthSuccess, Registration, TokenPair};
+pub use sessions::SessionInfo;
 
 /// The tables this context owns: only its repository queries them; other contexts read what
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
-pub const TABLES: &[&str] = &["users", "api_keys"];
+pub const TABLES: &[&str] = &["users", "api_keys", "account_tokens"];

@@ -88,7 +88,13 @@ impl RateLimiter {
                 Tier::Premium => (format!("rl:user:{}:premium", p.user_id), limits.premium),
             },
         };
-        match tokio::time::timeout(STORE_TIMEOUT, self.count(&name, limit)).await {
+        self.hit_named(&name, limit).await
+    }
+
+    /// Counts one use of a guarded action under its own counter `name` (e.g. password-reset
+    /// requests per IP), beside the caller's general limit.
+    pub async fn hit_named(&self, name: &str, limit: RateLimit) -> Verdict {
+        match tokio::time::timeout(STORE_TIMEOUT, self.count(name, limit)).await {
             Ok(Ok((count, ttl_ms))) => Verdict::Counted(quota(limit, count, ttl_ms)),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "rate limiter unavailable; request allowed");

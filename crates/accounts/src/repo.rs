@@ -334,3 +334,87 @@ pub async fn touch_api_key(db: impl PgExecutor<'_>, id: Uuid) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// The active user with this (case-insensitive) email.
+pub async fn find_active_id_by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<Uuid>> {
+    Ok(
+        sqlx::query_scalar("select id from users where lower(email) = lower($1) and is_active")
+            .bind(email)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Links of `purpose` issued to the user since `since`.
+pub async fn count_tokens_since(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    since: DateTime<Utc>,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select count(*) from account_tokens
+         where user_id = $1 and purpose = $2 and created_at >= $3",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(since)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn insert_token(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    purpose: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "insert into account_tokens (id, user_id, purpose, expires_at) values ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(purpose)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Spends an unused, unexpired link of `purpose` held by an active user, and every other
+/// unused link of that purpose the user holds; returns the user, or `None` when the link was
+/// not spendable.
+pub async fn spend_token(conn: &mut PgConnection, id: Uuid, purpose: &str) -> Result<Option<Uuid>> {
+    let user: Option<Uuid> = sqlx::query_scalar(
+        "update account_tokens t set used_at = now()
+         from users u
+         where t.id = $1 and t.purpose = $2 and t.used_at is null and t.expires_at > now()
+           and u.id = t.user_id and u.is_active
+         returning t.user_id",
+    )
+    .bind(id)
+    .bind(purpose)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(user) = user {
+        sqlx::query(
+            "update account_tokens set used_at = now()
+             where user_id = $1 and purpose = $2 and used_at is null",
+        )
+        .bind(user)
+        .bind(purpose)
+        .execute(conn)
+        .await?;
+    }
+    Ok(user)
+}
+
+pub async fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> Result<()> {
+    sqlx::query("update users set password_hash = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
-use super::sessions::{ACCESS_TTL, Claims, Rotation, Sessions};
+use super::sessions::{ACCESS_TTL, Claims, Rotation, SessionInfo, Sessions};
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
@@ -22,6 +22,8 @@ pub struct Registration {
     pub password: String,
     pub first_name: String,
     pub last_name: String,
+    /// The client's `User-Agent`, shown in the session list.
+    pub device: String,
 }
 
 pub struct TokenPair {
@@ -58,7 +60,7 @@ pub struct NewApiKey {
 
 #[derive(Clone, Debug)]
 pub struct AccountService {
-    infra: Handles,
+    pub(crate) infra: Handles,
 }
 
 impl AccountService {
@@ -70,7 +72,7 @@ impl AccountService {
 const KEY_PREFIX: &str = "cp_";
 const KEY_ID_LEN: usize = 12;
 
-async fn hash_password(password: String) -> Result<String> {
+pub(crate) async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -107,16 +109,18 @@ fn key_hash(secret: &str) -> Vec<u8> {
 }
 
 impl AccountService {
-    fn sessions(&self) -> Sessions<'_> {
+    pub(crate) fn sessions(&self) -> Sessions<'_> {
         Sessions::new(
             &self.infra.kv,
             self.infra.config.jwt_secret.expose().as_bytes(),
         )
     }
 
-    async fn start_session(&self, user: &User) -> Result<TokenPair> {
+    async fn start_session(&self, user: &User, device: &str) -> Result<TokenPair> {
         let sessions = self.sessions();
-        let (sid, refresh_token) = sessions.create(user.id, user.role, user.tier).await?;
+        let (sid, refresh_token) = sessions
+            .create(user.id, user.role, user.tier, device)
+            .await?;
         Ok(TokenPair {
             access_token: sessions.issue_access(user.id, user.role, user.tier, &sid)?,
             refresh_token,
@@ -153,13 +157,13 @@ impl AccountService {
         tx.commit().await?;
         metrics::counter!(REGISTRATIONS).increment(1);
         tracing::info!(event = "user_registered", user_id = %user.id, "user registered");
-        let tokens = self.start_session(&user).await?;
+        let tokens = self.start_session(&user, &input.device).await?;
         Ok(AuthSuccess { user, tokens })
     }
 
     /// Unknown email and wrong password give the same error, in about the same time.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &str) -> Result<AuthSuccess> {
+    pub async fn login(&self, email: &str, password: &str, device: &str) -> Result<AuthSuccess> {
         let invalid = Error::Unauthorized("invalid email or password");
         // The primary: a replica may still hold a changed password or a deactivated account.
         let found = repo::find_with_hash_by_email(&self.infra.db.write, email.trim()).await?;
@@ -173,7 +177,7 @@ impl AccountService {
         if !verify_password(password.to_string(), hash).await? || !user.is_active {
             return Err(invalid);
         }
-        let tokens = self.start_session(&user).await?;
+        let tokens = self.start_session(&user, device).await?;
         Ok(AuthSuccess { user, tokens })
     }
 
@@ -209,6 +213,27 @@ impl AccountService {
             }
             Rotation::Unknown => Err(Error::Unauthorized("invalid refresh token")),
         }
+    }
+
+    /// The caller's live sessions, newest first.
+    pub async fn sessions_of(&self, principal: &Principal) -> Result<Vec<SessionInfo>> {
+        self.sessions().list(principal.user_id).await
+    }
+
+    /// Ends one of the caller's sessions (their current one included); 404 for any other id.
+    pub async fn end_session(&self, principal: &Principal, sid: &str) -> Result<()> {
+        if self.sessions().revoke_own(principal.user_id, sid).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("session"))
+        }
+    }
+
+    /// Ends every session of the caller except the one making the request (all of them for an
+    /// API key); returns how many ended.
+    pub async fn end_other_sessions(&self, principal: &Principal) -> Result<usize> {
+        let keep = principal.session_id.as_deref();
+        self.sessions().revoke_others(principal.user_id, keep).await
     }
 
     pub async fn logout(&self, principal: &Principal) -> Result<()> {

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use redis::AsyncCommands;
@@ -49,6 +50,20 @@ pub struct SessionState {
     pub tier: Option<Tier>,
 }
 
+/// One live session as its owner sees it in their list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    /// The browser or app that signed in (its `User-Agent`, shortened).
+    pub device: String,
+    pub created_at: DateTime<Utc>,
+    /// The sign-in or the latest token refresh (an active client refreshes every 15 minutes).
+    pub last_used_at: DateTime<Utc>,
+}
+
+/// Longest `User-Agent` kept with a session.
+const MAX_DEVICE_CHARS: usize = 200;
+
 /// What presenting a refresh token found.
 pub enum Rotation {
     Rotated {
@@ -67,7 +82,7 @@ const ROTATE: &str = r"
 local cur = redis.call('HGET', KEYS[1], 'refresh')
 if not cur then return -1 end
 if cur == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'refresh', ARGV[2], 'used:' .. ARGV[1], '1')
+  redis.call('HSET', KEYS[1], 'refresh', ARGV[2], 'used:' .. ARGV[1], '1', 'last_used', ARGV[3])
   return 1
 end
 if redis.call('HEXISTS', KEYS[1], 'used:' .. ARGV[1]) == 1 then
@@ -101,7 +116,7 @@ impl<'a> Sessions<'a> {
     }
 
     pub fn issue_access(&self, user_id: Uuid, role: Role, tier: Tier, sid: &str) -> Result<String> {
-        self.issue_access_at(user_id, role, tier, sid, chrono::Utc::now().timestamp())
+        self.issue_access_at(user_id, role, tier, sid, Utc::now().timestamp())
     }
 
     /// An access token as if issued at `now` (Unix seconds); lets tests make expired tokens.
@@ -138,11 +153,20 @@ impl<'a> Sessions<'a> {
             .map_err(|_| Error::Unauthorized("invalid or expired access token"))
     }
 
-    /// Starts a session; returns its id and the first refresh token (`sid.secret`).
-    pub async fn create(&self, user_id: Uuid, role: Role, tier: Tier) -> Result<(String, String)> {
+    /// Starts a session from `device` (a `User-Agent`); returns its id and the first refresh
+    /// token (`sid.secret`).
+    pub async fn create(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        tier: Tier,
+        device: &str,
+    ) -> Result<(String, String)> {
         let sid = Uuid::new_v4().simple().to_string();
         let secret = random_token();
         let ttl = SESSION_TTL.as_secs();
+        let now = Utc::now().timestamp_millis().to_string();
+        let device: String = device.trim().chars().take(MAX_DEVICE_CHARS).collect();
         let mut conn = self.kv.conn();
         redis::pipe()
             .atomic()
@@ -153,6 +177,9 @@ impl<'a> Sessions<'a> {
                     ("refresh", hash(&secret)),
                     ("role", role.as_str().to_string()),
                     ("tier", tier.as_str().to_string()),
+                    ("device", device),
+                    ("created", now.clone()),
+                    ("last_used", now),
                 ],
             )
             .expire(self.session_key(&sid), ttl as i64)
@@ -175,6 +202,7 @@ impl<'a> Sessions<'a> {
             .key(&key)
             .arg(hash(secret))
             .arg(hash(&new_secret))
+            .arg(Utc::now().timestamp_millis())
             .invoke_async(&mut conn)
             .await
             .map_err(|_| Error::Unavailable("session store"))?;
@@ -251,6 +279,94 @@ impl<'a> Sessions<'a> {
         conn.del::<_, ()>(self.session_key(sid))
             .await
             .map_err(|_| Error::Unavailable("session store"))
+    }
+
+    /// The user's live sessions, newest first. Ids of sessions that have ended are dropped
+    /// from the user's set on the way.
+    pub async fn list(&self, user_id: Uuid) -> Result<Vec<SessionInfo>> {
+        let mut conn = self.kv.conn();
+        let sids = self.session_ids(&mut conn, user_id).await?;
+        let mut pipe = redis::pipe();
+        for sid in &sids {
+            pipe.cmd("HMGET").arg(self.session_key(sid)).arg(&[
+                "user",
+                "device",
+                "created",
+                "last_used",
+            ]);
+        }
+        type Fields = (Option<String>, Option<String>, Option<i64>, Option<i64>);
+        let rows: Vec<Fields> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        let mut live = Vec::new();
+        let mut ended = Vec::new();
+        for (sid, (user, device, created, last_used)) in sids.into_iter().zip(rows) {
+            if user.as_deref() != Some(user_id.to_string().as_str()) {
+                ended.push(sid);
+                continue;
+            }
+            // Sessions started before devices were kept show as unknown, dated at the epoch.
+            let at = |millis: Option<i64>| {
+                DateTime::from_timestamp_millis(millis.unwrap_or(0)).unwrap_or(DateTime::UNIX_EPOCH)
+            };
+            live.push(SessionInfo {
+                device: device.unwrap_or_default(),
+                created_at: at(created),
+                last_used_at: at(last_used.or(created)),
+                id: sid,
+            });
+        }
+        if !ended.is_empty() {
+            conn.srem::<_, _, ()>(self.user_key(user_id), &ended)
+                .await
+                .map_err(|_| Error::Unavailable("session store"))?;
+        }
+        live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(live)
+    }
+
+    /// Ends the user's session `sid`; `false` when the user has no such live session.
+    pub async fn revoke_own(&self, user_id: Uuid, sid: &str) -> Result<bool> {
+        let mut conn = self.kv.conn();
+        // Only the owner's: the session's user is checked and the key deleted in one step.
+        let deleted: i64 = redis::Script::new(
+            "if redis.call('HGET', KEYS[1], 'user') == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        )
+        .key(self.session_key(sid))
+        .arg(user_id.to_string())
+        .invoke_async(&mut conn)
+        .await
+        .map_err(|_| Error::Unavailable("session store"))?;
+        conn.srem::<_, _, ()>(self.user_key(user_id), sid)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        Ok(deleted == 1)
+    }
+
+    /// Ends every session of the user but `keep`; returns how many ended.
+    pub async fn revoke_others(&self, user_id: Uuid, keep: Option<&str>) -> Result<usize> {
+        let others: Vec<String> = self
+            .list(user_id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .filter(|sid| Some(sid.as_str()) != keep)
+            .collect();
+        if others.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.kv.conn();
+        let mut pipe = redis::pipe();
+        for sid in &others {
+            pipe.del(self.session_key(sid)).ignore();
+        }
+        pipe.srem(self.user_key(user_id), &others).ignore();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|_| Error::Unavailable("session store"))?;
+        Ok(others.len())
     }
 
     /// Ends every session of the user, e.g. after deactivation or a role change.

@@ -184,6 +184,9 @@ impl Job {
             Event::ReportRequested { report_id } => {
                 vec![Job::GenerateReport(GenerateReport { report_id })]
             }
+            Event::PasswordResetRequested { user_id, token_id } => {
+                vec![notify(Notification::PasswordReset { user_id, token_id })]
+            }
             Event::WebhookReplayRequested { delivery_id } => {
                 vec![Job::DeliverWebhook(DeliverWebhook { delivery_id })]
             }

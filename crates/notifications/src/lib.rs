@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use platform::config::Config;
 use platform::error::Result;
 use platform::infra::mail::Mailer;
+use platform::signed;
 use repo::{DonationFacts, Recipient};
 use templates::{Email, money, render};
 
@@ -32,6 +34,8 @@ pub enum Notification {
     Loan { loan_id: Uuid, notice: LoanNotice },
     /// To the donor: their monthly gift was paused for lack of funds.
     RecurringPaused { plan_id: Uuid },
+    /// To the account holder: the single-use link of account token `token_id`.
+    PasswordReset { user_id: Uuid, token_id: Uuid },
 }
 
 /// What a loan email is about.
@@ -66,6 +70,7 @@ impl Notification {
                 LoanNotice::Reminder { .. } => "loan_reminder",
             },
             Notification::RecurringPaused { .. } => "recurring_paused",
+            Notification::PasswordReset { .. } => "password_reset",
         }
     }
 
@@ -88,17 +93,19 @@ impl Notification {
                 "recurring_paused:{plan_id}:{}",
                 chrono::Utc::now().date_naive()
             ),
+            Notification::PasswordReset { token_id, .. } => format!("password_reset:{token_id}"),
         }
     }
 
     /// Essential mail (receipts) is sent even to users who turned notifications off.
     pub fn essential(&self) -> bool {
-        // Receipts and anything about money owed or no longer taken.
+        // Receipts, anything about money owed or no longer taken, and account security.
         matches!(
             self,
             Notification::DonationReceipt { .. }
                 | Notification::RecurringPaused { .. }
                 | Notification::Loan { .. }
+                | Notification::PasswordReset { .. }
         )
     }
 }
@@ -124,12 +131,11 @@ pub enum Outcome {
 pub async fn send(
     pool: &PgPool,
     mailer: &Mailer,
-    public_url: &str,
-    currency: &str,
+    config: &Config,
     notification: &Notification,
 ) -> Result<Outcome> {
     let mut conn = pool.acquire().await?;
-    let Some((to, email)) = compose(&mut conn, public_url, currency, notification).await? else {
+    let Some((to, email)) = compose(&mut conn, config, notification).await? else {
         return Ok(Outcome::Gone);
     };
     drop(conn);
@@ -153,11 +159,11 @@ pub async fn send(
 
 async fn compose(
     conn: &mut sqlx::PgConnection,
-    public_url: &str,
-    currency: &str,
+    config: &Config,
     notification: &Notification,
 ) -> Result<Option<(Recipient, Email)>> {
-    let base = public_url.trim_end_matches('/');
+    let base = config.public_url.trim_end_matches('/');
+    let currency = config.currency.as_str();
     match *notification {
         Notification::Welcome { user_id } => {
             let Some(to) = repo::user(conn, user_id).await? else {
@@ -305,8 +311,27 @@ async fn compose(
             )?;
             Ok(Some((to, email)))
         }
+        Notification::PasswordReset { user_id, token_id } => {
+            let Some(to) = repo::user(conn, user_id).await? else {
+                return Ok(None);
+            };
+            let secret = config.jwt_secret.expose().as_bytes();
+            let token = signed::sign(secret, PASSWORD_RESET_PURPOSE, token_id);
+            let email = render(
+                templates::PASSWORD_RESET,
+                &[
+                    ("first_name", &to.first_name),
+                    ("reset_url", &format!("{base}/reset-password?token={token}")),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
     }
 }
+
+/// What password reset links are signed for (`platform::signed`); the accounts context opens
+/// them with the same purpose.
+pub const PASSWORD_RESET_PURPOSE: &str = "password_reset";
 
 /// Days before an installment falls due that its reminder goes out.
 pub const REMINDER_DAYS: i64 = 3;

@@ -12,6 +12,7 @@ pub const LOAN_FUNDED: &str = include_str!("../templates/loan_funded.txt");
 pub const LOAN_LATE: &str = include_str!("../templates/loan_late.txt");
 pub const LOAN_REMINDER: &str = include_str!("../templates/loan_reminder.txt");
 pub const RECURRING_PAUSED: &str = include_str!("../templates/recurring_paused.txt");
+pub const PASSWORD_RESET: &str = include_str!("../templates/password_reset.txt");
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]

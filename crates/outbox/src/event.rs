@@ -75,6 +75,12 @@ pub enum Event {
         donor_id: Uuid,
         campaign_id: Uuid,
     },
+    /// Someone asked for a password reset link for this account; the link is signed from
+    /// `token_id` when the email is composed, so neither the outbox nor the queue holds it.
+    PasswordResetRequested {
+        user_id: Uuid,
+        token_id: Uuid,
+    },
 }
 
 impl Event {
@@ -97,6 +103,7 @@ impl Event {
         "report.requested",
         "webhook.replay_requested",
         "recurring_donation.paused",
+        "user.password_reset_requested",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -118,6 +125,7 @@ impl Event {
             Event::ReportRequested { .. } => "report.requested",
             Event::WebhookReplayRequested { .. } => "webhook.replay_requested",
             Event::RecurringDonationPaused { .. } => "recurring_donation.paused",
+            Event::PasswordResetRequested { .. } => "user.password_reset_requested",
         }
     }
 }
@@ -170,6 +178,10 @@ mod tests {
                 plan_id: id,
                 donor_id: id,
                 campaign_id: id,
+            },
+            Event::PasswordResetRequested {
+                user_id: id,
+                token_id: id,
             },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();

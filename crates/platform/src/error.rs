@@ -64,6 +64,7 @@ codes! {
         FundsHeld = "funds_held",
         IdempotencyKeyReused = "idempotency_key_reused",
         InsufficientFunds = "insufficient_funds",
+        InvalidToken = "invalid_token",
         InvalidTransition = "invalid_transition",
         LoanNotFundraising = "loan_not_fundraising",
         LoanNotRepayable = "loan_not_repayable",

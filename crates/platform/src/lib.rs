@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 mod handles;
 pub mod infra;
+pub mod signed;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

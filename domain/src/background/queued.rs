@@ -52,8 +52,7 @@ impl BackgroundJob for SendNotification {
         let outcome = notifications::send(
             &ctx.app.infra.db.write,
             &ctx.mailer,
-            &ctx.app.infra.config.public_url,
-            &ctx.app.infra.config.currency,
+            &ctx.app.infra.config,
             &self.notification,
         )
         .await?;

@@ -95,6 +95,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password reset link. Always 202, whether or not the email has an account; an
+         *     account gets at most 3 links an hour, each valid one hour and usable once. 429 after 10
+         *     requests an hour from one address.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a reset link. Every session of the account ends.
+         *     422 `invalid_token` when the link is forged, expired or already used.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/logout": {
         parameters: {
             query?: never;
@@ -131,6 +172,44 @@ export interface paths {
          *     change ends all sessions.
          */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/users/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's signed-in sessions, newest first. */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        /**
+         * End every session of the caller except the one making the request (every one, for an
+         *     API key).
+         */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of the caller's sessions (the current one included) at once. */
+        delete: operations["endMySession"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/users": {
@@ -1732,7 +1811,7 @@ export interface components {
          *     `validation_failed` names the field in `details.field`.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "malformed_json" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "service_unavailable" | "not_ready" | "internal_error" | "error" | "already_refunded" | "already_subscribed" | "amount_mismatch" | "application_decided" | "campaign_closed" | "campaign_funds_paid_out" | "campaign_not_accepting" | "campaign_published" | "campaign_suspended" | "cannot_moderate_self" | "deadline_passed" | "deposit_settled" | "email_taken" | "exceeds_remaining" | "funds_held" | "idempotency_key_reused" | "insufficient_funds" | "invalid_transition" | "loan_not_fundraising" | "loan_not_repayable" | "not_a_session" | "open_application_exists" | "own_loan" | "too_many_webhooks";
+        ErrorCode: "bad_request" | "malformed_json" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "service_unavailable" | "not_ready" | "internal_error" | "error" | "already_refunded" | "already_subscribed" | "amount_mismatch" | "application_decided" | "campaign_closed" | "campaign_funds_paid_out" | "campaign_not_accepting" | "campaign_published" | "campaign_suspended" | "cannot_moderate_self" | "deadline_passed" | "deposit_settled" | "email_taken" | "exceeds_remaining" | "funds_held" | "idempotency_key_reused" | "insufficient_funds" | "invalid_token" | "invalid_transition" | "loan_not_fundraising" | "loan_not_repayable" | "not_a_session" | "open_application_exists" | "own_loan" | "too_many_webhooks";
         /**
          * ErrorEnvelope
          * @description The body of every error response.
@@ -2103,6 +2182,18 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** PasswordResetConfirmation */
+        PasswordResetConfirmation: {
+            /** @description The `token` from the emailed link. */
+            token: string;
+            /** @description The new password, 10 to 200 characters. */
+            password: string;
+        };
+        /** PasswordResetRequest */
+        PasswordResetRequest: {
+            /** @description The account's email; the answer is the same whether or not it has one. */
+            email: string;
+        };
         /**
          * PipelineDto
          * @description The background machinery, read on every view.
@@ -2326,6 +2417,32 @@ export interface components {
             factors: components["schemas"]["FactorDto"][];
             /** Format: date-time */
             createdAt: string;
+        };
+        /**
+         * SessionDto
+         * @description One signed-in session of the caller.
+         */
+        SessionDto: {
+            id: string;
+            /** @description The browser or app that signed in (its `User-Agent`). */
+            device: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The sign-in or the latest token refresh (an active client refreshes every 15 minutes).
+             */
+            lastUsedAt: string;
+            /** @description This is the session making the request. */
+            current: boolean;
+        };
+        /** SessionsEnded */
+        SessionsEnded: {
+            /**
+             * Format: uint32
+             * @description How many sessions ended.
+             */
+            ended: number;
         };
         /**
          * @description How a closed all_or_nothing campaign ended.
@@ -2986,6 +3103,246 @@ export interface operations {
             };
         };
     };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Taken: if the email has an active account, a link is on its way. */
+            202: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PasswordResetConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The password is set and every session of the account has ended. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     logout: {
         parameters: {
             query?: never;
@@ -3235,6 +3592,255 @@ export interface operations {
             };
             /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
             422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SessionDto"][];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SessionsEnded"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    endMySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's tokens no longer work. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;

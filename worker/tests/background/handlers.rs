@@ -135,10 +135,10 @@ async fn a_notification_handled_twice_sends_one_email() {
     let user = env.user("Ada", true).await;
     let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
     let welcome = Notification::Welcome { user_id: user.id };
-    let url = &env.app.infra.config.public_url;
+    let config = &env.app.infra.config;
 
-    let first = notifications::send(env.pool(), &mailer, url, "USD", &welcome).await;
-    let second = notifications::send(env.pool(), &mailer, url, "USD", &welcome).await;
+    let first = notifications::send(env.pool(), &mailer, config, &welcome).await;
+    let second = notifications::send(env.pool(), &mailer, config, &welcome).await;
 
     assert_eq!(first.expect("first"), Outcome::Sent);
     assert_eq!(second.expect("second"), Outcome::AlreadyHandled);
@@ -202,11 +202,11 @@ async fn creators_who_turned_notifications_off_get_no_donation_news() {
         donation_id: donation,
     };
 
-    let outcome = notifications::send(env.pool(), &mailer, "https://x", "USD", &news).await;
+    let outcome = notifications::send(env.pool(), &mailer, &env.app.infra.config, &news).await;
 
     assert_eq!(outcome.expect("send"), Outcome::OptedOut);
     assert!(env.mails_to(&creator.email).is_empty());
-    let again = notifications::send(env.pool(), &mailer, "https://x", "USD", &news).await;
+    let again = notifications::send(env.pool(), &mailer, &env.app.infra.config, &news).await;
     assert_eq!(again.expect("again"), Outcome::AlreadyHandled);
 }
 

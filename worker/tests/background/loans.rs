@@ -113,9 +113,13 @@ async fn borrowers_get_approval_rejection_and_late_emails_once_each() {
     };
     let mailer = domain::infra::mail::Mailer::new(&env.app.infra.config).expect("mailer");
     let send = |n: domain::notifications::Notification| {
-        let (pool, mailer) = (env.pool().clone(), mailer.clone());
+        let (pool, mailer, config) = (
+            env.pool().clone(),
+            mailer.clone(),
+            env.app.infra.config.clone(),
+        );
         async move {
-            domain::notifications::send(&pool, &mailer, "https://cp.example", "USD", &n)
+            domain::notifications::send(&pool, &mailer, &config, &n)
                 .await
                 .expect("send")
         }
