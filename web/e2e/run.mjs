@@ -1,7 +1,7 @@
 // Browser tests against the real system (see harness.mjs). Prints "N passed, N failed".
 // Screenshots of every main page at desktop and phone width go to e2e/screenshots/, each checked
 // with axe (no serious or critical violation allowed).
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilderModule from '@axe-core/playwright';
@@ -89,6 +89,20 @@ async function eventually(what, fn, ms = 20_000) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** The reset link mailed to `email` (the api writes one .eml file per message to MAIL_DIR). */
+function mailedResetLink(email) {
+  const dir = sys.env.MAIL_DIR;
+  if (!existsSync(dir)) return null;
+  for (const f of readdirSync(dir)) {
+    // Undo quoted-printable soft line breaks and escaped '=' so the link reads whole.
+    const mail = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    if (!mail.includes(`To: ${email}`)) continue;
+    const link = /\S+\/reset-password\?token=\S+/.exec(mail);
+    if (link) return new URL(link[0]);
+  }
+  return null;
 }
 
 // ---------- browser helpers ----------
@@ -477,6 +491,62 @@ async function moderationFlow() {
   await ad.ctx.close();
 }
 
+async function passwordResetFlow() {
+  const user = await newUser('Rita');
+  const elsewhere = await api('POST', '/api/auth/login', { body: { email: user.email, password: user.password } });
+  const { ctx, page } = await context();
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Forgot password?' }).click();
+  await heading(page, 'Reset your password');
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  await page.getByText('If an account exists for that address').waitFor();
+  await shoot(page, 'forgot-password');
+
+  // The worker sends the mail; the link points at PUBLIC_URL (the api), the page may be on vite preview.
+  const link = await eventually('the reset mail', async () => mailedResetLink(user.email));
+  if (link.origin !== sys.apiUrl) throw new Error(`the reset link points at ${link.origin}, not ${sys.apiUrl}`);
+  await page.goto(link.pathname + link.search);
+  await heading(page, 'Choose a new password');
+  const newPassword = 'a-new-e2e-password';
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Repeat the new password').fill(`${newPassword}!`);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await page.getByText('The two passwords do not match.').waitFor();
+  await shoot(page, 'reset-password');
+  await page.getByLabel('Repeat the new password').fill(newPassword);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await page.getByText('Your new password is set').waitFor();
+
+  // Every earlier session ended, and the link works once.
+  const old = await fetch(`${sys.apiUrl}/api/users/me`, { headers: { Authorization: `Bearer ${elsewhere.accessToken}` } });
+  if (old.status !== 401) throw new Error(`a session from before the reset answers ${old.status}`);
+  await page.goto(link.pathname + link.search);
+  await page.getByLabel('New password', { exact: true }).fill(`${newPassword}-again`);
+  await page.getByLabel('Repeat the new password').fill(`${newPassword}-again`);
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await page.getByText('This reset link is invalid, has expired or was already used.').waitFor();
+
+  // Sign in with the new password; another device signed in meanwhile is listed and signed out.
+  await page.goto('/login?next=%2Faccount%2Fsessions');
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(newPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await heading(page, 'Sessions');
+  const other = await api('POST', '/api/auth/login', { body: { email: user.email, password: newPassword } });
+  await page.reload();
+  const rows = page.getByRole('table', { name: 'Your sessions' }).locator('tbody tr');
+  await eventually('both sessions listed', async () => (await rows.count()) === 2);
+  if ((await rows.filter({ hasText: 'This device' }).count()) !== 1) throw new Error('expected exactly one session marked "This device"');
+  await shoot(page, 'sessions');
+  await page.getByRole('button', { name: 'Sign out all other sessions' }).click();
+  await page.getByText('Signed out 1 other session.').waitFor();
+  await eventually('one session left', async () => (await rows.count()) === 1);
+  const ended = await fetch(`${sys.apiUrl}/api/users/me`, { headers: { Authorization: `Bearer ${other.accessToken}` } });
+  if (ended.status !== 401) throw new Error(`a signed-out session answers ${ended.status}`);
+  await ctx.close();
+}
+
 async function pagesTour() {
   const admin = await adminLogin();
   const anon = await context();
@@ -588,6 +658,7 @@ async function main() {
       (async () => {
         await test('a creator creates, uploads an image, publishes and withdraws', creatorFlow);
         await test('a borrower applies with a document, an admin approves, a lender funds, the borrower repays and the lender sees it', loanFlow);
+        await test('a forgotten password is reset by the mailed link (once), earlier sessions end, and the sessions page signs the others out', passwordResetFlow);
       })(),
     ]);
     await test('the admin audit log holds every admin action the browser tests took, by the admin, with its reason', auditLogCheck);

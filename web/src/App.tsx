@@ -12,6 +12,8 @@ const CampaignEditorPage = lazy(() => import('./campaigns/CampaignEditorPage'));
 const MyCampaignsPage = lazy(() => import('./campaigns/MyCampaignsPage'));
 const LoginPage = lazy(() => import('./auth/LoginPage'));
 const SignupPage = lazy(() => import('./auth/SignupPage'));
+const ForgotPasswordPage = lazy(() => import('./auth/ForgotPasswordPage'));
+const ResetPasswordPage = lazy(() => import('./auth/ResetPasswordPage'));
 const WalletPage = lazy(() => import('./wallet/WalletPage'));
 const MyDonationsPage = lazy(() => import('./donate/MyDonationsPage'));
 const MarketplacePage = lazy(() => import('./loans/MarketplacePage'));
@@ -22,6 +24,7 @@ const DigestsPage = lazy(() => import('./ledger/DigestsPage'));
 const ApiKeysPage = lazy(() => import('./account/ApiKeysPage'));
 const WebhooksPage = lazy(() => import('./account/WebhooksPage'));
 const SettingsPage = lazy(() => import('./account/SettingsPage'));
+const SessionsPage = lazy(() => import('./account/SessionsPage'));
 const AdminDashboardPage = lazy(() => import('./admin/DashboardPage'));
 const AdminLoansPage = lazy(() => import('./admin/LoanQueuePage'));
 const AdminCampaignsPage = lazy(() => import('./admin/CampaignsPage'));
@@ -56,6 +59,8 @@ export function App() {
                 <Route path="/my/campaigns" element={auth(<MyCampaignsPage />)} />
                 <Route path="/login" element={<LoginPage />} />
                 <Route path="/signup" element={<SignupPage />} />
+                <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+                <Route path="/reset-password" element={<ResetPasswordPage />} />
                 <Route path="/wallet" element={auth(<WalletPage />)} />
                 <Route path="/my/donations" element={auth(<MyDonationsPage />)} />
                 <Route path="/loans" element={<MarketplacePage />} />
@@ -66,6 +71,7 @@ export function App() {
                 <Route path="/account/api-keys" element={auth(<ApiKeysPage />)} />
                 <Route path="/account/webhooks" element={auth(<WebhooksPage />)} />
                 <Route path="/account/settings" element={auth(<SettingsPage />)} />
+                <Route path="/account/sessions" element={auth(<SessionsPage />)} />
                 <Route path="/admin" element={admin(<AdminDashboardPage />)} />
                 <Route path="/admin/loans" element={admin(<AdminLoansPage />)} />
                 <Route path="/admin/campaigns" element={admin(<AdminCampaignsPage />)} />

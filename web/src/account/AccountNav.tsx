@@ -6,6 +6,7 @@ export function AccountNav() {
       label="Account"
       items={[
         ['/account/settings', 'Settings'],
+        ['/account/sessions', 'Sessions'],
         ['/account/api-keys', 'API keys'],
         ['/account/webhooks', 'Webhooks'],
       ]}

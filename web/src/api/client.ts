@@ -8,7 +8,9 @@ import { tokens, type TokenManager } from '../auth/tokens';
 
 export type Schemas = components['schemas'];
 
-const PUBLIC_AUTH = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh'];
+// Sent without credentials: a stale token must not trigger a refresh (or a sign-in redirect) on
+// the routes people use while signed out.
+const PUBLIC_AUTH = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/password-reset', '/api/auth/password-reset/confirm'];
 
 let onUnauthorized: () => void = () => {};
 export function setUnauthorizedHandler(fn: () => void): void {

@@ -14,6 +14,8 @@ interface AuthState {
   loading: boolean;
   signIn: (resp: AuthResponse) => void;
   signOut: () => Promise<void>;
+  /** Forgets the tokens and cached data without calling the API (its sessions already ended). */
+  signOutLocally: () => void;
 }
 
 const Ctx = createContext<AuthState | null>(null);
@@ -46,14 +48,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     };
   }, []);
 
+  const signOutLocally = useCallback(() => {
+    tokens.clear();
+    qc.clear();
+  }, [qc]);
+
   useEffect(() => {
     setUnauthorizedHandler(() => {
-      tokens.clear();
-      qc.clear();
+      signOutLocally();
       const loc = window.location;
       if (!loc.pathname.startsWith('/login')) navigate(loginPath(loc), { replace: true });
     });
-  }, [navigate, qc]);
+  }, [navigate, signOutLocally]);
 
   const signIn = useCallback(
     (resp: AuthResponse) => {
@@ -70,10 +76,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     } catch {
       // Signing out locally is what matters.
     }
-    tokens.clear();
-    qc.clear();
+    signOutLocally();
     navigate('/');
-  }, [navigate, qc]);
+  }, [navigate, signOutLocally]);
 
   const value = useMemo<AuthState>(
     () => ({
@@ -82,8 +87,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       loading: signedIn && me.isPending,
       signIn,
       signOut,
+      signOutLocally,
     }),
-    [me.data, me.isPending, signedIn, signIn, signOut],
+    [me.data, me.isPending, signedIn, signIn, signOut, signOutLocally],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

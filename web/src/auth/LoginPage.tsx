@@ -42,6 +42,9 @@ export default function LoginPage() {
           {error && !error.field && <ErrorBox error={new Error(error.message)} />}
           <TextField label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, 'email')} />
           <TextField label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} error={fieldError(error, 'password')} />
+          <p className="-mt-1 mb-3 text-sm">
+            <Link to="/forgot-password">Forgot password?</Link>
+          </p>
           <Button type="submit" busy={busy} className="w-full">
             Sign in
           </Button>
