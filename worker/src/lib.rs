@@ -13,7 +13,7 @@ use apalis::prelude::*;
 use domain::App;
 use domain::background::{JobContext, QueuedJob};
 use domain::jobs::{
-    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, JobKind,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 use tokio::sync::watch;
@@ -89,6 +89,12 @@ pub async fn run(
             stopped.clone(),
         )),
         tokio::spawn(supervise::<SendNotification>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<NotifyDonors>(
             ctx.clone(),
             policy.clone(),
             options.poll_interval,

@@ -356,6 +356,7 @@ closed_set! {
         DonationCreated = "donation.created",
         DonationRefunded = "donation.refunded",
         CampaignGoalReached = "campaign.goal_reached",
+        CampaignSettled = "campaign.settled",
         LoanApproved = "loan.approved",
         LoanRejected = "loan.rejected",
         LoanFunded = "loan.funded",
@@ -375,6 +376,7 @@ closed_set! {
         GenerateReport = "generate_report",
         DispatchWebhooks = "dispatch_webhooks",
         DeliverWebhook = "deliver_webhook",
+        NotifyDonors = "notify_donors",
     }
 }
 

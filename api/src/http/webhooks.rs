@@ -30,7 +30,7 @@ pub struct CreateWebhookRequest {
     #[oai(nullable, validator(max_length = 2000))]
     pub url: Option<String>,
     /// Required: event kinds to receive, e.g. `donation.created`, `donation.refunded`,
-    /// `campaign.goal_reached`, `loan.approved`, `loan.rejected`, `loan.funded`,
+    /// `campaign.goal_reached`, `campaign.settled`, `loan.approved`, `loan.rejected`, `loan.funded`,
     /// `loan.repayment_received`, `loan.late`, `loan.defaulted`.
     #[oai(nullable)]
     pub events: Option<Vec<OneOf<EventKind>>>,

@@ -1,9 +1,6 @@
 //! Account recovery and session management: password reset by emailed single-use link, and
 //! the caller's list of signed-in sessions with revocation.
 
-use domain::infra::mail::Mailer;
-use domain::jobs::{Event, Job};
-use domain::notifications;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -37,47 +34,13 @@ impl TestApp {
         .await
     }
 
-    /// Sends every password-reset email the outbox holds, as the worker would, and returns the
-    /// tokens of the links they carry, oldest first.
+    /// The tokens of the reset links mailed to `user` so far, oldest first.
     async fn mailed_reset_tokens(&self, user: &TestUser) -> Vec<String> {
-        let events: Vec<Value> = sqlx::query_scalar(
-            "select payload from outbox where kind = 'user.password_reset_requested' order by id",
-        )
-        .fetch_all(&self.app.infra.db.write)
-        .await
-        .expect("outbox");
-        let mailer = Mailer::new(&self.app.infra.config).expect("mailer");
-        for payload in events {
-            let event: Event = serde_json::from_value(payload).expect("event");
-            for job in Job::for_event(&event) {
-                let Job::SendNotification(job) = job else {
-                    panic!("a reset request only sends mail: {job:?}")
-                };
-                notifications::send(
-                    &self.app.infra.db.write,
-                    &mailer,
-                    &self.app.infra.config,
-                    &job.notification,
-                )
-                .await
-                .expect("send");
-            }
-        }
-        let dir = std::fs::read_dir(&self.app.infra.config.mail_dir).expect("mail dir");
-        let mut mails: Vec<(std::time::SystemTime, String)> = dir
-            .filter_map(Result::ok)
-            .map(|e| {
-                let text = std::fs::read_to_string(e.path()).expect("mail");
-                let at = e.metadata().and_then(|m| m.modified()).expect("mtime");
-                (at, text.replace("=\r\n", "").replace("=3D", "="))
-            })
-            .filter(|(_, m)| m.contains(&format!("To: {}", user.email)))
-            .filter(|(_, m)| m.contains("Reset your Commonpot password"))
-            .collect();
-        mails.sort();
-        mails
+        self.deliver_mail().await;
+        self.mails_to(&user.email)
             .into_iter()
-            .map(|(_, m)| {
+            .filter(|m| m.contains("Reset your Commonpot password"))
+            .map(|m| {
                 let (_, rest) = m.split_once("/reset-password?token=").expect("link");
                 rest.split_whitespace().next().expect("token").to_string()
             })

@@ -225,3 +225,59 @@ impl TestApp {
         user
     }
 }
+
+impl TestApp {
+    /// Does the worker's mail work for every outbox event not yet handled, right here: each
+    /// event's `send_notification` and `notify_donors` jobs run, and the event is marked sent.
+    /// Other jobs are left to the tests that need them.
+    pub async fn deliver_mail(&self) {
+        use domain::jobs::{Event, Job};
+        use domain::notifications;
+        let db = &self.app.infra.db.write;
+        let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+            "update outbox set sent_at = now() where sent_at is null returning id, payload",
+        )
+        .fetch_all(db)
+        .await
+        .expect("outbox");
+        let mailer = domain::infra::mail::Mailer::new(&self.app.infra.config).expect("mailer");
+        let config = &self.app.infra.config;
+        for (_, payload) in rows {
+            let event: Event = serde_json::from_value(payload).expect("event");
+            for job in Job::for_event(&event) {
+                match job {
+                    Job::SendNotification(j) => {
+                        notifications::send(db, &mailer, config, &j.notification)
+                            .await
+                            .expect("send");
+                    }
+                    Job::NotifyDonors(j) => {
+                        notifications::notify_donors(db, &mailer, config, j.campaign_id, j.notice)
+                            .await
+                            .expect("notify donors");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The mails sent to `email` so far, oldest first, with quoted-printable undone enough to
+    /// search.
+    pub fn mails_to(&self, email: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(&self.app.infra.config.mail_dir) else {
+            return Vec::new();
+        };
+        let mut mails: Vec<(std::time::SystemTime, String)> = dir
+            .filter_map(Result::ok)
+            .map(|e| {
+                let text = std::fs::read_to_string(e.path()).expect("mail");
+                let at = e.metadata().and_then(|m| m.modified()).expect("mtime");
+                (at, text.replace("=\r\n", "").replace("=3D", "="))
+            })
+            .filter(|(_, m)| m.contains(&format!("To: {email}")))
+            .collect();
+        mails.sort();
+        mails.into_iter().map(|(_, m)| m).collect()
+    }
+}

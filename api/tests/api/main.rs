@@ -5,6 +5,7 @@ mod accounts;
 mod audit_log;
 mod auth;
 mod auth_smoke;
+mod emails;
 mod explain;
 mod foundation;
 mod group_commit;

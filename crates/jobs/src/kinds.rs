@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::Event;
 use super::cache;
-use notifications::{LoanNotice, Notification};
+use notifications::{DonorNotice, LoanNotice, Notification};
+use outbox::Settlement;
 
 /// A job payload type. The queue is `{REDIS_KEY_PREFIX}jobs:{NAME}`.
 pub trait JobKind:
@@ -95,6 +96,18 @@ impl JobKind for DeliverWebhook {
     const NAME: &'static str = "deliver_webhook";
 }
 
+/// Email every donor of a campaign (`notifications::notify_donors`), in batches, one email
+/// per donor; run again, it sends only what was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyDonors {
+    pub campaign_id: Uuid,
+    pub notice: DonorNotice,
+}
+
+impl JobKind for NotifyDonors {
+    const NAME: &'static str = "notify_donors";
+}
+
 /// Any job, for code that handles every kind alike: the relay and the dead-letter list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -106,6 +119,7 @@ pub enum Job {
     GenerateReport(GenerateReport),
     DispatchWebhooks(DispatchWebhooks),
     DeliverWebhook(DeliverWebhook),
+    NotifyDonors(NotifyDonors),
 }
 
 impl Job {
@@ -119,6 +133,7 @@ impl Job {
             Job::GenerateReport(_) => GenerateReport::NAME,
             Job::DispatchWebhooks(_) => DispatchWebhooks::NAME,
             Job::DeliverWebhook(_) => DeliverWebhook::NAME,
+            Job::NotifyDonors(_) => NotifyDonors::NAME,
         }
     }
 
@@ -149,14 +164,40 @@ impl Job {
                 notify(Notification::DonationReceipt { donation_id }),
                 notify(Notification::DonationReceived { donation_id }),
             ],
-            Event::DonationRefunded { campaign_id, .. } => {
-                vec![Job::RecomputeCampaignStats(RecomputeCampaignStats {
-                    campaign_id,
-                })]
-            }
-            Event::CampaignChanged { .. } | Event::CampaignGoalReached { .. } => {
-                vec![retire_campaign_pages()]
-            }
+            Event::DonationRefunded {
+                donation_id,
+                campaign_id,
+                ..
+            } => vec![
+                Job::RecomputeCampaignStats(RecomputeCampaignStats { campaign_id }),
+                notify(Notification::DonationRefunded { donation_id }),
+            ],
+            Event::CampaignChanged { .. } => vec![retire_campaign_pages()],
+            Event::CampaignGoalReached { campaign_id } => vec![
+                retire_campaign_pages(),
+                notify(Notification::GoalReached { campaign_id }),
+            ],
+            // Refunded donors hear from each refund's own email.
+            Event::CampaignSettled {
+                campaign_id,
+                outcome: Settlement::Released,
+            } => vec![Job::NotifyDonors(NotifyDonors {
+                campaign_id,
+                notice: DonorNotice::Released,
+            })],
+            Event::CampaignSettled {
+                outcome: Settlement::Refunded,
+                ..
+            } => Vec::new(),
+            Event::ReportReady {
+                report_id,
+                requested_by,
+                ref report_kind,
+            } => vec![notify(Notification::ReportReady {
+                report_id,
+                user_id: requested_by,
+                report_kind: report_kind.clone(),
+            })],
             Event::LoanSubmitted { loan_id } => vec![Job::ScoreLoan(ScoreLoan { loan_id })],
             Event::LoanApproved { loan_id } => vec![notify(Notification::Loan {
                 loan_id,

@@ -14,7 +14,7 @@ mod repo;
 pub use repo::runs;
 
 pub use kinds::{
-    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 pub use outbox::Event;

@@ -7,7 +7,7 @@ use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
 
 use super::kinds::{
-    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
 };
 use platform::error::{Error, Result};
@@ -79,7 +79,7 @@ impl Queues {
     /// kinds pushed before the failure stay pushed (callers are at-least-once anyway).
     pub async fn push_all(&self, jobs: Vec<KeyedJob>) -> Result<()> {
         let (mut stats, mut caches, mut mails) = (Vec::new(), Vec::new(), Vec::new());
-        let mut scores = Vec::new();
+        let (mut scores, mut donor_walks) = (Vec::new(), Vec::new());
         let (mut reports, mut fan_outs, mut deliveries) = (Vec::new(), Vec::new(), Vec::new());
         for (job, key) in jobs {
             match job {
@@ -90,6 +90,7 @@ impl Queues {
                 Job::GenerateReport(j) => reports.push((j, key)),
                 Job::DispatchWebhooks(j) => fan_outs.push((j, key)),
                 Job::DeliverWebhook(j) => deliveries.push((j, key)),
+                Job::NotifyDonors(j) => donor_walks.push((j, key)),
             }
         }
         self.push_kind::<GenerateReport>(reports).await?;
@@ -98,6 +99,7 @@ impl Queues {
         self.push_kind::<RecomputeCampaignStats>(stats).await?;
         self.push_kind::<InvalidateCache>(caches).await?;
         self.push_kind::<SendNotification>(mails).await?;
+        self.push_kind::<NotifyDonors>(donor_walks).await?;
         self.push_kind::<ScoreLoan>(scores).await
     }
 
@@ -129,6 +131,7 @@ impl Queues {
             self.depth::<GenerateReport>().await?,
             self.depth::<DispatchWebhooks>().await?,
             self.depth::<DeliverWebhook>().await?,
+            self.depth::<NotifyDonors>().await?,
         ])
     }
 

@@ -25,7 +25,7 @@ use campaigns::cache;
 use campaigns::repo as campaigns_repo;
 use campaigns::{Campaign, CampaignStatus, FundingModel};
 use ledger::{Account, Idempotent, LedgerLine, Posting, Started, wallets};
-use outbox::Event;
+use outbox::{Event, Settlement};
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
 use platform::infra::metrics::{DONATIONS, DONATIONS_AMOUNT, PAYMENTS_FAILED};
@@ -602,6 +602,19 @@ async fn close(conn: &mut PgConnection, campaign: &Campaign, summary: &mut Closi
         campaigns_repo::set_status(conn, id, CampaignStatus::Cancelled, Some("refunded")).await?;
         summary.refunded_campaigns += 1;
     }
+    let outcome = if raised >= campaign.goal_amount {
+        Settlement::Released
+    } else {
+        Settlement::Refunded
+    };
+    outbox::record(
+        conn,
+        &Event::CampaignSettled {
+            campaign_id: id,
+            outcome,
+        },
+    )
+    .await?;
     Ok(())
 }
 

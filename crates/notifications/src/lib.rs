@@ -36,6 +36,26 @@ pub enum Notification {
     RecurringPaused { plan_id: Uuid },
     /// To the account holder: the single-use link of account token `token_id`.
     PasswordReset { user_id: Uuid, token_id: Uuid },
+    /// To the donor: their gift went back to their wallet, and why.
+    DonationRefunded { donation_id: Uuid },
+    /// To the creator: the campaign reached its goal.
+    GoalReached { campaign_id: Uuid },
+    /// To one donor of an all-or-nothing campaign that met its goal: the money was released.
+    CampaignReleased { campaign_id: Uuid, donor_id: Uuid },
+    /// To whoever asked: their report or giving statement can be downloaded.
+    ReportReady {
+        report_id: Uuid,
+        user_id: Uuid,
+        report_kind: String,
+    },
+}
+
+/// What a [`notify_donors`] walk tells every donor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DonorNotice {
+    /// The all-or-nothing campaign met its goal and its funds went to the creator.
+    Released,
 }
 
 /// What a loan email is about.
@@ -71,6 +91,10 @@ impl Notification {
             },
             Notification::RecurringPaused { .. } => "recurring_paused",
             Notification::PasswordReset { .. } => "password_reset",
+            Notification::DonationRefunded { .. } => "donation_refunded",
+            Notification::GoalReached { .. } => "goal_reached",
+            Notification::CampaignReleased { .. } => "campaign_released",
+            Notification::ReportReady { .. } => "report_ready",
         }
     }
 
@@ -94,6 +118,15 @@ impl Notification {
                 chrono::Utc::now().date_naive()
             ),
             Notification::PasswordReset { token_id, .. } => format!("password_reset:{token_id}"),
+            Notification::DonationRefunded { donation_id } => {
+                format!("donation_refunded:{donation_id}")
+            }
+            Notification::GoalReached { campaign_id } => format!("goal_reached:{campaign_id}"),
+            Notification::CampaignReleased {
+                campaign_id,
+                donor_id,
+            } => format!("campaign_released:{campaign_id}:{donor_id}"),
+            Notification::ReportReady { report_id, .. } => format!("report_ready:{report_id}"),
         }
     }
 
@@ -106,6 +139,9 @@ impl Notification {
                 | Notification::RecurringPaused { .. }
                 | Notification::Loan { .. }
                 | Notification::PasswordReset { .. }
+                | Notification::DonationRefunded { .. }
+                | Notification::CampaignReleased { .. }
+                | Notification::ReportReady { .. }
         )
     }
 }
@@ -326,7 +362,147 @@ async fn compose(
             )?;
             Ok(Some((to, email)))
         }
+        Notification::DonationRefunded { donation_id } => {
+            let Some(d) = repo::donation(conn, donation_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, d.donor_id).await? else {
+                return Ok(None);
+            };
+            let why = match (d.campaign_status.as_str(), d.settlement.as_deref()) {
+                ("cancelled", Some("refunded")) => {
+                    "the campaign did not go ahead (it was cancelled, or did not reach its goal \
+                     by its deadline), so every gift to it was returned."
+                }
+                _ => "Commonpot refunded it.",
+            };
+            let email = render(
+                templates::DONATION_REFUNDED,
+                &[
+                    ("first_name", &to.first_name),
+                    ("campaign_title", &d.campaign_title),
+                    ("amount", &money(d.amount, &d.currency)),
+                    ("date", &d.created_at.format("%Y-%m-%d").to_string()),
+                    ("why", why),
+                    ("campaign_url", &campaign_url(base, &d)),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
+        Notification::GoalReached { campaign_id } => {
+            let Some(c) = repo::campaign(conn, campaign_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, c.creator_id).await? else {
+                return Ok(None);
+            };
+            let next = if c.funding_model == "all_or_nothing" {
+                "What is raised is released to you when the campaign closes at its deadline."
+            } else {
+                "Donations keep coming in until the campaign closes."
+            };
+            let email = render(
+                templates::GOAL_REACHED,
+                &[
+                    ("first_name", &to.first_name),
+                    ("campaign_title", &c.title),
+                    ("goal", &money(c.goal_amount, &c.currency)),
+                    ("raised", &money(c.raised_amount, &c.currency)),
+                    ("next", next),
+                    ("campaign_url", &format!("{base}/campaigns/{campaign_id}")),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
+        Notification::CampaignReleased {
+            campaign_id,
+            donor_id,
+        } => {
+            let Some(c) = repo::campaign(conn, campaign_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, donor_id).await? else {
+                return Ok(None);
+            };
+            let given = repo::donor_total(conn, campaign_id, donor_id).await?;
+            let email = render(
+                templates::CAMPAIGN_RELEASED,
+                &[
+                    ("first_name", &to.first_name),
+                    ("campaign_title", &c.title),
+                    ("goal", &money(c.goal_amount, &c.currency)),
+                    ("raised", &money(c.raised_amount, &c.currency)),
+                    ("amount", &money(given, &c.currency)),
+                    ("campaign_url", &format!("{base}/campaigns/{campaign_id}")),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
+        Notification::ReportReady {
+            user_id,
+            ref report_kind,
+            ..
+        } => {
+            let Some(to) = repo::user(conn, user_id).await? else {
+                return Ok(None);
+            };
+            // Donors find their statements with their donations; admins their reports.
+            let (name, page) = match report_kind.as_str() {
+                "giving_statement" => ("giving statement", "my/donations"),
+                "loan_book" => ("loan book report", "admin/reports"),
+                _ => ("donations report", "admin/reports"),
+            };
+            let email = render(
+                templates::REPORT_READY,
+                &[
+                    ("first_name", &to.first_name),
+                    ("report_name", name),
+                    ("report_url", &format!("{base}/{page}")),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
     }
+}
+
+/// Donors a [`notify_donors`] walk reads at a time.
+const DONOR_PAGE: i64 = 500;
+
+/// Emails every donor with a standing gift to `campaign_id` about `notice`, one email each,
+/// walking the donors a page at a time. Each email is deduplicated on its own, so running the
+/// walk again (a retried job) sends only what the last run did not. Returns how many were sent.
+#[tracing::instrument(skip_all, fields(campaign_id = %campaign_id))]
+pub async fn notify_donors(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    campaign_id: Uuid,
+    notice: DonorNotice,
+) -> Result<usize> {
+    let mut after = None;
+    let mut sent = 0;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page = repo::donors_after(&mut conn, campaign_id, after, DONOR_PAGE).await?;
+        drop(conn);
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.donor_id);
+        for donor in &page {
+            let notification = match notice {
+                DonorNotice::Released => Notification::CampaignReleased {
+                    campaign_id,
+                    donor_id: donor.donor_id,
+                },
+            };
+            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
+                sent += 1;
+            }
+        }
+    }
+    tracing::info!(sent, "donors_notified");
+    Ok(sent)
 }
 
 /// What password reset links are signed for (`platform::signed`); the accounts context opens

@@ -42,6 +42,9 @@ pub struct DonationFacts {
     pub donor_first_name: String,
     pub donor_last_name: String,
     pub creator_id: Uuid,
+    pub campaign_status: String,
+    /// How an all-or-nothing campaign ended (`released` or `refunded`), once it has.
+    pub settlement: Option<String>,
 }
 
 pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Option<DonationFacts>> {
@@ -52,7 +55,7 @@ pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Opti
                           where t.campaign_id = c.id), 0)::bigint as raised_amount,
                 u.id as donor_id, u.first_name as donor_first_name,
                 u.last_name as donor_last_name,
-                c.creator_id
+                c.creator_id, c.status as campaign_status, c.settlement
          from read.donations d
          join read.campaigns c on c.id = d.campaign_id
          join read.users u on u.id = d.donor_id
@@ -147,5 +150,74 @@ pub async fn recurring_plan(conn: &mut PgConnection, plan_id: Uuid) -> Result<Op
     )
     .bind(plan_id)
     .fetch_optional(conn)
+    .await?)
+}
+
+/// A campaign with its totals, for the emails about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CampaignFacts {
+    pub campaign_id: Uuid,
+    pub title: String,
+    pub currency: String,
+    pub goal_amount: i64,
+    pub raised_amount: i64,
+    pub creator_id: Uuid,
+    pub funding_model: String,
+}
+
+pub async fn campaign(conn: &mut PgConnection, campaign_id: Uuid) -> Result<Option<CampaignFacts>> {
+    Ok(sqlx::query_as(
+        "select c.id as campaign_id, c.title, c.currency, c.goal_amount, c.creator_id,
+                c.funding_model,
+                coalesce((select t.raised_amount from read.campaign_totals t
+                          where t.campaign_id = c.id), 0)::bigint as raised_amount
+         from read.campaigns c where c.id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A donor's standing gifts to a campaign, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct DonorTotal {
+    pub donor_id: Uuid,
+    pub amount: i64,
+}
+
+/// The campaign's donors with standing (unrefunded) gifts after `after` in id order, at most
+/// `limit`: one page of a walk over every donor.
+pub async fn donors_after(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<DonorTotal>> {
+    Ok(sqlx::query_as(
+        "select donor_id, sum(amount)::bigint as amount from read.donations
+         where campaign_id = $1 and status = 'completed'
+           and ($2::uuid is null or donor_id > $2)
+         group by donor_id order by donor_id limit $3",
+    )
+    .bind(campaign_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What one donor gave the campaign and was not refunded.
+pub async fn donor_total(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+    donor_id: Uuid,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select coalesce(sum(amount), 0)::bigint from read.donations
+         where campaign_id = $1 and donor_id = $2 and status = 'completed'",
+    )
+    .bind(campaign_id)
+    .bind(donor_id)
+    .fetch_one(conn)
     .await?)
 }

@@ -12,6 +12,10 @@ pub const LOAN_FUNDED: &str = include_str!("../templates/loan_funded.txt");
 pub const LOAN_LATE: &str = include_str!("../templates/loan_late.txt");
 pub const LOAN_REMINDER: &str = include_str!("../templates/loan_reminder.txt");
 pub const RECURRING_PAUSED: &str = include_str!("../templates/recurring_paused.txt");
+pub const DONATION_REFUNDED: &str = include_str!("../templates/donation_refunded.txt");
+pub const GOAL_REACHED: &str = include_str!("../templates/goal_reached.txt");
+pub const CAMPAIGN_RELEASED: &str = include_str!("../templates/campaign_released.txt");
+pub const REPORT_READY: &str = include_str!("../templates/report_ready.txt");
 pub const PASSWORD_RESET: &str = include_str!("../templates/password_reset.txt");
 
 /// A rendered email.

@@ -75,12 +75,33 @@ pub enum Event {
         donor_id: Uuid,
         campaign_id: Uuid,
     },
+    /// An all-or-nothing campaign closed at its deadline: its funds were released to the
+    /// creator (goal met) or every standing donation was refunded.
+    CampaignSettled {
+        campaign_id: Uuid,
+        outcome: Settlement,
+    },
+    /// A requested report (or giving statement) was built and can be downloaded.
+    ReportReady {
+        report_id: Uuid,
+        requested_by: Uuid,
+        /// The report kind, e.g. `giving_statement`.
+        report_kind: String,
+    },
     /// Someone asked for a password reset link for this account; the link is signed from
     /// `token_id` when the email is composed, so neither the outbox nor the queue holds it.
     PasswordResetRequested {
         user_id: Uuid,
         token_id: Uuid,
     },
+}
+
+/// How an all-or-nothing campaign ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settlement {
+    Released,
+    Refunded,
 }
 
 impl Event {
@@ -103,6 +124,8 @@ impl Event {
         "report.requested",
         "webhook.replay_requested",
         "recurring_donation.paused",
+        "campaign.settled",
+        "report.ready",
         "user.password_reset_requested",
     ];
 
@@ -125,6 +148,8 @@ impl Event {
             Event::ReportRequested { .. } => "report.requested",
             Event::WebhookReplayRequested { .. } => "webhook.replay_requested",
             Event::RecurringDonationPaused { .. } => "recurring_donation.paused",
+            Event::CampaignSettled { .. } => "campaign.settled",
+            Event::ReportReady { .. } => "report.ready",
             Event::PasswordResetRequested { .. } => "user.password_reset_requested",
         }
     }
@@ -178,6 +203,15 @@ mod tests {
                 plan_id: id,
                 donor_id: id,
                 campaign_id: id,
+            },
+            Event::CampaignSettled {
+                campaign_id: id,
+                outcome: Settlement::Released,
+            },
+            Event::ReportReady {
+                report_id: id,
+                requested_by: id,
+                report_kind: "loan_book".into(),
             },
             Event::PasswordResetRequested {
                 user_id: id,

@@ -6,7 +6,7 @@
 mod event;
 mod repo;
 
-pub use event::Event;
+pub use event::{Event, Settlement};
 pub use repo::{claim_unsent, lag_seconds, mark_sent, record, record_many};
 
 /// The tables this context owns: only its repository queries them; other contexts read what

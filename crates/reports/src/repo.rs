@@ -52,7 +52,12 @@ pub(crate) async fn start(db: &PgPool, id: Uuid) -> Result<Option<Report>> {
     .await?)
 }
 
-pub(crate) async fn finish(db: &PgPool, id: Uuid, key: &str, rows: i32) -> Result<Report> {
+pub(crate) async fn finish(
+    conn: &mut PgConnection,
+    id: Uuid,
+    key: &str,
+    rows: i32,
+) -> Result<Report> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update reports
          set status = 'done', object_key = $2, row_count = $3, error = null, finished_at = now()
@@ -62,7 +67,7 @@ pub(crate) async fn finish(db: &PgPool, id: Uuid, key: &str, rows: i32) -> Resul
     .bind(id)
     .bind(key)
     .bind(rows)
-    .fetch_one(db)
+    .fetch_one(conn)
     .await?)
 }
 

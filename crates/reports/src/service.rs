@@ -187,7 +187,16 @@ pub async fn generate(infra: &Handles, report_id: Uuid) -> Result<Option<Report>
         .put(&key, "text/csv; charset=utf-8", csv.bytes)
         .await?;
     let rows = i32::try_from(csv.rows).unwrap_or(i32::MAX);
-    let done = repo::finish(&infra.db.write, report.id, &key, rows).await?;
+    // Done and announced together: the requester's email goes out exactly when it can be had.
+    let mut tx = infra.db.write.begin().await?;
+    let done = repo::finish(&mut tx, report.id, &key, rows).await?;
+    let ready = Event::ReportReady {
+        report_id: done.id,
+        requested_by: done.requested_by,
+        report_kind: done.kind.as_str().to_string(),
+    };
+    outbox::record(&mut tx, &ready).await?;
+    tx.commit().await?;
     tracing::info!(rows, "report_done");
     Ok(Some(done))
 }

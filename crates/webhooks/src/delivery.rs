@@ -53,7 +53,8 @@ async fn owner_of(db: &PgPool, event: &Event) -> Result<Option<Uuid>> {
     Ok(match *event {
         Event::DonationCreated { campaign_id, .. }
         | Event::DonationRefunded { campaign_id, .. }
-        | Event::CampaignGoalReached { campaign_id } => campaigns::repo::find(db, campaign_id)
+        | Event::CampaignGoalReached { campaign_id }
+        | Event::CampaignSettled { campaign_id, .. } => campaigns::repo::find(db, campaign_id)
             .await?
             .map(|c| c.creator_id),
         Event::LoanApproved { loan_id }

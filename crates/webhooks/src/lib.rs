@@ -40,6 +40,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "donation.created",
     "donation.refunded",
     "campaign.goal_reached",
+    "campaign.settled",
     "loan.approved",
     "loan.rejected",
     "loan.funded",

@@ -2,7 +2,7 @@
 //! work. The relay and Redis deliver at least once, so each is idempotent.
 
 use jobs::{
-    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind,
+    DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification, cache,
 };
 
@@ -64,6 +64,29 @@ impl BackgroundJob for SendNotification {
 impl QueuedJob for SendNotification {
     fn into_job(self) -> Job {
         Job::SendNotification(self)
+    }
+}
+
+impl BackgroundJob for NotifyDonors {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        notifications::notify_donors(
+            &ctx.app.infra.db.write,
+            &ctx.mailer,
+            &ctx.app.infra.config,
+            self.campaign_id,
+            self.notice,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for NotifyDonors {
+    fn into_job(self) -> Job {
+        Job::NotifyDonors(self)
     }
 }
 

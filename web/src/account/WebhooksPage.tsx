@@ -13,6 +13,7 @@ const EVENTS: WebhookEvent[] = [
   'donation.created',
   'donation.refunded',
   'campaign.goal_reached',
+  'campaign.settled',
   'loan.approved',
   'loan.rejected',
   'loan.funded',

@@ -1571,7 +1571,7 @@ export interface components {
             url?: string | null;
             /**
              * @description Required: event kinds to receive, e.g. `donation.created`, `donation.refunded`,
-             *     `campaign.goal_reached`, `loan.approved`, `loan.rejected`, `loan.funded`,
+             *     `campaign.goal_reached`, `campaign.settled`, `loan.approved`, `loan.rejected`, `loan.funded`,
              *     `loan.repayment_received`, `loan.late`, `loan.defaulted`.
              */
             events?: components["schemas"]["EventKind"][] | null;
@@ -1823,7 +1823,7 @@ export interface components {
          * @description Events an outgoing webhook can subscribe to.
          * @enum {string}
          */
-        EventKind: "donation.created" | "donation.refunded" | "campaign.goal_reached" | "loan.approved" | "loan.rejected" | "loan.funded" | "loan.repayment_received" | "loan.late" | "loan.defaulted";
+        EventKind: "donation.created" | "donation.refunded" | "campaign.goal_reached" | "campaign.settled" | "loan.approved" | "loan.rejected" | "loan.funded" | "loan.repayment_received" | "loan.late" | "loan.defaulted";
         /** FactorDto */
         FactorDto: {
             /** @description Stable name, e.g. `account_age`. */
@@ -1889,7 +1889,7 @@ export interface components {
          * @description The worker's queues, one per job kind.
          * @enum {string}
          */
-        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook";
+        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook" | "notify_donors";
         /** JobsOverview */
         JobsOverview: {
             queues: components["schemas"]["QueueDto"][];
