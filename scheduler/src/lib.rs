@@ -19,7 +19,7 @@ use domain::App;
 use domain::background::BackgroundJob;
 use domain::background::scheduled::{
     Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
-    QueueLoanReminders,
+    QueueLoanReminders, SweepGoals,
 };
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
 use domain::infra::telemetry;
@@ -95,6 +95,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
     let keep = options.backup_keep;
     Ok(vec![
         ScheduledTask::new("0 * * * * *", |now| CloseDueCampaigns { now })?,
+        ScheduledTask::new("30 * * * * *", |now| SweepGoals { now })?,
         ScheduledTask::new("0 15 0 * * *", |now| LoanDuties { now })?,
         ScheduledTask::new("0 0 6 * * *", |now| ChargeRecurring { now })?,
         ScheduledTask::new("0 0 8 * * *", |now| QueueLoanReminders { now })?,

@@ -330,3 +330,129 @@ async fn a_cached_detail_page_never_shows_a_total_older_than_an_answered_donatio
     assert_eq!(app.campaign(campaign).await["raisedAmount"], 16 * 5 * 100);
     app.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn two_batches_that_cross_the_goal_together_record_it_once() {
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 1_000).await;
+    let (ann, ben) = (app.funded_donor(1_000).await, app.funded_donor(1_000).await);
+    let goal_events = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from outbox where kind = 'campaign.goal_reached'",
+        )
+        .fetch_one(&app.app.infra.db.write)
+        .await
+        .expect("count")
+    };
+
+    // Hold every batch between its goal check and its commit: each then checks without seeing
+    // the other, and both see the campaign short.
+    let mut outbox_lock = app.app.infra.db.write.begin().await.expect("begin");
+    sqlx::query("lock table outbox in share mode")
+        .execute(&mut *outbox_lock)
+        .await
+        .expect("lock");
+    let before = app
+        .app
+        .money()
+        .group_commit()
+        .stats
+        .batches
+        .load(Ordering::Relaxed);
+    let first = app.donate_in_background(&ann, campaign, json!({"amount": 500}), "a");
+    app.wait_until(|s| s.batches.load(Ordering::Relaxed) == before + 1)
+        .await;
+    let second = app.donate_in_background(&ben, campaign, json!({"amount": 500}), "b");
+    app.wait_until(|s| s.batches.load(Ordering::Relaxed) == before + 2)
+        .await;
+    // Both batches are waiting on the lock once two other sessions wait on the outbox.
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_locks l join pg_class c on c.oid = l.relation
+             where c.relname = 'outbox' and not l.granted",
+        )
+        .fetch_one(&app.app.infra.db.write)
+        .await
+        .expect("locks");
+        if waiting == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    outbox_lock.rollback().await.expect("release");
+    assert_eq!(status_of(first).await.0, 201);
+    assert_eq!(status_of(second).await.0, 201);
+
+    // The batch that committed last looks again after its commit and records the goal.
+    let mut recorded = false;
+    for _ in 0..200 {
+        if goal_events().await == 1 {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(recorded, "the goal was never recorded");
+    let reached: bool =
+        sqlx::query_scalar("select goal_reached_at is not null from campaigns where id = $1")
+            .bind(campaign)
+            .fetch_one(&app.app.infra.db.write)
+            .await
+            .expect("campaign");
+    assert!(reached);
+    // The sweep finds nothing more to do, and nothing records it twice.
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    assert!(
+        app.app
+            .money()
+            .sweep_goals(since)
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    assert_eq!(goal_events().await, 1);
+}
+
+#[tokio::test]
+async fn the_goal_sweep_records_a_goal_no_batch_looked_at_again_once() {
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 1_000).await;
+    let donor = app.funded_donor(1_000).await;
+    assert_eq!(
+        app.donate(&donor, campaign, 400, "1")
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    // As if a batch that crossed the goal committed and its process died before looking again.
+    sqlx::query(
+        "update campaign_stats_shards set raised_amount = raised_amount + 600
+         where campaign_id = $1 and shard = (select min(shard) from campaign_stats_shards
+                                             where campaign_id = $1)",
+    )
+    .bind(campaign)
+    .execute(&app.app.infra.db.write)
+    .await
+    .expect("stats");
+    let money = app.app.money();
+    // A window that does not reach back to the gift finds nothing.
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert!(money.sweep_goals(later).await.expect("sweep").is_empty());
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let (first, second) = tokio::join!(money.sweep_goals(since), money.sweep_goals(since));
+    let marked = [first.expect("first"), second.expect("second")].concat();
+    assert_eq!(
+        marked,
+        [campaign],
+        "recorded once between two sweeps at once"
+    );
+    let events: i64 =
+        sqlx::query_scalar("select count(*) from outbox where kind = 'campaign.goal_reached'")
+            .fetch_one(&app.app.infra.db.write)
+            .await
+            .expect("count");
+    assert_eq!(events, 1);
+}

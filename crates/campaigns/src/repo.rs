@@ -167,6 +167,22 @@ pub async fn mark_goal_reached(conn: &mut PgConnection, ids: &[Uuid]) -> Result<
     .await?)
 }
 
+/// Marks the goal reached, where it was not yet, for each of `ids` whose committed total meets
+/// its goal; returns the campaigns this call marked. Two callers at once mark each campaign
+/// once: the second waits for the first's row lock and then finds it marked.
+pub async fn mark_goals_met(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "update campaigns c set goal_reached_at = now()
+         from (select campaign_id, sum(raised_amount) as raised from campaign_stats_shards
+               where campaign_id = any($1) group by campaign_id) t
+         where c.id = t.campaign_id and c.goal_reached_at is null and t.raised >= c.goal_amount
+         returning c.id",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Takes the lock that waits for in-flight donations (see [`donation_gates`]).
 pub async fn lock_exclusive(conn: &mut PgConnection, id: Uuid) -> Result<()> {
     sqlx::query("select 1 from campaigns where id = $1 for update")

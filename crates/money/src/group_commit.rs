@@ -180,8 +180,12 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
     // Donor order: the order claims and wallets are locked in.
     batch.sort_by_key(|p| p.gift.user_id);
     let gifts: Vec<&Gift> = batch.iter().map(|p| &p.gift).collect();
+    let mut short = Vec::new();
     let outcomes = match write(db, &gifts).await {
-        Ok(outcomes) => outcomes,
+        Ok(written) => {
+            short = written.short;
+            written.outcomes
+        }
         Err(e) if size == 1 => vec![Err(e)],
         // Not one statement's failure but the connection's (pool timeout, I/O): writing the
         // gifts one by one would only repeat the wait for each of them.
@@ -198,9 +202,12 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
             let mut outcomes = Vec::with_capacity(gifts.len());
             for gift in &gifts {
                 outcomes.push(match write(db, &[gift]).await {
-                    Ok(mut one) => one
-                        .pop()
-                        .unwrap_or_else(|| Err(Error::internal("no outcome for a donation"))),
+                    Ok(mut one) => {
+                        short.append(&mut one.short);
+                        one.outcomes
+                            .pop()
+                            .unwrap_or_else(|| Err(Error::internal("no outcome for a donation")))
+                    }
                     Err(e) => Err(e),
                 });
             }
@@ -217,6 +224,47 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
         // The caller may have gone (client disconnected); its donation stands.
         let _ = p.reply.send(outcome);
     }
+    if !short.is_empty()
+        && let Err(e) = recheck_goals(db, &short).await
+    {
+        // The goal sweep (`MoneyService::sweep_goals`) finds what this missed.
+        tracing::warn!(error = %e, "goal recheck after a donation batch failed");
+    }
+}
+
+/// A batch's check of its campaigns' goals sees only committed gifts and its own, so two
+/// batches in flight that cross a goal together both see it short. Once committed, each batch
+/// looks again at the campaigns it left short (`(id, goal)`): the last of the two to commit
+/// sees both and records the goal (once, whoever else looks).
+async fn recheck_goals(db: &PgPool, short: &[(Uuid, i64)]) -> Result<()> {
+    let ids: Vec<Uuid> = short.iter().map(|&(id, _)| id).collect();
+    let totals = campaigns_repo::stats_for(db, &ids).await?;
+    let met: Vec<Uuid> = short
+        .iter()
+        .filter(|&&(id, goal)| totals.get(&id).is_some_and(|s| s.raised_amount >= goal))
+        .map(|&(id, _)| id)
+        .collect();
+    if met.is_empty() {
+        return Ok(());
+    }
+    record_goals_met(db, &met).await.map(drop)
+}
+
+/// Marks the goal reached for each of `ids` whose committed total meets it and was not marked
+/// yet, with its `campaign.goal_reached` event, in one transaction; returns those marked.
+pub(crate) async fn record_goals_met(db: &PgPool, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    let mut tx = db.begin().await?;
+    let marked = campaigns_repo::mark_goals_met(&mut tx, ids).await?;
+    let events: Vec<Event> = marked
+        .iter()
+        .map(|&campaign_id| Event::CampaignGoalReached { campaign_id })
+        .collect();
+    outbox::record_many(&mut tx, &events).await?;
+    tx.commit().await?;
+    if !marked.is_empty() {
+        tracing::info!(campaigns = marked.len(), "campaign_goal_reached");
+    }
+    Ok(marked)
 }
 
 fn accepting(gate: &Gate) -> bool {
@@ -226,7 +274,7 @@ fn accepting(gate: &Gate) -> bool {
 /// Writes the batch in one transaction. `Ok` holds each gift's own outcome (in order): its
 /// donation, the replay of an earlier identical request, or why it was refused. `Err` means
 /// nothing was written.
-async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
+async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Written> {
     let mut batch = Batch {
         gifts,
         outcomes: gifts.iter().map(|_| None).collect(),
@@ -237,8 +285,10 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
     let (live, gates) = batch.gate_campaigns(&mut tx, &claimed).await?;
     let live = batch.debit_wallets(&mut tx, live).await?;
     batch.release_refused(&mut tx, &claimed).await?;
+    let mut short = Vec::new();
     if !live.is_empty() {
-        let donations = write_gifts(&mut tx, gifts, &live, &gates).await?;
+        let (donations, still_short) = write_gifts(&mut tx, gifts, &live, &gates).await?;
+        short = still_short;
         for (&i, donation) in live.iter().zip(donations) {
             batch.outcomes[i] = Some(Ok(Idempotent {
                 value: donation,
@@ -248,11 +298,20 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Vec<Outcome>> {
     }
     tx.commit().await?;
     metrics::histogram!(DB_TRANSACTION, "kind" => "donation_batch").record(began.elapsed());
-    Ok(batch
+    let outcomes = batch
         .outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err(Error::internal("a donation was left without outcome"))))
-        .collect())
+        .collect();
+    Ok(Written { outcomes, short })
+}
+
+/// What a committed batch wrote.
+struct Written {
+    /// Each gift's outcome, in order.
+    outcomes: Vec<Outcome>,
+    /// The campaigns it gave to whose goal it saw not yet reached, with their goals.
+    short: Vec<(Uuid, i64)>,
 }
 
 /// A batch's gifts and what has been decided for each so far (`None`: still going).
@@ -364,7 +423,7 @@ async fn write_gifts(
     gifts: &[&Gift],
     live: &[usize],
     gates: &HashMap<Uuid, Gate>,
-) -> Result<Vec<Donation>> {
+) -> Result<(Vec<Donation>, Vec<(Uuid, i64)>)> {
     // Campaign order from here on: the order donor and stats rows are locked in.
     let mut order = live.to_vec();
     order.sort_by_key(|&i| (gifts[i].campaign_id, gifts[i].user_id));
@@ -390,7 +449,7 @@ async fn write_gifts(
             .collect()
     };
     let donations = insert_donations(tx, gifts, &order, &txns, &shards).await?;
-    let mut events = goals_reached(tx, &shards, gates).await?;
+    let (mut events, short) = goals_reached(tx, &shards, gates).await?;
     events.extend(donations.iter().map(|d| Event::DonationCreated {
         donation_id: d.id,
         campaign_id: d.campaign_id,
@@ -410,13 +469,15 @@ async fn write_gifts(
     idempotency::complete_many(tx, &done, &responses).await?;
     // Back to the caller's order.
     let mut by_index: HashMap<usize, Donation> = order.into_iter().zip(donations).collect();
-    live.iter()
+    let donations = live
+        .iter()
         .map(|i| {
             by_index
                 .remove(i)
                 .ok_or_else(|| Error::internal("a written donation went missing"))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((donations, short))
 }
 
 /// The donation rows (in `order`, under their ledger transactions) and their campaigns' stats.
@@ -459,32 +520,37 @@ async fn insert_donations(
 
 /// Until the goal is reached, each batch checks whether it got there (the total it sees
 /// includes its own gifts and every committed one; two batches crossing together are caught
-/// by the next). Returns the `campaign.goal_reached` events.
+/// by [`recheck_goals`] after they commit). Returns the `campaign.goal_reached` events and the
+/// campaigns still short, with their goals.
 async fn goals_reached(
     tx: &mut PgConnection,
     shards: &HashMap<Uuid, i16>,
     gates: &HashMap<Uuid, Gate>,
-) -> Result<Vec<Event>> {
+) -> Result<(Vec<Event>, Vec<(Uuid, i64)>)> {
     let short: BTreeSet<Uuid> = shards
         .keys()
         .copied()
         .filter(|id| !gates[id].goal_reached)
         .collect();
     if short.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let short: Vec<Uuid> = short.into_iter().collect();
     let totals = campaigns_repo::stats_for(&mut *tx, &short).await?;
-    let reached: Vec<Uuid> = short
+    let (reached, still_short): (Vec<Uuid>, Vec<Uuid>) = short
         .into_iter()
-        .filter(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount)
+        .partition(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount);
+    let still_short = still_short
+        .into_iter()
+        .map(|id| (id, gates[&id].goal_amount))
         .collect();
     if reached.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), still_short));
     }
     let marked = campaigns_repo::mark_goal_reached(tx, &reached).await?;
-    Ok(marked
+    let events = marked
         .into_iter()
         .map(|campaign_id| Event::CampaignGoalReached { campaign_id })
-        .collect())
+        .collect();
+    Ok((events, still_short))
 }

@@ -1,5 +1,6 @@
 //! SQL for donations, deposits, withdrawals and payment events.
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -246,4 +247,17 @@ pub async fn standing_by_donor(
     .bind(campaign_id)
     .fetch_all(conn)
     .await?)
+}
+
+/// The campaigns given to since `since`.
+pub async fn campaigns_given_to_since(
+    db: impl PgExecutor<'_>,
+    since: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    Ok(
+        sqlx::query_scalar("select distinct campaign_id from donations where created_at >= $1")
+            .bind(since)
+            .fetch_all(db)
+            .await?,
+    )
 }

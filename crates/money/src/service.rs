@@ -545,6 +545,22 @@ impl MoneyService {
         Ok(refunded)
     }
 
+    /// Records the goal of every campaign given to since `since` whose committed total meets
+    /// it and was not recorded: what a donation batch's own check after commit could miss if
+    /// its process died between the commit and that check. Returns the campaigns recorded.
+    #[tracing::instrument(skip_all)]
+    pub async fn sweep_goals(&self, since: DateTime<Utc>) -> Result<Vec<Uuid>> {
+        let given = repo::campaigns_given_to_since(&self.infra.db.write, since).await?;
+        if given.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marked = super::group_commit::record_goals_met(&self.infra.db.write, &given).await?;
+        if !marked.is_empty() {
+            self.campaigns.invalidate_pages().await;
+        }
+        Ok(marked)
+    }
+
     /// Closes every active campaign whose deadline has passed: keep-it-all ones complete;
     /// all-or-nothing ones release funds to the creator if the goal was met, and refund every
     /// donor otherwise. Safe to run repeatedly and concurrently (each campaign is re-checked

@@ -25,6 +25,35 @@ impl BackgroundJob for CloseDueCampaigns {
     }
 }
 
+/// How far back the goal sweep looks for campaigns that were given to.
+pub const GOAL_SWEEP_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Goals reached by gifts whose batch could not look again after committing (see
+/// `MoneyService::sweep_goals`), recorded within a minute.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepGoals {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for SweepGoals {
+    const NAME: &'static str = "sweep_goals";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let marked = app
+            .money()
+            .sweep_goals(self.now - GOAL_SWEEP_WINDOW)
+            .await?;
+        if !marked.is_empty() {
+            tracing::warn!(
+                campaigns = marked.len(),
+                "goal sweep recorded goals a batch missed"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
 #[derive(Debug, Clone, Copy)]
 pub struct LoanDuties {
