@@ -58,7 +58,7 @@ async fn run_attempt<J: QueuedJob>(
         tracing::error!(error = %hook, "recording the given-up job failed");
     }
     dead_letter::record(
-        &ctx.jobs.app.infra.kv,
+        &ctx.jobs.app.infra.db.write,
         job.into_job(),
         e.to_string(),
         attempts,

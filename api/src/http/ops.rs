@@ -95,7 +95,7 @@ impl OpsApi {
     ) -> ApiResult<Json<JobsOverview>, { API | ADMIN }> {
         auth.admin()?;
         let queues = Queues::new(&app.infra.kv).depths().await?;
-        let letters = dead_letter::list(&app.infra.kv, 100).await?;
+        let letters = dead_letter::list(&app.infra.db.write, 100).await?;
         Ok(Json(JobsOverview {
             queues: queues
                 .into_iter()
@@ -133,8 +133,9 @@ impl OpsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Retried, { API | ADMIN | BY_ID }> {
         let principal = auth.admin()?;
-        let kv = &app.infra.kv;
-        if dead_letter::retry_as_admin(kv, &app.infra.db.write, principal.actor(), id.0).await? {
+        let queues = Queues::new(&app.infra.kv);
+        let db = &app.infra.db.write;
+        if dead_letter::retry_as_admin(db, &queues, principal.actor(), id.0).await? {
             Ok(Retried::Accepted)
         } else {
             Err(domain::Error::NotFound("dead letter").into())

@@ -236,10 +236,15 @@ async fn each_admin_action_writes_one_entry_with_who_why_and_what_changed() {
         keys: vec!["k".into()],
         generations: vec![],
     });
-    let letter =
-        domain::jobs::dead_letter::record(&app.app.infra.kv, job, "boom".into(), 5, Utc::now())
-            .await
-            .expect("record");
+    let letter = domain::jobs::dead_letter::record(
+        &app.app.infra.db.write,
+        job,
+        "boom".into(),
+        5,
+        Utc::now(),
+    )
+    .await
+    .expect("record");
     let resp = app
         .send_as(
             Method::POST,

@@ -506,7 +506,7 @@ async fn the_dashboard_counts_today_live_and_shows_the_pipeline() {
         keys: vec!["k".into()],
         generations: vec![],
     });
-    domain::jobs::dead_letter::record(&app.app.infra.kv, job, "boom".into(), 5, Utc::now())
+    domain::jobs::dead_letter::record(&app.app.infra.db.write, job, "boom".into(), 5, Utc::now())
         .await
         .expect("dead letter");
 

@@ -13,7 +13,7 @@ async fn admins_see_queue_depths_and_dead_letters_and_can_retry_one() {
         generations: vec![],
     });
     let letter = domain::jobs::dead_letter::record(
-        &app.app.infra.kv,
+        &app.app.infra.db.write,
         job,
         "boom".into(),
         5,

@@ -1,20 +1,16 @@
-//! Jobs that failed their last attempt, kept in a Redis list (newest first) where admins can
-//! see them and send them back to their queue.
+//! Jobs that failed their last attempt, kept in PostgreSQL (`dead_letters`) where admins can
+//! see them and send them back to their queue. Nothing is dropped: retried letters are pruned by
+//! the retention job after a documented period, waiting ones never.
 
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Job;
 use super::queue::Queues;
+use super::repo::dead_letters as repo;
 use platform::error::{Error, Result};
-use platform::infra::kv::Kv;
-
-const LIST: &str = "jobs:dead_letters";
-/// The list is trimmed to this many entries so a flood of failures cannot fill Redis.
-const KEEP: isize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -26,9 +22,9 @@ pub struct DeadLetter {
     pub failed_at: DateTime<Utc>,
 }
 
-/// Adds a failed job to the list.
+/// Records a job that failed its last attempt.
 pub async fn record(
-    kv: &Kv,
+    db: &PgPool,
     job: Job,
     error: String,
     attempts: usize,
@@ -41,43 +37,38 @@ pub async fn record(
         attempts,
         failed_at: now,
     };
-    let raw = serde_json::to_string(&letter).map_err(Error::internal)?;
-    let key = kv.key(LIST);
-    let mut conn = kv.conn();
-    let _: () = redis::pipe()
-        .lpush(&key, raw)
-        .ltrim(&key, 0, KEEP - 1)
-        .query_async(&mut conn)
-        .await?;
+    let payload = serde_json::to_value(&letter.job).map_err(Error::internal)?;
+    let attempts = i32::try_from(letter.attempts).unwrap_or(i32::MAX);
+    let queue = letter.job.name();
+    repo::insert(db, letter.id, queue, &payload, &letter.error, attempts, now).await?;
     Ok(letter)
 }
 
-/// How many dead letters are waiting (at most the [`KEEP`] newest are kept).
-pub async fn count(kv: &Kv) -> Result<u64> {
-    Ok(kv.conn().llen(kv.key(LIST)).await?)
+/// How many dead letters wait for a retry.
+pub async fn count(db: &PgPool) -> Result<u64> {
+    Ok(u64::try_from(repo::count_waiting(db).await?).unwrap_or(0))
 }
 
-/// Up to `limit` dead letters, newest first.
-pub async fn list(kv: &Kv, limit: usize) -> Result<Vec<DeadLetter>> {
-    let stop = isize::try_from(limit).unwrap_or(KEEP).min(KEEP) - 1;
-    if stop < 0 {
-        return Ok(Vec::new());
-    }
-    let raw: Vec<String> = kv.conn().lrange(kv.key(LIST), 0, stop).await?;
-    Ok(raw.iter().filter_map(|r| parse(r)).collect())
+/// Up to `limit` waiting dead letters, newest first.
+pub async fn list(db: &PgPool, limit: usize) -> Result<Vec<DeadLetter>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(repo::waiting(db, limit)
+        .await?
+        .into_iter()
+        .filter_map(letter)
+        .collect())
 }
 
-/// An admin's retry ([`retry`]), recorded in the audit log. Dead letters live in Redis, so
-/// there is no transaction to share with the change: the entry is written in its own small
-/// transaction right after the retry succeeds (a crash in between leaves a retried job without
-/// its entry, never an entry without its retry). Returns false when there is no such letter.
+/// An admin's retry ([`retry`]) and its audit entry, in one transaction. Returns false when no
+/// such letter waits.
 pub async fn retry_as_admin(
-    kv: &Kv,
     db: &PgPool,
+    queues: &Queues,
     actor: audit_log::Actor<'_>,
     id: Uuid,
 ) -> Result<bool> {
-    let Some(letter) = retry(kv, &Queues::new(kv), id).await? else {
+    let mut tx = db.begin().await?;
+    let Some(letter) = take(&mut tx, queues, id).await? else {
         return Ok(false);
     };
     let queue = letter.job.name();
@@ -89,32 +80,49 @@ pub async fn retry_as_admin(
         after: serde_json::json!({"state": "queued", "queue": queue, "attempts": 0}),
         reason: None,
     };
-    let mut tx = db.begin().await?;
     audit_log::record(&mut tx, actor, &change).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Pushes the dead letter `id` back to its queue (with fresh attempts) and removes it from the
-/// list. Returns the letter, or `None` when there is no such entry.
-pub async fn retry(kv: &Kv, queues: &Queues, id: Uuid) -> Result<Option<DeadLetter>> {
-    let key = kv.key(LIST);
-    let mut conn = kv.conn();
-    let raw: Vec<String> = conn.lrange(&key, 0, KEEP - 1).await?;
-    let Some((raw, letter)) = raw
-        .into_iter()
-        .find_map(|r| parse(&r).filter(|l| l.id == id).map(|l| (r, l)))
-    else {
+/// Pushes the dead letter `id` back to its queue (with fresh attempts) and marks it retried.
+/// Returns the letter, or `None` when no such letter waits.
+pub async fn retry(db: &PgPool, queues: &Queues, id: Uuid) -> Result<Option<DeadLetter>> {
+    let mut tx = db.begin().await?;
+    let letter = take(&mut tx, queues, id).await?;
+    tx.commit().await?;
+    Ok(letter)
+}
+
+/// Under the letter's row lock (two admins retrying at once push it once): pushed before the
+/// mark commits, so a crash in between leaves a duplicate job, never a lost one.
+async fn take(
+    tx: &mut sqlx::PgConnection,
+    queues: &Queues,
+    id: Uuid,
+) -> Result<Option<DeadLetter>> {
+    let Some(letter) = repo::lock_waiting(tx, id).await?.and_then(letter) else {
         return Ok(None);
     };
-    // Pushed before it is removed: a crash in between leaves a duplicate, never a lost job.
     queues.push(letter.job.clone()).await?;
-    let _: i64 = conn.lrem(&key, 1, raw).await?;
+    repo::mark_retried(tx, id).await?;
     Ok(Some(letter))
 }
 
-fn parse(raw: &str) -> Option<DeadLetter> {
-    serde_json::from_str(raw)
-        .inspect_err(|e| tracing::error!(error = %e, "unreadable dead letter"))
-        .ok()
+/// Deletes letters retried before `before` (the retention job); returns how many.
+pub async fn prune_retried(db: &PgPool, before: DateTime<Utc>) -> Result<u64> {
+    repo::prune_retried(db, before).await
+}
+
+fn letter(row: repo::Row) -> Option<DeadLetter> {
+    let job = serde_json::from_value(row.job)
+        .inspect_err(|e| tracing::error!(error = %e, id = %row.id, "unreadable dead letter"))
+        .ok()?;
+    Some(DeadLetter {
+        id: row.id,
+        job,
+        error: row.error,
+        attempts: usize::try_from(row.attempts).unwrap_or(0),
+        failed_at: row.failed_at,
+    })
 }

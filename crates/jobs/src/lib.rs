@@ -22,4 +22,4 @@ pub use queue::Queues;
 
 /// The tables this context owns: only its repository queries them; other contexts read what
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
-pub const TABLES: &[&str] = &["scheduler_runs"];
+pub const TABLES: &[&str] = &["scheduler_runs", "dead_letters"];

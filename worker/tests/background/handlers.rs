@@ -229,12 +229,15 @@ async fn a_job_failing_every_attempt_is_dead_lettered_and_can_be_retried() {
         .await;
 
     let dead = eventually(Duration::from_secs(20), || async {
-        !dead_letter::list(kv, 10).await.expect("list").is_empty()
+        !dead_letter::list(env.pool(), 10)
+            .await
+            .expect("list")
+            .is_empty()
     })
     .await;
     worker.stop().await;
     assert!(dead, "the job reaches the dead-letter list");
-    let letters = dead_letter::list(kv, 10).await.expect("list");
+    let letters = dead_letter::list(env.pool(), 10).await.expect("list");
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].attempts, 3);
     assert_eq!(letters[0].job.name(), "send_notification");
@@ -246,18 +249,23 @@ async fn a_job_failing_every_attempt_is_dead_lettered_and_can_be_retried() {
 
     let queues = Queues::new(kv);
     assert!(
-        dead_letter::retry(kv, &queues, letters[0].id)
+        dead_letter::retry(env.pool(), &queues, letters[0].id)
             .await
             .expect("retry")
             .is_some()
     );
     assert!(
-        dead_letter::retry(kv, &queues, letters[0].id)
+        dead_letter::retry(env.pool(), &queues, letters[0].id)
             .await
             .expect("again")
             .is_none()
     );
-    assert!(dead_letter::list(kv, 10).await.expect("list").is_empty());
+    assert!(
+        dead_letter::list(env.pool(), 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     let depths = queues.depths().await.expect("depths");
     assert!(
         depths
@@ -354,4 +362,55 @@ async fn a_backlog_of_due_scheduled_jobs_beyond_luas_unpack_limit_does_not_stop_
     .await;
     worker.stop().await;
     assert!(drained, "queues: {:?}", queues.depths().await);
+}
+
+#[tokio::test]
+async fn dead_letters_are_all_kept_and_two_retries_at_once_requeue_once() {
+    let env = TestEnv::new().await;
+    let queues = Queues::new(&env.app.infra.kv);
+    let job = |n: u32| {
+        Job::InvalidateCache(InvalidateCache {
+            keys: vec![format!("k{n}")],
+            generations: Vec::new(),
+        })
+    };
+    // More than the 1,000 the old Redis list kept.
+    for n in 0..1_005 {
+        let at = chrono::Utc::now() - chrono::Duration::seconds(i64::from(2_000 - n));
+        dead_letter::record(env.pool(), job(n), format!("boom {n}"), 5, at)
+            .await
+            .expect("record");
+    }
+    assert_eq!(dead_letter::count(env.pool()).await.expect("count"), 1_005);
+    let newest = dead_letter::list(env.pool(), 3).await.expect("list");
+    assert_eq!(newest[0].error, "boom 1004");
+    assert_eq!(newest[0].job, job(1_004));
+
+    let before = queues.depths().await.expect("depths");
+    let pending = |depths: &[domain::jobs::queue::QueueDepth]| {
+        depths
+            .iter()
+            .find(|d| d.queue == "invalidate_cache")
+            .map_or(0, |d| d.pending + d.scheduled)
+    };
+    let id = newest[0].id;
+    let (a, b) = tokio::join!(
+        dead_letter::retry(env.pool(), &queues, id),
+        dead_letter::retry(env.pool(), &queues, id)
+    );
+    let retried = [a.expect("a"), b.expect("b")];
+    assert_eq!(retried.iter().filter(|r| r.is_some()).count(), 1);
+    let after = queues.depths().await.expect("depths");
+    assert_eq!(pending(&after), pending(&before) + 1, "pushed once");
+    assert_eq!(dead_letter::count(env.pool()).await.expect("count"), 1_004);
+
+    // The retention job prunes retried letters past their period, never waiting ones.
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    assert_eq!(
+        dead_letter::prune_retried(env.pool(), later)
+            .await
+            .expect("prune"),
+        1
+    );
+    assert_eq!(dead_letter::count(env.pool()).await.expect("count"), 1_004);
 }

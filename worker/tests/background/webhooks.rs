@@ -325,9 +325,8 @@ async fn a_failing_receiver_is_retried_then_dead_lettered_and_a_replay_delivers_
     env.commit_event(&donation(campaign, donor.id)).await;
     let event_id = last_outbox_id(&env).await;
 
-    let kv = &env.app.infra.kv;
     let dead = eventually(Duration::from_secs(30), || async {
-        dead_letter::list(kv, 10)
+        dead_letter::list(env.pool(), 10)
             .await
             .expect("list")
             .iter()
@@ -689,7 +688,7 @@ async fn failed_deliveries_log_the_receivers_origin_but_never_its_path_or_query(
     let worker = RunningWorker::start(&env.app, options);
     env.commit_event(&donation(campaign, donor.id)).await;
     let dead = eventually(Duration::from_secs(30), || async {
-        dead_letter::list(&env.app.infra.kv, 10)
+        dead_letter::list(env.pool(), 10)
             .await
             .expect("list")
             .iter()
@@ -707,9 +706,7 @@ async fn failed_deliveries_log_the_receivers_origin_but_never_its_path_or_query(
     for secret in ["PATHSECRET", "QUERYSECRET", "/in/", "token="] {
         assert!(!text.contains(secret), "{secret} logged: {text}");
     }
-    let letters = dead_letter::list(&env.app.infra.kv, 10)
-        .await
-        .expect("list");
+    let letters = dead_letter::list(env.pool(), 10).await.expect("list");
     let letter = letters
         .iter()
         .find(|l| l.job.name() == "deliver_webhook")

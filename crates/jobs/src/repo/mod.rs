@@ -1,3 +1,4 @@
 //! SQL for the tables this context owns.
 
+pub mod dead_letters;
 pub mod runs;

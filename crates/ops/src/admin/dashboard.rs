@@ -153,7 +153,7 @@ impl AdminService {
             repo::dashboard::activity(db, day_start(now, 0)?),
             repo::dashboard::outbox_backlog(db),
             queues.depths(),
-            dead_letter::count(&self.infra.kv),
+            dead_letter::count(db),
         )?;
         Ok(Live {
             today,
