@@ -20,6 +20,7 @@ const MarketplacePage = lazy(() => import('./loans/MarketplacePage'));
 const LoanPage = lazy(() => import('./loans/LoanPage'));
 const ApplyLoanPage = lazy(() => import('./loans/ApplyLoanPage'));
 const MyLoansPage = lazy(() => import('./loans/MyLoansPage'));
+const LendingPage = lazy(() => import('./loans/LendingPage'));
 const DigestsPage = lazy(() => import('./ledger/DigestsPage'));
 const ApiKeysPage = lazy(() => import('./account/ApiKeysPage'));
 const WebhooksPage = lazy(() => import('./account/WebhooksPage'));
@@ -67,6 +68,7 @@ export function App() {
                 <Route path="/loans/apply" element={auth(<ApplyLoanPage />)} />
                 <Route path="/loans/:id" element={<LoanPage />} />
                 <Route path="/my/loans" element={auth(<MyLoansPage />)} />
+                <Route path="/my/lending" element={auth(<LendingPage />)} />
                 <Route path="/ledger" element={<DigestsPage />} />
                 <Route path="/account/api-keys" element={auth(<ApiKeysPage />)} />
                 <Route path="/account/webhooks" element={auth(<WebhooksPage />)} />

@@ -12,6 +12,7 @@ use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker
 use apalis::prelude::*;
 use domain::App;
 use domain::background::{JobContext, QueuedJob};
+use domain::jobs::kinds::{NotifyLenders, SendRepaymentDigests};
 use domain::jobs::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
@@ -95,6 +96,18 @@ pub async fn run(
             stopped.clone(),
         )),
         tokio::spawn(supervise::<NotifyDonors>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<NotifyLenders>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<SendRepaymentDigests>(
             ctx.clone(),
             policy.clone(),
             options.poll_interval,

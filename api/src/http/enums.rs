@@ -377,6 +377,8 @@ closed_set! {
         DispatchWebhooks = "dispatch_webhooks",
         DeliverWebhook = "deliver_webhook",
         NotifyDonors = "notify_donors",
+        NotifyLenders = "notify_lenders",
+        SendRepaymentDigests = "send_repayment_digests",
     }
 }
 

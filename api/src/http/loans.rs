@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use domain::App;
 use domain::loans::{
-    Apply, LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus,
-    Repayment, ScheduledInstallment, Transition,
+    Apply, LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus, Position,
+    Repayment, ScheduledInstallment, Totals, Transition,
 };
 use poem::Request;
 use poem::web::Data;
@@ -222,6 +222,20 @@ pub struct ScheduleDto {
     pub installments: Vec<InstallmentDto>,
 }
 
+/// A page of the caller's lending portfolio with the totals of all of it.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PortfolioDto {
+    /// Sums over every position, not only this page.
+    pub totals: Totals,
+    /// One position per loan, most recently funded first.
+    pub items: Vec<Position>,
+    pub page: i64,
+    pub limit: i64,
+    /// Positions in all.
+    pub total: i64,
+}
+
 #[derive(Multipart)]
 pub struct DocumentUpload {
     /// PDF, PNG or JPEG, at most 10 MiB.
@@ -335,6 +349,46 @@ impl LoansApi {
             p,
             total,
         )))
+    }
+
+    /// The caller's lending portfolio: one position per loan they funded (however many shares
+    /// they took in it), most recently funded first, with what they lent, what repayments have
+    /// passed on to them, what is still owed to them and the next repayment they can expect,
+    /// plus totals over every position.
+    ///
+    /// `status` is the lender's view of the loan: `fundraising` (the share waits in escrow),
+    /// `repaying`, `late`, `defaulted`, `written_off`, `repaid`, or `refunded` (the loan did not
+    /// raise its amount in time and the share went back to the wallet). `outstanding` is the
+    /// lender's part of what the loan still owes (principal and interest), split exactly as
+    /// repayments are: pro rata to the standing shares, largest remainder first, so the
+    /// lenders' parts sum to the loan's balance to the minor unit. It is the share itself while
+    /// fundraising and zero once repaid, written off or refunded. `nextAmount` is the lender's
+    /// part of the oldest unpaid installment, due at `nextDueAt`, while the loan is repaying or
+    /// late.
+    #[oai(
+        path = "/lending/portfolio",
+        method = "get",
+        operation_id = "getLendingPortfolio"
+    )]
+    async fn portfolio(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        page: Query<PageNumber>,
+        limit: Query<PageLimit>,
+    ) -> ApiResult<Json<PortfolioDto>, { API | AUTH | PARAMS }> {
+        let p = PageParams::parse(page.0.0, limit.0.0)?;
+        let portfolio = app
+            .loans()
+            .portfolio(auth.principal(), p.limit, p.offset())
+            .await?;
+        Ok(Json(PortfolioDto {
+            totals: portfolio.totals,
+            items: portfolio.positions,
+            page: p.page,
+            limit: p.limit,
+            total: portfolio.count,
+        }))
     }
 
     /// One loan. Its borrower and admins see everything (score, status history, documents,

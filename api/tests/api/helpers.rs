@@ -228,7 +228,8 @@ impl TestApp {
 
 impl TestApp {
     /// Does the worker's mail work for every outbox event not yet handled, right here: each
-    /// event's `send_notification` and `notify_donors` jobs run, and the event is marked sent.
+    /// event's `send_notification`, `notify_donors` and `notify_lenders` jobs run, and the event
+    /// is marked sent.
     /// Other jobs are left to the tests that need them.
     pub async fn deliver_mail(&self) {
         use domain::jobs::{Event, Job};
@@ -255,6 +256,11 @@ impl TestApp {
                         notifications::notify_donors(db, &mailer, config, j.campaign_id, j.notice)
                             .await
                             .expect("notify donors");
+                    }
+                    Job::NotifyLenders(j) => {
+                        notifications::notify_lenders(db, &mailer, config, j.loan_id, j.notice)
+                            .await
+                            .expect("notify lenders");
                     }
                     _ => {}
                 }

@@ -35,7 +35,7 @@ impl TestApp {
     }
 
     /// Applies, scores (as the worker's job would) and approves; returns the loan id.
-    async fn fundraising_loan(
+    pub(crate) async fn fundraising_loan(
         &self,
         borrower: &TestUser,
         admin: &TestUser,
@@ -57,7 +57,12 @@ impl TestApp {
         id
     }
 
-    async fn lend(&self, lender: &TestUser, loan: Uuid, amount: i64) -> reqwest::Response {
+    pub(crate) async fn lend(
+        &self,
+        lender: &TestUser,
+        loan: Uuid,
+        amount: i64,
+    ) -> reqwest::Response {
         self.post_idem(
             &format!("/api/loans/{loan}/lend"),
             &lender.access_token,
@@ -67,7 +72,12 @@ impl TestApp {
         .await
     }
 
-    async fn repay(&self, borrower: &TestUser, loan: Uuid, amount: i64) -> reqwest::Response {
+    pub(crate) async fn repay(
+        &self,
+        borrower: &TestUser,
+        loan: Uuid,
+        amount: i64,
+    ) -> reqwest::Response {
         self.post_idem(
             &format!("/api/loans/{loan}/repayments"),
             &borrower.access_token,
@@ -77,7 +87,7 @@ impl TestApp {
         .await
     }
 
-    async fn loan_as(&self, user: &TestUser, id: Uuid) -> Value {
+    pub(crate) async fn loan_as(&self, user: &TestUser, id: Uuid) -> Value {
         let resp = self
             .get_auth(&format!("/api/loans/{id}"), &user.access_token)
             .await;
@@ -85,14 +95,14 @@ impl TestApp {
         resp.json().await.expect("json")
     }
 
-    async fn schedule_of(&self, id: Uuid) -> Value {
+    pub(crate) async fn schedule_of(&self, id: Uuid) -> Value {
         let resp = self.get(&format!("/api/loans/{id}/schedule")).await;
         assert_eq!(resp.status().as_u16(), 200);
         resp.json().await.expect("json")
     }
 
     /// A funded lender.
-    async fn lender(&self, amount: i64) -> TestUser {
+    pub(crate) async fn lender(&self, amount: i64) -> TestUser {
         let u = self.register().await;
         self.fund(&u, amount).await;
         u

@@ -16,6 +16,7 @@ mod metrics;
 mod moderation;
 mod money;
 mod ops;
+mod portfolio;
 mod recurring;
 mod reports;
 mod secrets;

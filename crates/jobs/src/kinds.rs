@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Event;
 use super::cache;
-use notifications::{DonorNotice, LoanNotice, Notification};
+use notifications::{DonorNotice, LenderNotice, LoanNotice, Notification};
 use outbox::Settlement;
 
 /// A job payload type. The queue is `{REDIS_KEY_PREFIX}jobs:{NAME}`.
@@ -108,6 +108,29 @@ impl JobKind for NotifyDonors {
     const NAME: &'static str = "notify_donors";
 }
 
+/// Email every lender of a loan (`notifications::notify_lenders`), in batches, one email per
+/// lender; run again, it sends only what was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyLenders {
+    pub loan_id: Uuid,
+    pub notice: LenderNotice,
+}
+
+impl JobKind for NotifyLenders {
+    const NAME: &'static str = "notify_lenders";
+}
+
+/// Email every lender repaid on `day` (UTC) one summary of that day's repayments
+/// (`notifications::send_repayment_digests`); run again, it sends only what was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRepaymentDigests {
+    pub day: chrono::NaiveDate,
+}
+
+impl JobKind for SendRepaymentDigests {
+    const NAME: &'static str = "send_repayment_digests";
+}
+
 /// Any job, for code that handles every kind alike: the relay and the dead-letter list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -120,6 +143,8 @@ pub enum Job {
     DispatchWebhooks(DispatchWebhooks),
     DeliverWebhook(DeliverWebhook),
     NotifyDonors(NotifyDonors),
+    NotifyLenders(NotifyLenders),
+    SendRepaymentDigests(SendRepaymentDigests),
 }
 
 impl Job {
@@ -134,6 +159,8 @@ impl Job {
             Job::DispatchWebhooks(_) => DispatchWebhooks::NAME,
             Job::DeliverWebhook(_) => DeliverWebhook::NAME,
             Job::NotifyDonors(_) => NotifyDonors::NAME,
+            Job::NotifyLenders(_) => NotifyLenders::NAME,
+            Job::SendRepaymentDigests(_) => SendRepaymentDigests::NAME,
         }
     }
 
@@ -207,18 +234,32 @@ impl Job {
                 loan_id,
                 notice: LoanNotice::Rejected,
             })],
-            Event::LoanFunded { loan_id } => vec![notify(Notification::Loan {
-                loan_id,
-                notice: LoanNotice::Funded,
-            })],
-            Event::LoanLate { loan_id, due_at } => vec![notify(Notification::Loan {
-                loan_id,
-                notice: LoanNotice::Late {
-                    due_on: due_at.date_naive(),
-                },
-            })],
-            // Borrowers see repayments in their wallet; defaults reach webhooks and admins.
-            Event::LoanRepaymentReceived { .. } | Event::LoanDefaulted { .. } => Vec::new(),
+            Event::LoanFunded { loan_id } => vec![
+                notify(Notification::Loan {
+                    loan_id,
+                    notice: LoanNotice::Funded,
+                }),
+                notify_lenders(loan_id, LenderNotice::Funded),
+            ],
+            Event::LoanLate { loan_id, due_at } => {
+                let due_on = due_at.date_naive();
+                vec![
+                    notify(Notification::Loan {
+                        loan_id,
+                        notice: LoanNotice::Late { due_on },
+                    }),
+                    notify_lenders(loan_id, LenderNotice::Late { due_on }),
+                ]
+            }
+            Event::LoanDefaulted { loan_id } => {
+                vec![notify_lenders(loan_id, LenderNotice::Defaulted)]
+            }
+            Event::LoanWrittenOff { loan_id } => {
+                vec![notify_lenders(loan_id, LenderNotice::WrittenOff)]
+            }
+            // Borrowers see repayments in their wallet; lenders get a daily digest of theirs
+            // (`SendRepaymentDigests`, queued by the scheduler).
+            Event::LoanRepaymentReceived { .. } => Vec::new(),
             Event::RecurringDonationPaused { plan_id, .. } => {
                 vec![notify(Notification::RecurringPaused { plan_id })]
             }
@@ -237,6 +278,10 @@ impl Job {
 
 fn notify(notification: Notification) -> Job {
     Job::SendNotification(SendNotification { notification })
+}
+
+fn notify_lenders(loan_id: Uuid, notice: LenderNotice) -> Job {
+    Job::NotifyLenders(NotifyLenders { loan_id, notice })
 }
 
 fn retire_campaign_pages() -> Job {

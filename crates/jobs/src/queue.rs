@@ -8,7 +8,7 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 
 use super::kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
-    RecomputeCampaignStats, ScoreLoan, SendNotification,
+    NotifyLenders, RecomputeCampaignStats, ScoreLoan, SendNotification, SendRepaymentDigests,
 };
 use platform::error::{Error, Result};
 use platform::infra::kv::Kv;
@@ -81,6 +81,7 @@ impl Queues {
         let (mut stats, mut caches, mut mails) = (Vec::new(), Vec::new(), Vec::new());
         let (mut scores, mut donor_walks) = (Vec::new(), Vec::new());
         let (mut reports, mut fan_outs, mut deliveries) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut lender_walks, mut digests) = (Vec::new(), Vec::new());
         for (job, key) in jobs {
             match job {
                 Job::RecomputeCampaignStats(j) => stats.push((j, key)),
@@ -91,6 +92,8 @@ impl Queues {
                 Job::DispatchWebhooks(j) => fan_outs.push((j, key)),
                 Job::DeliverWebhook(j) => deliveries.push((j, key)),
                 Job::NotifyDonors(j) => donor_walks.push((j, key)),
+                Job::NotifyLenders(j) => lender_walks.push((j, key)),
+                Job::SendRepaymentDigests(j) => digests.push((j, key)),
             }
         }
         self.push_kind::<GenerateReport>(reports).await?;
@@ -100,6 +103,8 @@ impl Queues {
         self.push_kind::<InvalidateCache>(caches).await?;
         self.push_kind::<SendNotification>(mails).await?;
         self.push_kind::<NotifyDonors>(donor_walks).await?;
+        self.push_kind::<NotifyLenders>(lender_walks).await?;
+        self.push_kind::<SendRepaymentDigests>(digests).await?;
         self.push_kind::<ScoreLoan>(scores).await
     }
 
@@ -132,6 +137,8 @@ impl Queues {
             self.depth::<DispatchWebhooks>().await?,
             self.depth::<DeliverWebhook>().await?,
             self.depth::<NotifyDonors>().await?,
+            self.depth::<NotifyLenders>().await?,
+            self.depth::<SendRepaymentDigests>().await?,
         ])
     }
 

@@ -5,6 +5,7 @@
 //! pro rata. The scheduler marks arrears and defaults and expires unfunded loans.
 
 pub mod model;
+pub mod portfolio;
 pub mod repo;
 pub mod schedule;
 pub mod scoring;
@@ -14,6 +15,7 @@ pub use model::{
     LenderTotal, Loan, LoanDetail, LoanDocument, LoanScore, LoanShare, LoanStatus, Repayment,
     ScheduledInstallment, Sweep, Transition,
 };
+pub use portfolio::{LenderStatus, Portfolio, Position, StatusCounts, Totals};
 pub use service::{Apply, LoanService, MAX_DOCUMENT_BYTES};
 
 /// The tables this context owns: only its repository queries them; other contexts read what

@@ -588,3 +588,69 @@ pub async fn installments_due_within(
     .fetch_all(db)
     .await?)
 }
+
+/// One loan a lender funded, with their side of it.
+#[derive(Debug, Clone, FromRow)]
+pub struct PositionRow {
+    pub loan_id: Uuid,
+    pub purpose: String,
+    pub borrower_name: String,
+    pub status: String,
+    /// The lender's shares in the loan (all refunded together when its fundraising failed).
+    pub lent: i64,
+    pub refunded: bool,
+    pub lent_at: DateTime<Utc>,
+    pub total_due: Option<i64>,
+    pub repaid_amount: i64,
+    /// What the loan's repayments passed on to this lender.
+    pub repaid: i64,
+    /// The oldest unpaid installment: when it falls due and what is still unpaid of it.
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub next_open: Option<i64>,
+}
+
+/// Every loan `lender_id` has taken a share in, one row each, newest first.
+pub async fn positions(db: impl PgExecutor<'_>, lender_id: Uuid) -> Result<Vec<PositionRow>> {
+    Ok(sqlx::query_as(
+        "with mine as (
+            select loan_id, sum(amount)::bigint as lent,
+                   bool_and(refunded_at is not null) as refunded, min(created_at) as lent_at
+            from loan_shares where lender_id = $1 group by loan_id),
+         paid as (
+            select r.loan_id, sum(d.amount)::bigint as repaid
+            from loan_distributions d join loan_repayments r on r.id = d.repayment_id
+            where d.lender_id = $1 group by r.loan_id)
+         select l.id as loan_id, l.purpose,
+                u.first_name || ' ' || left(u.last_name, 1) || '.' as borrower_name,
+                l.status, m.lent, m.refunded, m.lent_at, l.total_due, l.repaid_amount,
+                coalesce(p.repaid, 0)::bigint as repaid,
+                n.due_at as next_due_at, n.open as next_open
+         from mine m
+         join loans l on l.id = m.loan_id
+         join read.users u on u.id = l.borrower_id
+         left join paid p on p.loan_id = l.id
+         left join lateral (
+            select i.due_at, i.amount - i.paid_amount as open from loan_installments i
+            where i.loan_id = l.id and i.paid_amount < i.amount order by i.seq limit 1) n on true
+         order by m.lent_at desc, l.id desc",
+    )
+    .bind(lender_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Each lender's standing total in each of `loan_ids`, as (loan, lender, amount): the weights
+/// repayments are split by.
+pub async fn lender_weights(
+    db: impl PgExecutor<'_>,
+    loan_ids: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, i64)>> {
+    Ok(sqlx::query_as(
+        "select loan_id, lender_id, sum(amount)::bigint from loan_shares
+         where loan_id = any($1) and refunded_at is null
+         group by loan_id, lender_id order by loan_id, lender_id",
+    )
+    .bind(loan_ids)
+    .fetch_all(db)
+    .await?)
+}

@@ -38,7 +38,7 @@ pub struct Apply {
 
 #[derive(Clone, Debug)]
 pub struct LoanService {
-    infra: Handles,
+    pub(crate) infra: Handles,
 }
 
 impl LoanService {
@@ -456,6 +456,7 @@ impl LoanService {
         )
         .await?;
         repo::set_closed(&mut tx, id, Utc::now()).await?;
+        outbox::record(&mut tx, &Event::LoanWrittenOff { loan_id: id }).await?;
         record_decision(
             &mut tx,
             principal,

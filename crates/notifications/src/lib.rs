@@ -9,7 +9,7 @@ pub mod templates;
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
 pub const TABLES: &[&str] = &["notifications_sent"];
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -48,6 +48,14 @@ pub enum Notification {
         user_id: Uuid,
         report_kind: String,
     },
+    /// To one lender of a loan: news about the money they lent.
+    Lender {
+        loan_id: Uuid,
+        lender_id: Uuid,
+        notice: LenderNotice,
+    },
+    /// To a lender: the repayments that reached their wallet on `day` (UTC), in one email.
+    RepaymentDigest { lender_id: Uuid, day: NaiveDate },
 }
 
 /// What a [`notify_donors`] walk tells every donor.
@@ -56,6 +64,20 @@ pub enum Notification {
 pub enum DonorNotice {
     /// The all-or-nothing campaign met its goal and its funds went to the creator.
     Released,
+}
+
+/// What a [`notify_lenders`] walk tells every lender of a loan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum LenderNotice {
+    /// Fully funded and disbursed: repayments start.
+    Funded,
+    /// The loan's oldest unpaid installment fell due on `due_on`.
+    Late {
+        due_on: NaiveDate,
+    },
+    Defaulted,
+    WrittenOff,
 }
 
 /// What a loan email is about.
@@ -95,6 +117,13 @@ impl Notification {
             Notification::GoalReached { .. } => "goal_reached",
             Notification::CampaignReleased { .. } => "campaign_released",
             Notification::ReportReady { .. } => "report_ready",
+            Notification::Lender { notice, .. } => match notice {
+                LenderNotice::Funded => "lender_funded",
+                LenderNotice::Late { .. } => "lender_late",
+                LenderNotice::Defaulted => "lender_defaulted",
+                LenderNotice::WrittenOff => "lender_written_off",
+            },
+            Notification::RepaymentDigest { .. } => "repayment_digest",
         }
     }
 
@@ -127,6 +156,18 @@ impl Notification {
                 donor_id,
             } => format!("campaign_released:{campaign_id}:{donor_id}"),
             Notification::ReportReady { report_id, .. } => format!("report_ready:{report_id}"),
+            // A loan can fall late again after catching up: one email per missed due date.
+            Notification::Lender {
+                loan_id,
+                lender_id,
+                notice: LenderNotice::Late { due_on },
+            } => format!("lender_late:{loan_id}:{lender_id}:{due_on}"),
+            Notification::Lender {
+                loan_id, lender_id, ..
+            } => format!("{}:{loan_id}:{lender_id}", self.template()),
+            Notification::RepaymentDigest { lender_id, day } => {
+                format!("repayment_digest:{lender_id}:{day}")
+            }
         }
     }
 
@@ -142,6 +183,8 @@ impl Notification {
                 | Notification::DonationRefunded { .. }
                 | Notification::CampaignReleased { .. }
                 | Notification::ReportReady { .. }
+                | Notification::Lender { .. }
+                | Notification::RepaymentDigest { .. }
         )
     }
 }
@@ -462,7 +505,196 @@ async fn compose(
             )?;
             Ok(Some((to, email)))
         }
+        Notification::Lender {
+            loan_id,
+            lender_id,
+            notice,
+        } => compose_lender(conn, config, loan_id, lender_id, notice).await,
+        Notification::RepaymentDigest { lender_id, day } => {
+            compose_digest(conn, config, lender_id, day).await
+        }
     }
+}
+
+/// A lender's email about a loan they fund; `None` when they hold no standing share in it.
+async fn compose_lender(
+    conn: &mut sqlx::PgConnection,
+    config: &Config,
+    loan_id: Uuid,
+    lender_id: Uuid,
+    notice: LenderNotice,
+) -> Result<Option<(Recipient, Email)>> {
+    let currency = config.currency.as_str();
+    let Some(loan) = repo::loan(conn, loan_id).await? else {
+        return Ok(None);
+    };
+    let position = repo::lender_position(conn, loan_id, lender_id).await?;
+    if position.lent == 0 {
+        return Ok(None);
+    }
+    let Some(to) = repo::user(conn, lender_id).await? else {
+        return Ok(None);
+    };
+    let base = config.public_url.trim_end_matches('/');
+    let (lent, repaid) = (
+        money(position.lent, currency),
+        money(position.repaid, currency),
+    );
+    let (loan_url, portfolio_url) = (format!("{base}/loans/{loan_id}"), portfolio_url(base));
+    let common = [
+        ("first_name", to.first_name.as_str()),
+        ("purpose", loan.purpose.as_str()),
+        ("lent", lent.as_str()),
+        ("repaid", repaid.as_str()),
+        ("loan_url", loan_url.as_str()),
+        ("portfolio_url", portfolio_url.as_str()),
+    ];
+    let email = match notice {
+        LenderNotice::Funded => {
+            let first_due = loan
+                .first_due
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let term = loan.term_months.to_string();
+            let extra = [("term_months", term.as_str()), ("first_due", &first_due)];
+            render(templates::LENDER_FUNDED, &[&common[..], &extra].concat())?
+        }
+        LenderNotice::Late { due_on } => {
+            let due_on = due_on.to_string();
+            render(
+                templates::LENDER_LATE,
+                &[&common[..], &[("due_on", due_on.as_str())]].concat(),
+            )?
+        }
+        LenderNotice::Defaulted => render(templates::LENDER_DEFAULTED, &common)?,
+        LenderNotice::WrittenOff => render(templates::LENDER_WRITTEN_OFF, &common)?,
+    };
+    Ok(Some((to, email)))
+}
+
+/// A lender's summary of the repayments that reached them on `day`; `None` when none did.
+async fn compose_digest(
+    conn: &mut sqlx::PgConnection,
+    config: &Config,
+    lender_id: Uuid,
+    day: NaiveDate,
+) -> Result<Option<(Recipient, Email)>> {
+    let currency = config.currency.as_str();
+    let (from, to_time) = day_bounds(day);
+    let received = repo::repayments_received_between(conn, lender_id, from, to_time).await?;
+    if received.is_empty() {
+        return Ok(None);
+    }
+    let Some(to) = repo::user(conn, lender_id).await? else {
+        return Ok(None);
+    };
+    let lines = received
+        .iter()
+        .map(|r| {
+            format!(
+                "- {} from \"{}\" at {} UTC",
+                money(r.amount, currency),
+                r.purpose,
+                r.created_at.format("%H:%M")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let total = money(received.iter().map(|r| r.amount).sum(), currency);
+    let base = config.public_url.trim_end_matches('/');
+    let email = render(
+        templates::REPAYMENT_DIGEST,
+        &[
+            ("first_name", &to.first_name),
+            ("day", &day.to_string()),
+            ("lines", &lines),
+            ("total", &total),
+            ("portfolio_url", &portfolio_url(base)),
+        ],
+    )?;
+    Ok(Some((to, email)))
+}
+
+/// The web page listing everything a user has lent.
+fn portfolio_url(base: &str) -> String {
+    format!("{base}/my/lending")
+}
+
+/// `[day 00:00, next day 00:00)` in UTC.
+fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = day.and_time(NaiveTime::MIN).and_utc();
+    (from, from + chrono::Duration::days(1))
+}
+
+/// Lenders a [`notify_lenders`] or [`send_repayment_digests`] walk reads at a time.
+const LENDER_PAGE: i64 = 500;
+
+/// Emails every lender with a standing share in `loan_id` about `notice`, one email each,
+/// walking the lenders a page at a time. Each email is deduplicated on its own, so running the
+/// walk again (a retried job) sends only what the last run did not. Returns how many were sent.
+#[tracing::instrument(skip_all, fields(loan_id = %loan_id))]
+pub async fn notify_lenders(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    loan_id: Uuid,
+    notice: LenderNotice,
+) -> Result<usize> {
+    let mut after = None;
+    let mut sent = 0;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page = repo::lenders_after(&mut conn, loan_id, after, LENDER_PAGE).await?;
+        drop(conn);
+        let Some(&last) = page.last() else {
+            break;
+        };
+        after = Some(last);
+        for &lender_id in &page {
+            let notification = Notification::Lender {
+                loan_id,
+                lender_id,
+                notice,
+            };
+            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
+                sent += 1;
+            }
+        }
+    }
+    tracing::info!(sent, "lenders_notified");
+    Ok(sent)
+}
+
+/// Emails every lender who received part of a repayment on `day` (UTC) one summary of that
+/// day's repayments, walking them a page at a time. Deduplicated per lender and day, so a
+/// second run sends only what the first did not. Returns how many were sent.
+#[tracing::instrument(skip_all, fields(%day))]
+pub async fn send_repayment_digests(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    day: NaiveDate,
+) -> Result<usize> {
+    let (from, to) = day_bounds(day);
+    let mut after = None;
+    let mut sent = 0;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page = repo::lenders_repaid_between(&mut conn, from, to, after, LENDER_PAGE).await?;
+        drop(conn);
+        let Some(&last) = page.last() else {
+            break;
+        };
+        after = Some(last);
+        for &lender_id in &page {
+            let notification = Notification::RepaymentDigest { lender_id, day };
+            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
+                sent += 1;
+            }
+        }
+    }
+    tracing::info!(sent, "repayment_digests_sent");
+    Ok(sent)
 }
 
 /// Donors a [`notify_donors`] walk reads at a time.
@@ -527,6 +759,38 @@ mod tests {
         assert!(Notification::DonationReceipt { donation_id: id }.essential());
         assert!(!Notification::DonationReceived { donation_id: id }.essential());
         assert!(!Notification::Welcome { user_id: id }.essential());
+    }
+
+    #[test]
+    fn lender_mails_are_essential_and_keyed_per_lender_notice_and_due_date() {
+        let (loan_id, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("date");
+        let late = |lender_id, d| Notification::Lender {
+            loan_id,
+            lender_id,
+            notice: LenderNotice::Late { due_on: day(d) },
+        };
+        assert!(late(a, 1).essential());
+        assert!(
+            Notification::RepaymentDigest {
+                lender_id: a,
+                day: day(1)
+            }
+            .essential()
+        );
+        assert_ne!(late(a, 1).dedupe_key(), late(b, 1).dedupe_key());
+        assert_ne!(late(a, 1).dedupe_key(), late(a, 2).dedupe_key());
+        let funded = Notification::Lender {
+            loan_id,
+            lender_id: a,
+            notice: LenderNotice::Funded,
+        };
+        assert_eq!(funded.dedupe_key(), format!("lender_funded:{loan_id}:{a}"));
+        let digest = |d| Notification::RepaymentDigest {
+            lender_id: a,
+            day: day(d),
+        };
+        assert_ne!(digest(1).dedupe_key(), digest(2).dedupe_key());
     }
 
     #[test]

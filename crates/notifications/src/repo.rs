@@ -221,3 +221,101 @@ pub async fn donor_total(
     .fetch_one(conn)
     .await?)
 }
+
+/// What one lender put into a loan (standing shares) and has had back from it so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct LenderPosition {
+    pub lent: i64,
+    pub repaid: i64,
+}
+
+pub async fn lender_position(
+    conn: &mut PgConnection,
+    loan_id: Uuid,
+    lender_id: Uuid,
+) -> Result<LenderPosition> {
+    Ok(sqlx::query_as(
+        "select
+            (select coalesce(sum(amount), 0)::bigint from read.loan_shares
+             where loan_id = $1 and lender_id = $2 and refunded_at is null) as lent,
+            (select coalesce(sum(d.amount), 0)::bigint from read.loan_distributions d
+             join read.loan_repayments r on r.id = d.repayment_id
+             where r.loan_id = $1 and d.lender_id = $2) as repaid",
+    )
+    .bind(loan_id)
+    .bind(lender_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The loan's lenders with standing shares after `after` in id order, at most `limit`: one
+/// page of a walk over every lender.
+pub async fn lenders_after(
+    conn: &mut PgConnection,
+    loan_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select distinct lender_id from read.loan_shares
+         where loan_id = $1 and refunded_at is null and ($2::uuid is null or lender_id > $2)
+         order by lender_id limit $3",
+    )
+    .bind(loan_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Lenders who received part of a repayment made in `[from, to)`, after `after` in id order,
+/// at most `limit`.
+pub async fn lenders_repaid_between(
+    conn: &mut PgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select distinct d.lender_id from read.loan_distributions d
+         join read.loan_repayments r on r.id = d.repayment_id
+         where r.created_at >= $1 and r.created_at < $2 and ($3::uuid is null or d.lender_id > $3)
+         order by d.lender_id limit $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One lender's part of one repayment.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReceivedRepayment {
+    pub purpose: String,
+    pub amount: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The lender's parts of the repayments made in `[from, to)`, oldest first.
+pub async fn repayments_received_between(
+    conn: &mut PgConnection,
+    lender_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ReceivedRepayment>> {
+    Ok(sqlx::query_as(
+        "select l.purpose, d.amount, r.created_at from read.loan_distributions d
+         join read.loan_repayments r on r.id = d.repayment_id
+         join read.loans l on l.id = r.loan_id
+         where d.lender_id = $1 and r.created_at >= $2 and r.created_at < $3
+         order by r.created_at, r.id",
+    )
+    .bind(lender_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}

@@ -17,6 +17,11 @@ pub const GOAL_REACHED: &str = include_str!("../templates/goal_reached.txt");
 pub const CAMPAIGN_RELEASED: &str = include_str!("../templates/campaign_released.txt");
 pub const REPORT_READY: &str = include_str!("../templates/report_ready.txt");
 pub const PASSWORD_RESET: &str = include_str!("../templates/password_reset.txt");
+pub const LENDER_FUNDED: &str = include_str!("../templates/lender_funded.txt");
+pub const LENDER_LATE: &str = include_str!("../templates/lender_late.txt");
+pub const LENDER_DEFAULTED: &str = include_str!("../templates/lender_defaulted.txt");
+pub const LENDER_WRITTEN_OFF: &str = include_str!("../templates/lender_written_off.txt");
+pub const REPAYMENT_DIGEST: &str = include_str!("../templates/repayment_digest.txt");
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +88,16 @@ mod tests {
 
     #[test]
     fn every_template_has_a_subject_line() {
-        for t in [WELCOME, DONATION_RECEIPT, DONATION_RECEIVED] {
+        for t in [
+            WELCOME,
+            DONATION_RECEIPT,
+            DONATION_RECEIVED,
+            LENDER_FUNDED,
+            LENDER_LATE,
+            LENDER_DEFAULTED,
+            LENDER_WRITTEN_OFF,
+            REPAYMENT_DIGEST,
+        ] {
             assert!(t.starts_with("Subject: "));
         }
     }

@@ -61,6 +61,10 @@ pub enum Event {
     LoanDefaulted {
         loan_id: Uuid,
     },
+    /// An admin wrote off a defaulted loan: what it still owed is lost to its lenders.
+    LoanWrittenOff {
+        loan_id: Uuid,
+    },
     /// A CSV report (or a donor's giving statement) was requested; the worker builds it.
     ReportRequested {
         report_id: Uuid,
@@ -127,6 +131,7 @@ impl Event {
         "campaign.settled",
         "report.ready",
         "user.password_reset_requested",
+        "loan.written_off",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -151,6 +156,7 @@ impl Event {
             Event::CampaignSettled { .. } => "campaign.settled",
             Event::ReportReady { .. } => "report.ready",
             Event::PasswordResetRequested { .. } => "user.password_reset_requested",
+            Event::LoanWrittenOff { .. } => "loan.written_off",
         }
     }
 }
@@ -217,6 +223,7 @@ mod tests {
                 user_id: id,
                 token_id: id,
             },
+            Event::LoanWrittenOff { loan_id: id },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();
         assert_eq!(kinds, Event::KINDS);

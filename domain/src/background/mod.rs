@@ -3,8 +3,11 @@
 //! scheduled job from each cron tick's time and runs it ([`scheduled`]). Both only decide when a
 //! job runs and record how it went; what it does lives here.
 
+mod lenders;
 pub mod queued;
 pub mod scheduled;
+
+pub use lenders::RepaymentDigest;
 
 use std::future::Future;
 

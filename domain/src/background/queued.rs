@@ -1,6 +1,7 @@
 //! The queued job kinds: thin adapters from a payload to the context function that does the
 //! work. The relay and Redis deliver at least once, so each is idempotent.
 
+use jobs::kinds::{NotifyLenders, SendRepaymentDigests};
 use jobs::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification, cache,
@@ -87,6 +88,51 @@ impl BackgroundJob for NotifyDonors {
 impl QueuedJob for NotifyDonors {
     fn into_job(self) -> Job {
         Job::NotifyDonors(self)
+    }
+}
+
+impl BackgroundJob for NotifyLenders {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        notifications::notify_lenders(
+            &ctx.app.infra.db.write,
+            &ctx.mailer,
+            &ctx.app.infra.config,
+            self.loan_id,
+            self.notice,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for NotifyLenders {
+    fn into_job(self) -> Job {
+        Job::NotifyLenders(self)
+    }
+}
+
+impl BackgroundJob for SendRepaymentDigests {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        notifications::send_repayment_digests(
+            &ctx.app.infra.db.write,
+            &ctx.mailer,
+            &ctx.app.infra.config,
+            self.day,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for SendRepaymentDigests {
+    fn into_job(self) -> Job {
+        Job::SendRepaymentDigests(self)
     }
 }
 

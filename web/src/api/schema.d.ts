@@ -895,6 +895,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lending/portfolio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's lending portfolio: one position per loan they funded (however many shares
+         *     they took in it), most recently funded first, with what they lent, what repayments have
+         *     passed on to them, what is still owed to them and the next repayment they can expect,
+         *     plus totals over every position.
+         * @description `status` is the lender's view of the loan: `fundraising` (the share waits in escrow),
+         *     `repaying`, `late`, `defaulted`, `written_off`, `repaid`, or `refunded` (the loan did not
+         *     raise its amount in time and the share went back to the wallet). `outstanding` is the
+         *     lender's part of what the loan still owes (principal and interest), split exactly as
+         *     repayments are: pro rata to the standing shares, largest remainder first, so the
+         *     lenders' parts sum to the loan's balance to the minor unit. It is the share itself while
+         *     fundraising and zero once repaid, written off or refunded. `nextAmount` is the lender's
+         *     part of the oldest unpaid installment, due at `nextDueAt`, while the loan is repaying or
+         *     late.
+         */
+        get: operations["getLendingPortfolio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/loans/{id}": {
         parameters: {
             query?: never;
@@ -1889,7 +1920,7 @@ export interface components {
          * @description The worker's queues, one per job kind.
          * @enum {string}
          */
-        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook" | "notify_donors";
+        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook" | "notify_donors" | "notify_lenders" | "send_repayment_digests";
         /** JobsOverview */
         JobsOverview: {
             queues: components["schemas"]["QueueDto"][];
@@ -1932,6 +1963,76 @@ export interface components {
              * @description Minor units.
              */
             amount: number;
+        };
+        /**
+         * @description Where a lender's money in one loan stands.
+         * @enum {string}
+         */
+        LenderStatus: "fundraising" | "repaying" | "late" | "defaulted" | "written_off" | "repaid" | "refunded";
+        /**
+         * LenderStatusCounts
+         * @description How many positions are in each status.
+         */
+        LenderStatusCounts: {
+            /** Format: int64 */
+            fundraising: number;
+            /** Format: int64 */
+            repaying: number;
+            /** Format: int64 */
+            late: number;
+            /** Format: int64 */
+            defaulted: number;
+            /** Format: int64 */
+            writtenOff: number;
+            /** Format: int64 */
+            repaid: number;
+            /** Format: int64 */
+            refunded: number;
+        };
+        /**
+         * LendingPosition
+         * @description One loan the lender funded.
+         */
+        LendingPosition: {
+            /** Format: uuid */
+            loanId: string;
+            purpose: string;
+            /** @description First name and last initial. */
+            borrowerName: string;
+            loanStatus: components["schemas"]["LoanStatus"];
+            status: components["schemas"]["LenderStatus"];
+            /**
+             * Format: int64
+             * @description The lender's shares in this loan, minor units (for `refunded`, what was returned).
+             */
+            lent: number;
+            /**
+             * Format: int64
+             * @description What repayments have passed on to this lender so far.
+             */
+            repaid: number;
+            /**
+             * Format: int64
+             * @description The lender's part of what the loan still owes (principal and interest): their share
+             *     while fundraising, their pro-rata part of the outstanding balance while repaying, late
+             *     or defaulted, zero once repaid, written off or refunded.
+             */
+            outstanding: number;
+            /**
+             * Format: date-time
+             * @description When the next unpaid installment falls due, while the loan is repaying or late.
+             */
+            nextDueAt?: string | null;
+            /**
+             * Format: int64
+             * @description This lender's part of that installment (what is still unpaid of it).
+             */
+            nextAmount?: number | null;
+            /**
+             * Format: date-time
+             * @description When the lender first lent to this loan.
+             */
+            lentAt: string;
         };
         /** Live */
         Live: {
@@ -2215,6 +2316,47 @@ export interface components {
              * @description Jobs that failed their last attempt (see `/api/admin/jobs`).
              */
             deadLetters: number;
+        };
+        /**
+         * PortfolioDto
+         * @description A page of the caller's lending portfolio with the totals of all of it.
+         */
+        PortfolioDto: {
+            /** @description Sums over every position, not only this page. */
+            totals: components["schemas"]["PortfolioTotals"] & unknown;
+            /** @description One position per loan, most recently funded first. */
+            items: components["schemas"]["LendingPosition"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            limit: number;
+            /**
+             * Format: int64
+             * @description Positions in all.
+             */
+            total: number;
+        };
+        /**
+         * PortfolioTotals
+         * @description The whole portfolio's sums, minor units.
+         */
+        PortfolioTotals: {
+            /**
+             * Format: int64
+             * @description Lent to loans that were not refunded.
+             */
+            lent: number;
+            /**
+             * Format: int64
+             * @description Returned from loans whose fundraising failed.
+             */
+            refunded: number;
+            /** Format: int64 */
+            repaid: number;
+            /** Format: int64 */
+            outstanding: number;
+            /** @description Loans in each status (one per loan, however many shares the lender took in it). */
+            byStatus: components["schemas"]["LenderStatusCounts"] & unknown;
         };
         /**
          * PublicDonationDto
@@ -9202,6 +9344,112 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Paged_LoanDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getLendingPortfolio: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PortfolioDto"];
                 };
             };
             /** @description Malformed request: a parameter or the JSON body could not be parsed */

@@ -77,6 +77,7 @@ export function Layout({ children }: { children: ReactNode }) {
                   <li><Item to="/my/donations" onClick={close}>My giving</Item></li>
                   <li><Item to="/my/campaigns" onClick={close}>My campaigns</Item></li>
                   <li><Item to="/my/loans" onClick={close}>My loans</Item></li>
+                  <li><Item to="/my/lending" onClick={close}>My lending</Item></li>
                   <li><Item to="/account/settings" onClick={close}>Account</Item></li>
                   {user?.role === 'admin' && <li><Item to="/admin" onClick={close}>Admin</Item></li>}
                   <li>

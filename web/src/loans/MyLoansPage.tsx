@@ -34,7 +34,9 @@ export default function MyLoansPage() {
           )
         }
       </Async>
-      <p className="mt-4 text-sm text-slate-700">Loans you lent to show on each loan's page and in your wallet's transactions.</p>
+      <p className="mt-4 text-sm text-slate-700">
+        Loans you lent to are under <Link to="/my/lending">My lending</Link>.
+      </p>
     </div>
   );
 }
