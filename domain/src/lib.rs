@@ -7,6 +7,7 @@
 pub mod app;
 pub mod background;
 pub mod demo;
+pub mod retention;
 pub mod sampling;
 
 pub use accounts;

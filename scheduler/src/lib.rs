@@ -16,11 +16,11 @@ use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
 use chrono::{DateTime, Utc};
 use domain::App;
-use domain::background::BackgroundJob;
 use domain::background::scheduled::{
     Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
-    QueueLoanReminders, SweepGoals,
+    QueueLoanReminders, Retention, SweepGoals,
 };
+use domain::background::{BackgroundJob, RepaymentDigest};
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
 use domain::infra::telemetry;
 use domain::jobs::runs;
@@ -102,6 +102,8 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
         ScheduledTask::new("0 30 0 * * *", |now| DailyAnalytics { now })?,
         ScheduledTask::new("0 45 0 * * *", |now| LedgerDigest { now })?,
         ScheduledTask::new("0 0 2 * * *", move |now| Backup { now, keep })?,
+        ScheduledTask::new("0 30 3 * * *", |now| Retention { now })?,
+        ScheduledTask::new("0 0 1 * * *", |now| RepaymentDigest { now })?,
     ])
 }
 

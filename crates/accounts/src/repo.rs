@@ -418,3 +418,14 @@ pub async fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) ->
         .await?;
     Ok(())
 }
+
+/// Deletes account links that expired before `before`, used or not.
+pub async fn prune_tokens(pool: &sqlx::PgPool, before: DateTime<Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from account_tokens where ctid in
+           (select ctid from account_tokens where expires_at < $1 limit $2)",
+        before,
+    )
+    .await
+}

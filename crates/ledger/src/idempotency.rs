@@ -153,3 +153,9 @@ pub async fn release_many(conn: &mut PgConnection, keys: &[(Uuid, &str)]) -> Res
     let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
     keys::release(conn, &users, &keys).await
 }
+
+/// Forgets keys created before `before` (the retention period): a key used again after that
+/// is a new request.
+pub async fn prune(pool: &sqlx::PgPool, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    keys::prune(pool, before).await
+}

@@ -319,3 +319,15 @@ pub async fn repayments_received_between(
     .fetch_all(conn)
     .await?)
 }
+
+/// Deletes the dedupe records of notifications handled before `before`: no job that old is
+/// delivered again.
+pub async fn prune(pool: &sqlx::PgPool, before: DateTime<Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from notifications_sent where ctid in
+           (select ctid from notifications_sent where created_at < $1 limit $2)",
+        before,
+    )
+    .await
+}

@@ -7,7 +7,7 @@ mod event;
 mod repo;
 
 pub use event::{Event, Settlement};
-pub use repo::{claim_unsent, lag_seconds, mark_sent, record, record_many};
+pub use repo::{claim_unsent, lag_seconds, mark_sent, prune_sent, record, record_many};
 
 /// The tables this context owns: only its repository queries them; other contexts read what
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).

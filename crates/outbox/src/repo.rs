@@ -74,3 +74,14 @@ pub async fn lag_seconds(pool: &PgPool) -> Result<f64> {
     .await?;
     Ok(age.unwrap_or(0.0).max(0.0))
 }
+
+/// Deletes rows relayed and created before `before`; unsent rows stay whatever their age.
+pub async fn prune_sent(pool: &PgPool, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from outbox where ctid in
+           (select ctid from outbox where created_at < $1 and sent_at is not null limit $2)",
+        before,
+    )
+    .await
+}

@@ -284,3 +284,17 @@ pub(crate) async fn requeue(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Deletes delivery attempts made before `before` (their deliveries keep their outcome).
+pub async fn prune_attempts(
+    pool: &sqlx::PgPool,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from webhook_attempts where ctid in
+           (select ctid from webhook_attempts where created_at < $1 limit $2)",
+        before,
+    )
+    .await
+}

@@ -54,6 +54,23 @@ impl BackgroundJob for SweepGoals {
     }
 }
 
+/// Deletes operational records past their retention period (`crate::retention`).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for Retention {
+    const NAME: &'static str = "retention";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let pruned = crate::retention::run(app, self.now).await?;
+        tracing::info!(?pruned, "retention done");
+        Ok(())
+    }
+}
+
 /// Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
 #[derive(Debug, Clone, Copy)]
 pub struct LoanDuties {

@@ -283,3 +283,103 @@ async fn a_backup_restored_into_a_new_database_has_the_same_rows_and_balances() 
     assert!(source.iter().any(|(t, n)| t == "donations" && *n == 1));
     assert_eq!(fingerprint(&target_url).await, source);
 }
+
+#[tokio::test]
+async fn retention_prunes_only_what_is_past_its_period_and_never_money() {
+    use domain::retention;
+    let env = TestEnv::new().await;
+    let pool = env.pool();
+    let now = Utc::now();
+    let old = now - chrono::Duration::days(400);
+    let user = env.user("Rita", true).await;
+    let exec = |sql: &'static str| async move {
+        sqlx::query(sql).execute(pool).await.expect(sql);
+    };
+    // More idempotency keys than one pruning batch, so the batches loop; and one fresh key.
+    sqlx::query(
+        "insert into idempotency_keys (user_id, key, request_hash, response_status, response, created_at)
+         select $1, 'old-' || n, 'h', 201, '{}', $2 from generate_series(1, 5003) n",
+    )
+    .bind(user.id)
+    .bind(old)
+    .execute(pool)
+    .await
+    .expect("old keys");
+    sqlx::query(
+        "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
+         values ($1, 'fresh', 'h', 201, '{}')",
+    )
+    .bind(user.id)
+    .execute(pool)
+    .await
+    .expect("fresh key");
+    // Outbox: old and sent (pruned), old and unsent (kept), fresh and sent (kept).
+    for (created, sent) in [(old, Some(old)), (old, None), (now, Some(now))] {
+        sqlx::query("insert into outbox (kind, payload, created_at, sent_at) values ('campaign.changed', '{}', $1, $2)")
+            .bind(created)
+            .bind(sent)
+            .execute(pool)
+            .await
+            .expect("outbox");
+    }
+    for (key, at) in [("old", old), ("fresh", now)] {
+        sqlx::query("insert into notifications_sent (dedupe_key, user_id, template, outcome, created_at) values ($1, $2, 'welcome', 'sent', $3)")
+            .bind(key)
+            .bind(user.id)
+            .bind(at)
+            .execute(pool)
+            .await
+            .expect("notification");
+    }
+    // Scheduler runs: old and finished (pruned), old and still claimed (kept).
+    for (task, finished) in [("old_done", Some(old)), ("old_claimed", None)] {
+        sqlx::query("insert into scheduler_runs (task, scheduled_for, started_at, finished_at) values ($1, $2, $2, $3)")
+            .bind(task)
+            .bind(old)
+            .bind(finished)
+            .execute(pool)
+            .await
+            .expect("run");
+    }
+    exec("with t as (select gen_random_uuid() as id)
+          insert into ledger_entries (txn_id, account, amount, kind, created_at)
+          select id, 'external:payments', -100, 'deposit', now() - interval '400 days' from t
+          union all
+          select id, 'external:payments', 100, 'deposit', now() - interval '400 days' from t")
+    .await;
+    let ledger_before: i64 = sqlx::query_scalar("select count(*) from ledger_entries")
+        .fetch_one(pool)
+        .await
+        .expect("ledger");
+
+    let pruned = retention::run(&env.app, now).await.expect("retention");
+    assert_eq!(pruned.idempotency_keys, 5_003);
+    assert_eq!(pruned.outbox_rows, 1);
+    assert_eq!(pruned.notification_records, 1);
+    assert_eq!(pruned.scheduler_runs, 1);
+    let left = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .expect(sql)
+    };
+    assert_eq!(left("select count(*) from idempotency_keys").await, 1);
+    assert_eq!(left("select count(*) from outbox").await, 2);
+    assert_eq!(
+        left("select count(*) from outbox where sent_at is null").await,
+        1
+    );
+    assert_eq!(left("select count(*) from notifications_sent").await, 1);
+    assert_eq!(
+        left("select count(*) from scheduler_runs where task like 'old_%'").await,
+        1
+    );
+    assert_eq!(
+        left("select count(*) from ledger_entries").await,
+        ledger_before
+    );
+
+    // Again: nothing left to prune.
+    let again = retention::run(&env.app, now).await.expect("again");
+    assert_eq!(again, retention::Pruned::default());
+}

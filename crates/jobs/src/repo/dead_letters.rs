@@ -81,12 +81,12 @@ pub async fn mark_retried(conn: &mut PgConnection, id: Uuid) -> Result<()> {
 }
 
 /// Deletes letters retried before `before`; returns how many.
-pub async fn prune_retried(db: impl PgExecutor<'_>, before: DateTime<Utc>) -> Result<u64> {
-    Ok(
-        sqlx::query("delete from dead_letters where retried_at < $1")
-            .bind(before)
-            .execute(db)
-            .await?
-            .rows_affected(),
+pub async fn prune_retried(pool: &sqlx::PgPool, before: DateTime<Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from dead_letters where ctid in
+           (select ctid from dead_letters where retried_at < $1 limit $2)",
+        before,
     )
+    .await
 }

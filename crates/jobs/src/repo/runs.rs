@@ -37,3 +37,15 @@ pub async fn finish(
     .await?;
     Ok(())
 }
+
+/// Deletes finished runs scheduled before `before`; a run still claimed stays.
+pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from scheduler_runs where ctid in
+           (select ctid from scheduler_runs
+            where scheduled_for < $1 and finished_at is not null limit $2)",
+        before,
+    )
+    .await
+}

@@ -75,3 +75,14 @@ pub(crate) async fn release(conn: &mut PgConnection, users: &[Uuid], keys: &[&st
     .await?;
     Ok(())
 }
+
+/// Deletes keys created before `before`; a key used again after that is a new request.
+pub async fn prune(pool: &sqlx::PgPool, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    platform::infra::db::prune(
+        pool,
+        "delete from idempotency_keys where ctid in
+           (select ctid from idempotency_keys where created_at < $1 limit $2)",
+        before,
+    )
+    .await
+}

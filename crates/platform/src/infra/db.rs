@@ -90,3 +90,30 @@ async fn pool(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
         .connect_with(options)
         .await
 }
+
+/// Rows one pruning statement deletes at most, so no delete holds its locks or bloats the WAL
+/// for long.
+pub const PRUNE_BATCH: i64 = 5_000;
+
+/// Runs `delete_batch` — a `delete … where ctid in (select ctid … where <older than $1> limit
+/// $2)` written by the table's owner — until a batch deletes fewer than [`PRUNE_BATCH`] rows;
+/// returns how many it deleted in all.
+pub async fn prune(
+    pool: &PgPool,
+    delete_batch: &'static str,
+    before: chrono::DateTime<chrono::Utc>,
+) -> crate::Result<u64> {
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(delete_batch))
+            .bind(before)
+            .bind(PRUNE_BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        total += deleted;
+        if deleted < PRUNE_BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}
