@@ -774,3 +774,56 @@ async fn an_application_rejected_before_scoring_stays_rejected_when_the_job_runs
         "a closed application does not block a new one"
     );
 }
+
+#[tokio::test]
+async fn a_loan_whose_scoring_was_lost_is_queued_again_once_per_period() {
+    let app = spawn_app().await;
+    let borrower = app.register().await;
+    let resp = app.apply_loan(&borrower, 50_000, 6).await;
+    assert_eq!(resp.status().as_u16(), 201);
+    let loan: Uuid = resp.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let submitted = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from outbox where kind = 'loan.submitted'")
+            .fetch_one(&app.app.infra.db.write)
+            .await
+            .expect("count")
+    };
+    let loans = app.app.loans();
+    let now = chrono::Utc::now();
+    // A fresh application is left to its job.
+    assert!(
+        loans
+            .requeue_stale_scoring(now)
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    // Its job lost: queued again once, then not again until another period has passed.
+    let later = now + chrono::Duration::minutes(11);
+    assert_eq!(
+        loans.requeue_stale_scoring(later).await.expect("sweep"),
+        [loan]
+    );
+    assert!(
+        loans
+            .requeue_stale_scoring(later)
+            .await
+            .expect("again")
+            .is_empty()
+    );
+    assert_eq!(submitted().await, 2);
+    // Once scored it is no longer waiting.
+    loans.score(loan).await.expect("score");
+    let much_later = now + chrono::Duration::hours(1);
+    assert!(
+        loans
+            .requeue_stale_scoring(much_later)
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    assert_eq!(submitted().await, 2);
+}

@@ -654,3 +654,21 @@ pub async fn lender_weights(
     .fetch_all(db)
     .await?)
 }
+
+/// Loans waiting in `scoring` since before `before` (by their last change), touched at `now`
+/// so the next sweep waits a full period again; returns them.
+pub async fn touch_stale_scoring(
+    conn: &mut PgConnection,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "update loans set updated_at = $2
+         where status = 'scoring' and updated_at < $1
+         returning id",
+    )
+    .bind(before)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}

@@ -28,6 +28,8 @@ use platform::infra::metrics::{LOAN_DECISIONS, LOAN_REPAYMENTS};
 /// Documents up to 10 MiB: PDF, PNG or JPEG, recognised by their content.
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
 const DOCUMENT_URL_TTL: StdDuration = StdDuration::from_secs(3600);
+/// How long a loan may wait in `scoring` before its scoring is queued again.
+pub const STALE_SCORING: chrono::Duration = chrono::Duration::minutes(10);
 
 pub struct Apply {
     pub amount: i64,
@@ -749,6 +751,26 @@ impl LoanService {
             tracing::info!(loan_id = %id, refunded, "loan_expired");
         }
         Ok(sweep)
+    }
+
+    /// Queues scoring again for loans that have waited in `scoring` longer than
+    /// [`STALE_SCORING`] as of `now` (their `score_loan` job was lost: a flushed queue, a
+    /// dead-lettered job). Scoring is idempotent, so a job that was merely slow does no harm.
+    /// Returns the loans queued again.
+    #[tracing::instrument(skip_all)]
+    pub async fn requeue_stale_scoring(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>> {
+        let mut tx = self.infra.db.write.begin().await?;
+        let stale = repo::touch_stale_scoring(&mut tx, now - STALE_SCORING, now).await?;
+        let events: Vec<Event> = stale
+            .iter()
+            .map(|&loan_id| Event::LoanSubmitted { loan_id })
+            .collect();
+        outbox::record_many(&mut tx, &events).await?;
+        tx.commit().await?;
+        if !stale.is_empty() {
+            tracing::warn!(loans = stale.len(), "stale loan scoring queued again");
+        }
+        Ok(stale)
     }
 
     /// Both daily duties, for the scheduler's one loan task.

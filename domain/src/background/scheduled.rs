@@ -71,6 +71,21 @@ impl BackgroundJob for Retention {
     }
 }
 
+/// Loan applications whose scoring job was lost, queued for scoring again.
+#[derive(Debug, Clone, Copy)]
+pub struct RequeueStaleScoring {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for RequeueStaleScoring {
+    const NAME: &'static str = "requeue_stale_scoring";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        app.loans().requeue_stale_scoring(self.now).await.map(drop)
+    }
+}
+
 /// Loans: arrears (late, defaulted, cured) and expired fundraising with lender refunds.
 #[derive(Debug, Clone, Copy)]
 pub struct LoanDuties {
