@@ -7,6 +7,7 @@
 pub mod app;
 pub mod background;
 pub mod demo;
+pub mod privacy;
 pub mod retention;
 pub mod sampling;
 

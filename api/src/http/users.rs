@@ -81,6 +81,22 @@ pub enum SessionEnded {
     NoContent,
 }
 
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteAccountRequest {
+    /// The account's current password.
+    #[oai(validator(max_length = 200))]
+    pub password: String,
+}
+
+#[derive(ApiResponse)]
+pub enum AccountDeleted {
+    /// The account is deleted: its personal data erased and every session ended.
+    #[oai(status = 204)]
+    NoContent,
+}
+
 pub struct UsersApi;
 
 #[OpenApi(tag = "ApiTags::Users")]
@@ -177,6 +193,44 @@ impl UsersApi {
         Ok(Json(SessionsEnded {
             ended: u32::try_from(ended).unwrap_or(u32::MAX),
         }))
+    }
+
+    /// Everything Commonpot holds about the caller, as one JSON document: profile, wallet and
+    /// its ledger lines, deposits, donations, recurring donations, campaigns, withdrawals,
+    /// loans and repayments, loan shares and repayments received, API keys and webhook
+    /// endpoints (without their secrets), and live sessions.
+    #[oai(
+        path = "/api/users/me/export",
+        method = "get",
+        operation_id = "exportMyData"
+    )]
+    async fn export(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<Json<serde_json::Value>, { API | AUTH }> {
+        let data = domain::privacy::export(&app, auth.principal()).await?;
+        Ok(Json(serde_json::Value::Object(data)))
+    }
+
+    /// Delete the caller's account, with their password. Personal data (names, email, donation
+    /// messages, loan documents, campaign images, API keys, webhooks, sessions) is erased; the
+    /// ledger, donations and loans stay, under an anonymised user. Refused with 409
+    /// `account_not_settled` while money is in the wallet, a loan they borrowed or lent is
+    /// still being raised or repaid, or a campaign of theirs is active or suspended.
+    #[oai(
+        path = "/api/users/me/delete",
+        method = "post",
+        operation_id = "deleteMyAccount"
+    )]
+    async fn delete_account(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        body: JsonBody<DeleteAccountRequest>,
+    ) -> ApiResult<AccountDeleted, { API | AUTH | BODY | CONFLICT }> {
+        domain::privacy::delete_account(&app, auth.principal(), &body.password).await?;
+        Ok(AccountDeleted::NoContent)
     }
 
     /// Admin: list users, newest first; `q` matches email or name.

@@ -14,6 +14,7 @@ mod hostile;
 mod loans;
 mod metrics;
 mod moderation;
+mod privacy;
 mod money;
 mod ops;
 mod portfolio;

@@ -429,3 +429,27 @@ pub async fn prune_tokens(pool: &sqlx::PgPool, before: DateTime<Utc>) -> Result<
     )
     .await
 }
+
+/// Erases the user's personal data in place, keeping the row (and its id) for the ledger,
+/// donations and loans that point at it: a placeholder name and address, no password, no
+/// mail, no keys, no links.
+pub async fn erase_user(conn: &mut PgConnection, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "update users set email = 'deleted-' || id || '@deleted.invalid', password_hash = '!',
+                first_name = 'Deleted', last_name = 'user', is_active = false,
+                email_notifications = false, deleted_at = now(), updated_at = now()
+         where id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from api_keys where user_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from account_tokens where user_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -236,6 +236,11 @@ impl AccountService {
         self.sessions().revoke_others(principal.user_id, keep).await
     }
 
+    /// Ends every session of the user at once (e.g. their account was deleted).
+    pub async fn end_all_sessions(&self, user_id: Uuid) -> Result<()> {
+        self.sessions().revoke_all(user_id).await
+    }
+
     pub async fn logout(&self, principal: &Principal) -> Result<()> {
         match &principal.session_id {
             Some(sid) => self.sessions().revoke(sid).await,
@@ -388,6 +393,19 @@ impl AccountService {
             self.sessions().revoke_all(user.id).await?;
         }
         Ok(user)
+    }
+
+    /// Refuses (422 on `password`) unless `password` is the user's current one: a second check
+    /// before something that cannot be undone.
+    pub async fn check_password(&self, user_id: Uuid, password: &str) -> Result<()> {
+        let stored = repo::password_hash(&self.infra.db.write, user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if verify_password(password.to_string(), stored).await? {
+            Ok(())
+        } else {
+            Err(Error::validation("password", "password is wrong"))
+        }
     }
 
     pub async fn create_api_key(&self, principal: &Principal, name: &str) -> Result<NewApiKey> {

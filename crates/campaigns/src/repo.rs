@@ -663,3 +663,28 @@ pub async fn rewrite_stats(
     .await?;
     Ok(())
 }
+
+/// The user's campaigns that are open to the public (active or suspended).
+pub async fn open_campaigns_of(conn: &mut PgConnection, creator_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select count(*) from campaigns where creator_id = $1 and status in ('active', 'suspended')",
+    )
+    .bind(creator_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Deletes the images of the user's campaigns; returns their object keys.
+pub async fn delete_images_of_creator(
+    conn: &mut PgConnection,
+    creator_id: Uuid,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "delete from campaign_images i using campaigns c
+         where c.id = i.campaign_id and c.creator_id = $1
+         returning i.object_key",
+    )
+    .bind(creator_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -672,3 +672,33 @@ pub async fn touch_stale_scoring(
     .fetch_all(conn)
     .await?)
 }
+
+/// Loans that still tie the user to money in motion: theirs as borrower not yet closed, and
+/// loans they lent to that are still being raised or repaid.
+pub async fn open_positions_of(conn: &mut PgConnection, user_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select (select count(*) from loans where borrower_id = $1
+                   and status not in ('rejected', 'expired', 'repaid', 'written_off'))
+              + (select count(distinct l.id) from loan_shares s join loans l on l.id = s.loan_id
+                 where s.lender_id = $1 and s.refunded_at is null
+                   and l.status in ('fundraising', 'funded', 'active', 'late'))",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Deletes the documents of the user's loan applications; returns their object keys.
+pub async fn delete_documents_of_borrower(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "delete from loan_documents d using loans l
+         where l.id = d.loan_id and l.borrower_id = $1
+         returning d.object_key",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}

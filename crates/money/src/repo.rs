@@ -261,3 +261,20 @@ pub async fn campaigns_given_to_since(
             .await?,
     )
 }
+
+/// The messages the donor wrote with their gifts are personal data: erased, the gifts kept.
+/// Their recurring plans stop for good.
+pub async fn erase_donor(conn: &mut PgConnection, donor_id: Uuid) -> Result<()> {
+    sqlx::query("update donations set message = null where donor_id = $1 and message is not null")
+        .bind(donor_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "update recurring_donations set status = 'stopped', status_reason = 'account deleted'
+         where donor_id = $1 and status in ('active', 'paused')",
+    )
+    .bind(donor_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

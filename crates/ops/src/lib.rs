@@ -6,6 +6,7 @@ pub mod admin;
 pub mod analytics;
 pub mod audit;
 pub mod backup;
+pub mod privacy;
 mod repo;
 
 /// The tables this context owns: only its repository queries them; other contexts read what

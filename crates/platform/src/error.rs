@@ -47,6 +47,7 @@ codes! {
         NotReady = "not_ready",
         InternalError = "internal_error",
         Error = "error",
+        AccountNotSettled = "account_not_settled",
         AlreadyRefunded = "already_refunded",
         AlreadySubscribed = "already_subscribed",
         AmountMismatch = "amount_mismatch",

@@ -32,7 +32,7 @@ use platform::error::{Error, Result};
 pub use delivery::{Sender, deliver, dispatch, mark_failed, subscribed_kinds};
 pub use destination::Policy;
 use destination::Problem;
-pub use repo::prune_attempts;
+pub use repo::{delete_endpoints_of, prune_attempts};
 pub use service::{NewEndpoint, WebhooksService};
 
 /// The event kinds an endpoint may subscribe to (a subset of `Event::KINDS`: internal events

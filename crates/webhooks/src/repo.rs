@@ -298,3 +298,14 @@ pub async fn prune_attempts(
     )
     .await
 }
+
+/// Deletes the endpoints the user owns or registered (their deliveries go with them).
+pub async fn delete_endpoints_of(conn: &mut PgConnection, user_id: Uuid) -> Result<u64> {
+    Ok(
+        sqlx::query("delete from webhook_endpoints where owner_id = $1 or created_by = $1")
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -3,3 +3,4 @@
 pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod dashboard;
+pub(crate) mod privacy;
