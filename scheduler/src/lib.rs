@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use domain::App;
 use domain::background::scheduled::{
     Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
-    QueueLoanReminders, RequeueStaleScoring, Retention, SweepGoals,
+    QueueLoanReminders, RequeueStaleScoring, Retention, SweepGoals, YearlyStatements,
 };
 use domain::background::{BackgroundJob, RepaymentDigest};
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
@@ -105,6 +105,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
         ScheduledTask::new("0 0 2 * * *", move |now| Backup { now, keep })?,
         ScheduledTask::new("0 30 3 * * *", |now| Retention { now })?,
         ScheduledTask::new("0 0 1 * * *", |now| RepaymentDigest { now })?,
+        ScheduledTask::new("0 0 4 * 1 *", |now| YearlyStatements { now })?,
     ])
 }
 

@@ -16,6 +16,7 @@ const ForgotPasswordPage = lazy(() => import('./auth/ForgotPasswordPage'));
 const ResetPasswordPage = lazy(() => import('./auth/ResetPasswordPage'));
 const WalletPage = lazy(() => import('./wallet/WalletPage'));
 const MyDonationsPage = lazy(() => import('./donate/MyDonationsPage'));
+const ReceiptPage = lazy(() => import('./donate/ReceiptPage'));
 const MarketplacePage = lazy(() => import('./loans/MarketplacePage'));
 const LoanPage = lazy(() => import('./loans/LoanPage'));
 const ApplyLoanPage = lazy(() => import('./loans/ApplyLoanPage'));
@@ -64,6 +65,7 @@ export function App() {
                 <Route path="/reset-password" element={<ResetPasswordPage />} />
                 <Route path="/wallet" element={auth(<WalletPage />)} />
                 <Route path="/my/donations" element={auth(<MyDonationsPage />)} />
+                <Route path="/my/donations/:id/receipt" element={auth(<ReceiptPage />)} />
                 <Route path="/loans" element={<MarketplacePage />} />
                 <Route path="/loans/apply" element={auth(<ApplyLoanPage />)} />
                 <Route path="/loans/:id" element={<LoanPage />} />

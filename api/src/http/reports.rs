@@ -1,12 +1,14 @@
-//! `/api/admin/reports` and `/api/donations/statements`: CSV reports built in the background.
-//! A request answers 202 with the report's id at once; polling it shows the status and, once
-//! done, a download link valid for 15 minutes.
+//! `/api/admin/reports` and `/api/donations/statements`: CSV reports (and, for statements, a
+//! PDF) built in the background. A request answers 202 with the report's id at once; polling it
+//! shows the status and, once done, download links valid for 15 minutes.
+//! `/api/donations/{id}/receipt`: a donation's PDF receipt, drawn on request.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
 use domain::reports::{ReportKind, ReportStatus, ReportView};
 use poem::web::Data;
 use poem_openapi::param::Path;
+use poem_openapi::payload::Binary;
 
 use super::common::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -60,6 +62,10 @@ pub struct ReportDto {
     /// A presigned GET URL for the CSV, valid for 15 minutes, once done; null before.
     #[oai(nullable)]
     pub download_url: Option<String>,
+    /// Giving statements: a presigned GET URL for the PDF, valid for 15 minutes, once done;
+    /// null before and for admin reports.
+    #[oai(nullable)]
+    pub pdf_url: Option<String>,
     /// Why the last attempt failed (admin reports only); null otherwise.
     #[oai(nullable)]
     pub error: Option<String>,
@@ -80,6 +86,7 @@ impl ReportDto {
             status: r.status,
             row_count: r.row_count,
             download_url: v.download_url,
+            pdf_url: v.pdf_url,
             error: r.error.filter(|_| show_error),
             created_at: r.created_at,
             finished_at: r.finished_at,
@@ -92,6 +99,18 @@ pub enum Accepted {
     /// Queued; poll the report for its status.
     #[oai(status = 202)]
     Accepted(Json<ReportDto>),
+}
+
+#[derive(ApiResponse)]
+pub enum PdfDownload {
+    /// The receipt (`application/pdf`), offered as a download named after its receipt number.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(
+        Binary<Vec<u8>>,
+        /// `attachment; filename="CP-<year>-<12 hex digits>.pdf"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
 }
 
 pub struct ReportsApi;
@@ -129,6 +148,7 @@ impl ReportsApi {
             ReportView {
                 report,
                 download_url: None,
+                pdf_url: None,
             },
             true,
         ))))
@@ -154,7 +174,8 @@ impl ReportsApi {
     }
 
     /// Queue the caller's giving statement for a year: every gift (date, campaign, amount)
-    /// that was not refunded, and the year's total, as CSV.
+    /// that was not refunded, and the year's total, as CSV and as PDF. (In January every donor
+    /// with gifts in the year before gets theirs by email without asking.)
     #[oai(
         path = "/donations/statements",
         method = "post",
@@ -176,9 +197,33 @@ impl ReportsApi {
             ReportView {
                 report,
                 download_url: None,
+                pdf_url: None,
             },
             false,
         ))))
+    }
+
+    /// A donation's receipt as PDF: the donor's name, the campaign, the amount with its
+    /// currency, the date, the receipt number (`CP-<year made>-<last 12 hex digits of the
+    /// donation id>`, stable) and the platform's name and address. A refunded donation's
+    /// receipt says REFUNDED, with the refund date. Only the donor or an admin; anyone else
+    /// gets 404, as for an unknown id.
+    #[oai(
+        path = "/donations/:id/receipt",
+        method = "get",
+        tag = "ApiTags::Donations",
+        operation_id = "getDonationReceipt"
+    )]
+    #[tracing::instrument(skip_all, fields(donation_id = %id.0))]
+    async fn receipt(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> ApiResult<PdfDownload, { API | AUTH | BY_ID }> {
+        let file = app.reports().receipt(auth.principal(), id.0).await?;
+        let disposition = format!("attachment; filename=\"{}\"", file.file_name);
+        Ok(PdfDownload::Pdf(Binary(file.bytes), disposition))
     }
 
     /// One of the caller's giving statements; anyone else's is 404.

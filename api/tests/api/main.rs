@@ -18,6 +18,7 @@ mod privacy;
 mod money;
 mod ops;
 mod portfolio;
+mod receipts;
 mod recurring;
 mod reports;
 mod secrets;

@@ -278,6 +278,12 @@ async fn compose(
             let Some(d) = repo::donation(conn, donation_id).await? else {
                 return Ok(None);
             };
+                    // The web app's page: it fetches the PDF with the reader's sign-in (the
+                    // API route needs a bearer token a link from an email cannot carry).
+                    (
+                        "receipt_url",
+                        &format!("{base}/my/donations/{}/receipt", d.donation_id),
+                    ),
             let Some(to) = repo::user(conn, d.creator_id).await? else {
                 return Ok(None);
             };

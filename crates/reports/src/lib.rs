@@ -1,9 +1,12 @@
 //! Reports: CSV files built in the background and handed out through presigned URLs. Admins
 //! request platform reports (donations by campaign, the loan book) for a period; donors request
-//! their yearly giving statement. The request row and its outbox event commit together; the
-//! worker's `generate_report` job builds the file, uploads it and marks the row done.
+//! their yearly giving statement (CSV and PDF), and in January the scheduler requests last
+//! year's for every donor. The request row and its outbox event commit together; the worker's
+//! `generate_report` job builds the files, uploads them and marks the row done. A donation's
+//! PDF receipt is drawn on request (`pdf`).
 
 pub mod build;
+pub mod pdf;
 mod repo;
 pub mod service;
 
@@ -11,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use service::{ReportView, ReportsService, generate, mark_failed};
+pub use service::{PdfFile, ReportView, ReportsService, generate, mark_failed};
 
 /// The tables this context owns: only its repository queries them; other contexts read what
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
@@ -96,6 +99,8 @@ pub struct Report {
     pub period_to: NaiveDate,
     pub status: ReportStatus,
     pub object_key: Option<String>,
+    /// Giving statements: the PDF beside the CSV once done.
+    pub pdf_key: Option<String>,
     pub row_count: Option<i32>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,

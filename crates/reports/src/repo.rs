@@ -8,7 +8,7 @@ use crate::{Report, ReportKind};
 use platform::error::Result;
 
 const COLUMNS: &str = "id, kind, requested_by, period_from, period_to, status, object_key, \
-                       row_count, error, created_at, started_at, finished_at";
+                       pdf_key, row_count, error, created_at, started_at, finished_at";
 
 pub(crate) async fn insert(
     conn: &mut PgConnection,
@@ -56,16 +56,19 @@ pub(crate) async fn finish(
     conn: &mut PgConnection,
     id: Uuid,
     key: &str,
+    pdf_key: Option<&str>,
     rows: i32,
 ) -> Result<Report> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update reports
-         set status = 'done', object_key = $2, row_count = $3, error = null, finished_at = now()
+         set status = 'done', object_key = $2, pdf_key = $3, row_count = $4, error = null,
+             finished_at = now()
          where id = $1
          returning {COLUMNS}"
     )))
     .bind(id)
     .bind(key)
+    .bind(pdf_key)
     .bind(rows)
     .fetch_one(conn)
     .await?)
@@ -180,4 +183,96 @@ pub(crate) async fn gifts_of(
     .bind(to)
     .fetch_all(db)
     .await?)
+}
+
+/// The donors with a standing gift in `[from, to)` after `after` (by id), `limit` of them.
+pub(crate) async fn donors_between(
+    db: &PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Uuid,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select distinct d.donor_id
+         from read.donations d
+         where d.created_at >= $1 and d.created_at < $2 and d.status = 'completed'
+           and d.donor_id > $3
+         order by d.donor_id
+         limit $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The scheduler's statements for `donors` over `from..=to`: one per donor and year (the
+/// `reports_yearly_statement_once` index), and none for a donor who asked for the year's
+/// statement after it ended. Returns the ones created now.
+pub(crate) async fn insert_yearly(
+    conn: &mut PgConnection,
+    donors: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+    year_end: DateTime<Utc>,
+) -> Result<Vec<Report>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into reports (id, kind, requested_by, period_from, period_to, automatic)
+         select t.id, 'giving_statement', t.donor, $3, $4, true
+         from unnest($1::uuid[], $2::uuid[]) as t(id, donor)
+         where not exists (
+             select 1 from reports r
+             where r.requested_by = t.donor and r.kind = 'giving_statement'
+               and r.period_from = $3 and r.period_to = $4 and r.created_at >= $5
+               and r.status <> 'failed'
+         )
+         on conflict (requested_by, period_from) where automatic do nothing
+         returning {COLUMNS}"
+    )))
+    .bind(donors.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(donors)
+    .bind(from)
+    .bind(to)
+    .bind(year_end)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What a donation's receipt says, read from the owners' views: (donor, donor name, campaign
+/// title, currency, amount, made at, refunded at).
+pub(crate) type ReceiptRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+pub(crate) async fn receipt(db: &PgPool, donation: Uuid) -> Result<Option<ReceiptRow>> {
+    Ok(sqlx::query_as(
+        "select d.donor_id, u.full_name, c.title, c.currency, d.amount, d.created_at,
+                case when d.status = 'refunded' then coalesce(d.refunded_at, d.created_at) end
+         from read.donations d
+         join read.campaigns c on c.id = d.campaign_id
+         join read.users u on u.id = d.donor_id
+         where d.id = $1",
+    )
+    .bind(donation)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A user's full name as statements print it.
+pub(crate) async fn full_name(db: &PgPool, user: Uuid) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select full_name from read.users where id = $1")
+            .bind(user)
+            .fetch_optional(db)
+            .await?,
+    )
 }

@@ -192,3 +192,23 @@ impl BackgroundJob for Backup {
         .map(drop)
     }
 }
+
+/// January, daily: last year's giving statement for every donor with gifts in it who has none
+/// yet (once per donor and year however often it runs); the worker builds each and emails it.
+/// Daily through the month rather than once, so a missed day is made up the next.
+#[derive(Debug, Clone, Copy)]
+pub struct YearlyStatements {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for YearlyStatements {
+    const NAME: &'static str = "yearly_statements";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        app.reports()
+            .queue_yearly_statements(self.now)
+            .await
+            .map(drop)
+    }
+}

@@ -1127,7 +1127,8 @@ export interface paths {
         put?: never;
         /**
          * Queue the caller's giving statement for a year: every gift (date, campaign, amount)
-         *     that was not refunded, and the year's total, as CSV.
+         *     that was not refunded, and the year's total, as CSV and as PDF. (In January every donor
+         *     with gifts in the year before gets theirs by email without asking.)
          */
         post: operations["requestGivingStatement"];
         delete?: never;
@@ -1165,6 +1166,29 @@ export interface paths {
         put?: never;
         /**
          * Register an endpoint for events of the caller's campaigns and loans (or, for admins
+    "/api/donations/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A donation's receipt as PDF: the donor's name, the campaign, the amount with its
+         *     currency, the date, the receipt number (`CP-<year made>-<last 12 hex digits of the
+         *     donation id>`, stable) and the platform's name and address. A refunded donation's
+         *     receipt says REFUNDED, with the refund date. Only the donor or an admin; anyone else
+         *     gets 404, as for an unknown id.
+         */
+        get: operations["getDonationReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
          *     with `platform: true`, of all of them). The response holds the only copy of the
          *     signing secret.
          */
@@ -2557,6 +2581,11 @@ export interface components {
             recommended: boolean;
             /** @description Every point, explained. */
             factors: components["schemas"]["FactorDto"][];
+            /**
+             * @description Giving statements: a presigned GET URL for the PDF, valid for 15 minutes, once done;
+             *     null before and for admin reports.
+             */
+            pdfUrl?: string | null;
             /** Format: date-time */
             createdAt: string;
         };
@@ -11421,6 +11450,113 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
                 };
             };
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getDonationReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The receipt (`application/pdf`), offered as a download named after its receipt number. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description `attachment; filename="CP-<year>-<12 hex digits>.pdf"`. */
+                    "CONTENT-DISPOSITION": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
             /** @description Rate limit exceeded; retry after `Retry-After` seconds */
             429: {
                 headers: {

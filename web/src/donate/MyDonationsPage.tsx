@@ -6,6 +6,7 @@ import { fieldError, unwrap } from '../api/errors';
 import { Async, Badge, Button, Card, DateText, Empty, ErrorBox, Money, Notice, PageTitle, Pagination, Table, TextField, Td } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { useAction } from '../lib/useAction';
+import { downloadReceipt } from './receipt';
 
 export default function MyDonationsPage() {
   return (
@@ -34,7 +35,7 @@ function Donations() {
             </Empty>
           ) : (
             <>
-              <Table caption="Your donations" head={['When', 'Campaign', 'Amount', 'Status', 'Anonymous']}>
+              <Table caption="Your donations" head={['When', 'Campaign', 'Amount', 'Status', 'Anonymous', 'Receipt']}>
                 {d.items.map((x) => (
                   <tr key={x.id}>
                     <Td><DateText value={x.createdAt} /></Td>
@@ -42,6 +43,7 @@ function Donations() {
                     <Td><Money amount={x.amount} /></Td>
                     <Td><Badge>{label(x.status)}</Badge></Td>
                     <Td>{x.anonymous ? 'Yes' : 'No'}</Td>
+                    <Td><ReceiptLink id={x.id} /></Td>
                   </tr>
                 ))}
               </Table>
@@ -51,6 +53,22 @@ function Donations() {
         }
       </Async>
     </section>
+  );
+}
+
+function ReceiptLink({ id }: { id: string }) {
+  const act = useAction();
+  return (
+    <>
+      <Button variant="secondary" busy={act.busy} onClick={() => void act.run(() => downloadReceipt(id))} aria-label={`Receipt (PDF) for donation ${id.slice(0, 8)}`}>
+        Receipt (PDF)
+      </Button>
+      {act.error && (
+        <p role="alert" className="text-sm text-red-700">
+          {act.error.message}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -147,7 +165,7 @@ function Statements() {
   }
   return (
     <Card>
-      <h2 className="mb-2 text-lg font-semibold">Yearly statement (CSV)</h2>
+      <h2 className="mb-2 text-lg font-semibold">Yearly statement (CSV and PDF)</h2>
       <form onSubmit={submit} className="flex flex-wrap items-end gap-3" aria-label="Request a statement">
         <TextField label="Year" inputMode="numeric" value={year} onChange={(e) => setYear(e.target.value)} error={fieldError(act.error, 'year')} />
         <div className="mb-3">
@@ -163,6 +181,11 @@ function Statements() {
           {report.data.downloadUrl && (
             <>
               {' '}· <a href={report.data.downloadUrl}>Download CSV</a> ({report.data.rowCount ?? 0} rows)
+            </>
+          )}
+          {report.data.pdfUrl && (
+            <>
+              {' '}· <a href={report.data.pdfUrl}>Download PDF</a>
             </>
           )}
           {report.data.error && <> · {report.data.error}</>}

@@ -105,6 +105,9 @@ pub struct Config {
     pub payments_webhook_secret: Secret,
     /// `CURRENCY` (default `USD`): the one currency wallets and campaigns use.
     pub currency: String,
+    /// `PLATFORM_ADDRESS` (default `Commonpot, 1 Commons Square, Springfield`): the postal
+    /// address line printed under the platform's name on receipts and giving statements.
+    pub platform_address: String,
     /// `LOAN_*`: see [`LoanPolicy`].
     pub loans: LoanPolicy,
     /// `WEBHOOKS_ALLOW_HTTP` (default true in development, false in production): outgoing
@@ -250,6 +253,10 @@ impl Config {
             payments_sandbox,
             payments_webhook_secret: Secret::new(payments_webhook_secret),
             currency: env.or("CURRENCY", "USD"),
+            platform_address: env.or(
+                "PLATFORM_ADDRESS",
+                "Commonpot, 1 Commons Square, Springfield",
+            ),
             loans,
             webhooks_allow_http: env.parse("WEBHOOKS_ALLOW_HTTP", !production)?,
             webhooks_allow_private: env.parse("WEBHOOKS_ALLOW_PRIVATE", !production)?,
