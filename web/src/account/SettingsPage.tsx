@@ -5,6 +5,7 @@ import { fieldError, unwrap } from '../api/errors';
 import { Async, Button, Card, Checkbox, ErrorBox, Notice, PageTitle, TextField } from '../components/ui';
 import { useAction } from '../lib/useAction';
 import { AccountNav } from './AccountNav';
+import { DeleteAccount, YourData } from './DataAndDeletion';
 
 export default function SettingsPage() {
   const me = $api.useQuery('get', '/api/users/me', {});
@@ -12,7 +13,15 @@ export default function SettingsPage() {
     <div>
       <PageTitle>Account settings</PageTitle>
       <AccountNav />
-      <Async q={me}>{(u) => <Forms user={u} />}</Async>
+      <Async q={me}>
+        {(u) => (
+          <div className="space-y-6">
+            <Forms user={u} />
+            <YourData />
+            <DeleteAccount />
+          </div>
+        )}
+      </Async>
     </div>
   );
 }
