@@ -14,12 +14,11 @@ use platform::error::Result;
 pub async fn export(infra: &Handles, user_id: Uuid) -> Result<Map<String, Value>> {
     let mut tx = infra.db.write.begin().await?;
     snapshot(&mut tx).await?;
-    let wallet = format!("wallet:{user_id}");
     let mut out = Map::new();
     for &(name, query) in SECTIONS {
         out.insert(
             name.to_string(),
-            section(&mut tx, query, user_id, &wallet).await?,
+            section(&mut tx, query, user_id).await?,
         );
     }
     tx.commit().await?;

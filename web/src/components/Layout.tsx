@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, NavLink, useLocation } from 'react-router-dom';
+import { RouteNotice } from '../account/RouteNotice';
 import { useAuth } from '../auth/AuthContext';
 import { cx } from './ui';
 
@@ -104,6 +105,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main id="main" tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 focus:outline-none">
+        <RouteNotice />
         {children}
       </main>
       <footer className="mx-auto max-w-6xl px-4 py-6 text-xs text-slate-600">

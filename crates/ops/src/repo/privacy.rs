@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use platform::error::Result;
 
-/// `(section, query)`: each query takes the user's id as `$1` and its wallet's ledger account
-/// as `$2`, and returns one JSON array (or object).
+/// `(section, query)`: each query takes the user's id as `$1` and returns one JSON array (or
+/// object).
 pub(crate) const SECTIONS: &[(&str, &str)] = &[
     (
         "profile",
@@ -21,7 +21,7 @@ pub(crate) const SECTIONS: &[(&str, &str)] = &[
     (
         "walletLedger",
         "select coalesce(jsonb_agg(to_jsonb(e) order by e.id), '[]') from read.ledger_entries e
-         where e.account = $2",
+         where e.account = 'wallet:' || $1::text",
     ),
     (
         "deposits",
@@ -84,11 +84,9 @@ pub(crate) async fn section(
     conn: &mut PgConnection,
     query: &'static str,
     user_id: Uuid,
-    wallet_account: &str,
 ) -> Result<Value> {
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(query))
         .bind(user_id)
-        .bind(wallet_account)
         .fetch_optional(conn)
         .await?
         .unwrap_or(Value::Null))
