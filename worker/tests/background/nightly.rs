@@ -341,11 +341,13 @@ async fn retention_prunes_only_what_is_past_its_period_and_never_money() {
             .await
             .expect("run");
     }
-    exec("with t as (select gen_random_uuid() as id)
+    exec(
+        "with t as (select gen_random_uuid() as id)
           insert into ledger_entries (txn_id, account, amount, kind, created_at)
           select id, 'external:payments', -100, 'deposit', now() - interval '400 days' from t
           union all
-          select id, 'external:payments', 100, 'deposit', now() - interval '400 days' from t")
+          select id, 'external:payments', 100, 'deposit', now() - interval '400 days' from t",
+    )
     .await;
     let ledger_before: i64 = sqlx::query_scalar("select count(*) from ledger_entries")
         .fetch_one(pool)
