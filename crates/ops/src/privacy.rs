@@ -16,10 +16,7 @@ pub async fn export(infra: &Handles, user_id: Uuid) -> Result<Map<String, Value>
     snapshot(&mut tx).await?;
     let mut out = Map::new();
     for &(name, query) in SECTIONS {
-        out.insert(
-            name.to_string(),
-            section(&mut tx, query, user_id).await?,
-        );
+        out.insert(name.to_string(), section(&mut tx, query, user_id).await?);
     }
     tx.commit().await?;
     Ok(out)
