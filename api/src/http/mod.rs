@@ -23,6 +23,7 @@ pub mod security;
 #[cfg(test)]
 mod spec_checks;
 pub mod text;
+pub mod updates;
 pub mod upload;
 pub mod users;
 pub mod webhooks;
@@ -39,7 +40,7 @@ pub enum ApiTags {
     Users,
     /// Keys for integrations
     ApiKeys,
-    /// Campaigns, their images, donations pages, ledger and live totals
+    /// Campaigns, their images, updates, donations pages, ledger and live totals
     Campaigns,
     /// Wallet, deposits and the payment provider webhook
     Wallet,
@@ -62,6 +63,7 @@ pub type Apis = (
     users::UsersApi,
     api_keys::ApiKeysApi,
     campaigns::CampaignsApi,
+    updates::UpdatesApi,
     money::MoneyApi,
     admin::AdminApi,
     audit_log::AuditLogApi,
@@ -79,6 +81,7 @@ pub fn apis() -> Apis {
         users::UsersApi,
         api_keys::ApiKeysApi,
         campaigns::CampaignsApi,
+        updates::UpdatesApi,
         money::MoneyApi,
         admin::AdminApi,
         audit_log::AuditLogApi,
@@ -105,6 +108,7 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/campaigns/{id}/donations"),
     ("get", "/api/campaigns/{id}/ledger"),
     ("get", "/api/campaigns/{id}/events"),
+    ("get", "/api/campaigns/{id}/updates"),
     ("get", "/api/loans"),
     ("get", "/api/loans/{id}"),
     ("get", "/api/loans/{id}/schedule"),

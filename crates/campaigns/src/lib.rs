@@ -6,9 +6,11 @@ pub mod live;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod updates;
 
 pub use model::{Campaign, CampaignStats, CampaignStatus, CampaignView, FundingModel, Moderation};
 pub use service::{CampaignService, MAX_IMAGE_BYTES};
+pub use updates::{CampaignUpdate, PostUpdate};
 
 /// The tables this context owns: only its repository queries them; other contexts read what
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
@@ -17,4 +19,5 @@ pub const TABLES: &[&str] = &[
     "campaign_images",
     "campaign_stats_shards",
     "campaign_donors",
+    "campaign_updates",
 ];

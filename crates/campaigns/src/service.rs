@@ -95,7 +95,7 @@ pub struct ModerationSteps {
 
 #[derive(Clone, Debug)]
 pub struct CampaignService {
-    infra: Handles,
+    pub(crate) infra: Handles,
     moderation: ModerationSteps,
     cache_stats: Arc<CacheStats>,
     live: Arc<LivePublisher>,
@@ -168,7 +168,7 @@ impl CampaignService {
     }
 
     /// Loads for a change by `principal`: only the creator or an admin may change a campaign.
-    fn ensure_owner(principal: &Principal, campaign: &Campaign) -> Result<()> {
+    pub(crate) fn ensure_owner(principal: &Principal, campaign: &Campaign) -> Result<()> {
         if campaign.creator_id == principal.user_id || principal.is_admin() {
             Ok(())
         } else {

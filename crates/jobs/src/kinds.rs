@@ -216,6 +216,14 @@ impl Job {
                 outcome: Settlement::Refunded,
                 ..
             } => Vec::new(),
+            // One job walks every donor, however many there are.
+            Event::CampaignUpdatePosted {
+                campaign_id,
+                update_id,
+            } => vec![Job::NotifyDonors(NotifyDonors {
+                campaign_id,
+                notice: DonorNotice::Update { update_id },
+            })],
             Event::ReportReady {
                 report_id,
                 requested_by,
@@ -310,6 +318,22 @@ mod tests {
                 notify(Notification::DonationReceipt { donation_id }),
                 notify(Notification::DonationReceived { donation_id }),
             ]
+        );
+    }
+
+    #[test]
+    fn an_update_queues_one_walk_over_the_donors() {
+        let (campaign_id, update_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let jobs = Job::for_event(&Event::CampaignUpdatePosted {
+            campaign_id,
+            update_id,
+        });
+        assert_eq!(
+            jobs,
+            [Job::NotifyDonors(NotifyDonors {
+                campaign_id,
+                notice: DonorNotice::Update { update_id },
+            })]
         );
     }
 

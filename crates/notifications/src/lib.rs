@@ -56,6 +56,8 @@ pub enum Notification {
     },
     /// To a lender: the repayments that reached their wallet on `day` (UTC), in one email.
     RepaymentDigest { lender_id: Uuid, day: NaiveDate },
+    /// To one donor of a campaign: the update its creator posted.
+    CampaignUpdate { update_id: Uuid, donor_id: Uuid },
 }
 
 /// What a [`notify_donors`] walk tells every donor.
@@ -64,6 +66,8 @@ pub enum Notification {
 pub enum DonorNotice {
     /// The all-or-nothing campaign met its goal and its funds went to the creator.
     Released,
+    /// The campaign's creator posted update `update_id`.
+    Update { update_id: Uuid },
 }
 
 /// What a [`notify_lenders`] walk tells every lender of a loan.
@@ -124,6 +128,7 @@ impl Notification {
                 LenderNotice::WrittenOff => "lender_written_off",
             },
             Notification::RepaymentDigest { .. } => "repayment_digest",
+            Notification::CampaignUpdate { .. } => "campaign_update",
         }
     }
 
@@ -168,6 +173,10 @@ impl Notification {
             Notification::RepaymentDigest { lender_id, day } => {
                 format!("repayment_digest:{lender_id}:{day}")
             }
+            Notification::CampaignUpdate {
+                update_id,
+                donor_id,
+            } => format!("campaign_update:{update_id}:{donor_id}"),
         }
     }
 
@@ -269,6 +278,12 @@ async fn compose(
                     ("amount", &money(d.amount, &d.currency)),
                     ("date", &d.created_at.format("%Y-%m-%d %H:%M").to_string()),
                     ("donation_id", &d.donation_id.to_string()),
+                    // The web app's page: it fetches the PDF with the reader's sign-in (the
+                    // API route needs a bearer token a link from an email cannot carry).
+                    (
+                        "receipt_url",
+                        &format!("{base}/my/donations/{}/receipt", d.donation_id),
+                    ),
                     ("campaign_url", &campaign_url(base, &d)),
                 ],
             )?;
@@ -278,12 +293,6 @@ async fn compose(
             let Some(d) = repo::donation(conn, donation_id).await? else {
                 return Ok(None);
             };
-                    // The web app's page: it fetches the PDF with the reader's sign-in (the
-                    // API route needs a bearer token a link from an email cannot carry).
-                    (
-                        "receipt_url",
-                        &format!("{base}/my/donations/{}/receipt", d.donation_id),
-                    ),
             let Some(to) = repo::user(conn, d.creator_id).await? else {
                 return Ok(None);
             };
@@ -519,7 +528,48 @@ async fn compose(
         Notification::RepaymentDigest { lender_id, day } => {
             compose_digest(conn, config, lender_id, day).await
         }
+        Notification::CampaignUpdate {
+            update_id,
+            donor_id,
+        } => compose_update(conn, config, update_id, donor_id).await,
     }
+}
+
+/// A donor's copy of a campaign update; `None` when the update is gone, the campaign is hidden
+/// again (suspended) or the donor holds no standing gift to it any more.
+async fn compose_update(
+    conn: &mut sqlx::PgConnection,
+    config: &Config,
+    update_id: Uuid,
+    donor_id: Uuid,
+) -> Result<Option<(Recipient, Email)>> {
+    let Some(u) = repo::campaign_update(conn, update_id).await? else {
+        return Ok(None);
+    };
+    if u.campaign_status == "suspended"
+        || repo::donor_total(conn, u.campaign_id, donor_id).await? == 0
+    {
+        return Ok(None);
+    }
+    let Some(to) = repo::user(conn, donor_id).await? else {
+        return Ok(None);
+    };
+    let base = config.public_url.trim_end_matches('/');
+    let email = render(
+        templates::CAMPAIGN_UPDATE,
+        &[
+            ("first_name", &to.first_name),
+            ("campaign_title", &u.campaign_title),
+            ("title", &u.title),
+            ("body", &u.body),
+            (
+                "campaign_url",
+                &format!("{base}/campaigns/{}", u.campaign_id),
+            ),
+            ("settings_url", &format!("{base}/account/settings")),
+        ],
+    )?;
+    Ok(Some((to, email)))
 }
 
 /// A lender's email about a loan they fund; `None` when they hold no standing share in it.
@@ -733,6 +783,10 @@ pub async fn notify_donors(
                     campaign_id,
                     donor_id: donor.donor_id,
                 },
+                DonorNotice::Update { update_id } => Notification::CampaignUpdate {
+                    update_id,
+                    donor_id: donor.donor_id,
+                },
             };
             if send(pool, mailer, config, &notification).await? == Outcome::Sent {
                 sent += 1;
@@ -797,6 +851,25 @@ mod tests {
             day: day(d),
         };
         assert_ne!(digest(1).dedupe_key(), digest(2).dedupe_key());
+    }
+
+    #[test]
+    fn update_mails_are_optional_and_keyed_per_update_and_donor() {
+        let (update, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mail = |update_id, donor_id| Notification::CampaignUpdate {
+            update_id,
+            donor_id,
+        };
+        assert!(!mail(update, a).essential());
+        assert_eq!(
+            mail(update, a).dedupe_key(),
+            format!("campaign_update:{update}:{a}")
+        );
+        assert_ne!(mail(update, a).dedupe_key(), mail(update, b).dedupe_key());
+        assert_ne!(
+            mail(update, a).dedupe_key(),
+            mail(Uuid::new_v4(), a).dedupe_key()
+        );
     }
 
     #[test]

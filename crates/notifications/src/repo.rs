@@ -206,6 +206,31 @@ pub async fn donors_after(
     .await?)
 }
 
+/// A campaign update with its campaign's title and status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UpdateFacts {
+    pub campaign_id: Uuid,
+    pub campaign_title: String,
+    pub campaign_status: String,
+    pub title: String,
+    pub body: String,
+}
+
+pub async fn campaign_update(
+    conn: &mut PgConnection,
+    update_id: Uuid,
+) -> Result<Option<UpdateFacts>> {
+    Ok(sqlx::query_as(
+        "select u.campaign_id, c.title as campaign_title, c.status as campaign_status,
+                u.title, u.body
+         from read.campaign_updates u join read.campaigns c on c.id = u.campaign_id
+         where u.id = $1",
+    )
+    .bind(update_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// What one donor gave the campaign and was not refunded.
 pub async fn donor_total(
     conn: &mut PgConnection,

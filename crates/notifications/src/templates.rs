@@ -22,6 +22,7 @@ pub const LENDER_LATE: &str = include_str!("../templates/lender_late.txt");
 pub const LENDER_DEFAULTED: &str = include_str!("../templates/lender_defaulted.txt");
 pub const LENDER_WRITTEN_OFF: &str = include_str!("../templates/lender_written_off.txt");
 pub const REPAYMENT_DIGEST: &str = include_str!("../templates/repayment_digest.txt");
+pub const CAMPAIGN_UPDATE: &str = include_str!("../templates/campaign_update.txt");
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +32,28 @@ pub struct Email {
 }
 
 /// Fills `template` with `vars`. A placeholder left without a value is an error, so a template
-/// and its caller cannot drift apart silently.
+/// and its caller cannot drift apart silently. The template is read once, so values (which may
+/// be what users wrote, braces included) are inserted as they are, never read as placeholders.
 pub fn render(template: &str, vars: &[(&str, &str)]) -> Result<Email> {
-    let mut text = template.to_string();
-    for (name, value) in vars {
-        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    let mut text = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        text.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| Error::internal("template has an unclosed placeholder"))?;
+        let name = &after[..end];
+        let value = vars
+            .iter()
+            .find_map(|&(n, v)| (n == name).then_some(v))
+            .ok_or_else(|| {
+                Error::internal(format!("template placeholder {{{{{name}}}}} has no value"))
+            })?;
+        text.push_str(value);
+        rest = &after[end + 2..];
     }
-    if let Some(start) = text.find("{{") {
-        let rest = &text[start..];
-        let end = rest.find("}}").map_or(rest.len(), |e| e + 2);
-        return Err(Error::internal(format!(
-            "template placeholder {} has no value",
-            &rest[..end]
-        )));
-    }
+    text.push_str(rest);
     let (first, body) = text
         .split_once("\n\n")
         .ok_or_else(|| Error::internal("template has no blank line after its subject"))?;
@@ -81,6 +90,16 @@ mod tests {
     }
 
     #[test]
+    fn values_are_inserted_verbatim_even_when_they_look_like_placeholders() {
+        let email = render(
+            WELCOME,
+            &[("first_name", "{{public_url}}"), ("public_url", "http://x")],
+        )
+        .expect("renders");
+        assert!(email.body.starts_with("Hi {{public_url}},"));
+    }
+
+    #[test]
     fn a_missing_value_is_an_error_naming_the_placeholder() {
         let err = render(WELCOME, &[("first_name", "Ada")]).expect_err("must fail");
         assert!(err.to_string().contains("{{public_url}}"));
@@ -97,6 +116,7 @@ mod tests {
             LENDER_DEFAULTED,
             LENDER_WRITTEN_OFF,
             REPAYMENT_DIGEST,
+            CAMPAIGN_UPDATE,
         ] {
             assert!(t.starts_with("Subject: "));
         }

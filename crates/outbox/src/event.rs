@@ -98,6 +98,11 @@ pub enum Event {
         user_id: Uuid,
         token_id: Uuid,
     },
+    /// The campaign's creator (or an admin) posted an update for its donors.
+    CampaignUpdatePosted {
+        campaign_id: Uuid,
+        update_id: Uuid,
+    },
 }
 
 /// How an all-or-nothing campaign ended.
@@ -132,6 +137,7 @@ impl Event {
         "report.ready",
         "user.password_reset_requested",
         "loan.written_off",
+        "campaign.update_posted",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -157,6 +163,7 @@ impl Event {
             Event::ReportReady { .. } => "report.ready",
             Event::PasswordResetRequested { .. } => "user.password_reset_requested",
             Event::LoanWrittenOff { .. } => "loan.written_off",
+            Event::CampaignUpdatePosted { .. } => "campaign.update_posted",
         }
     }
 }
@@ -224,6 +231,10 @@ mod tests {
                 token_id: id,
             },
             Event::LoanWrittenOff { loan_id: id },
+            Event::CampaignUpdatePosted {
+                campaign_id: id,
+                update_id: id,
+            },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();
         assert_eq!(kinds, Event::KINDS);

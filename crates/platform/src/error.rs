@@ -55,6 +55,7 @@ codes! {
         CampaignClosed = "campaign_closed",
         CampaignFundsPaidOut = "campaign_funds_paid_out",
         CampaignNotAccepting = "campaign_not_accepting",
+        CampaignNotPublished = "campaign_not_published",
         CampaignPublished = "campaign_published",
         CampaignSuspended = "campaign_suspended",
         CannotModerateSelf = "cannot_moderate_self",
@@ -72,6 +73,7 @@ codes! {
         NotASession = "not_a_session",
         OpenApplicationExists = "open_application_exists",
         OwnLoan = "own_loan",
+        TooManyUpdates = "too_many_updates",
         TooManyWebhooks = "too_many_webhooks",
     }
 }

@@ -212,6 +212,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything Commonpot holds about the caller, as one JSON document: profile, wallet and
+         *     its ledger lines, deposits, donations, recurring donations, campaigns, withdrawals,
+         *     loans and repayments, loan shares and repayments received, API keys and webhook
+         *     endpoints (without their secrets), and live sessions.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the caller's account, with their password. Personal data (names, email, donation
+         *     messages, loan documents, campaign images, API keys, webhooks, sessions) is erased; the
+         *     ledger, donations and loans stay, under an anonymised user. Refused with 409
+         *     `account_not_settled` while money is in the wallet, a loan they borrowed or lent is
+         *     still being raised or repaid, or a campaign of theirs is active or suspended.
+         */
+        post: operations["deleteMyAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users": {
         parameters: {
             query?: never;
@@ -527,6 +572,35 @@ export interface paths {
         put?: never;
         /** Admin: stop featuring a campaign. Recorded in the audit log. */
         post: operations["unfeatureCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/{id}/updates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The campaign's updates, newest first. Those of a hidden (draft or suspended) campaign
+         *     answer 404 to anyone but its creator and admins.
+         */
+        get: operations["listCampaignUpdates"];
+        put?: never;
+        /**
+         * Post an update on a campaign (its creator or an admin). The update is public at once,
+         *     and every donor with a standing (unrefunded) gift to the campaign is emailed it once,
+         *     unless they turned email notifications off. Active, completed and cancelled campaigns
+         *     take updates; a draft answers 409 `campaign_not_published` and a suspended campaign 409
+         *     `campaign_suspended`. A campaign may post at most 10 updates in any 24 hours: the 11th
+         *     answers 409 `too_many_updates`. A title or body that is empty once trimmed, or too long,
+         *     answers 422 `validation_failed` naming the field in `details.field`.
+         */
+        post: operations["postCampaignUpdate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1137,6 +1211,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/donations/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A donation's receipt as PDF: the donor's name, the campaign, the amount with its
+         *     currency, the date, the receipt number (`CP-<year made>-<last 12 hex digits of the
+         *     donation id>`, stable) and the platform's name and address. A refunded donation's
+         *     receipt says REFUNDED, with the refund date. Only the donor or an admin; anyone else
+         *     gets 404, as for an unknown id.
+         */
+        get: operations["getDonationReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/donations/statements/{id}": {
         parameters: {
             query?: never;
@@ -1166,29 +1263,6 @@ export interface paths {
         put?: never;
         /**
          * Register an endpoint for events of the caller's campaigns and loans (or, for admins
-    "/api/donations/{id}/receipt": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A donation's receipt as PDF: the donor's name, the campaign, the amount with its
-         *     currency, the date, the receipt number (`CP-<year made>-<last 12 hex digits of the
-         *     donation id>`, stable) and the platform's name and address. A refunded donation's
-         *     receipt says REFUNDED, with the refund date. Only the donor or an admin; anyone else
-         *     gets 404, as for an unknown id.
-         */
-        get: operations["getDonationReceipt"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
          *     with `platform: true`, of all of them). The response holds the only copy of the
          *     signing secret.
          */
@@ -1544,6 +1618,21 @@ export interface components {
          * @enum {string}
          */
         CampaignStatus: "draft" | "active" | "completed" | "cancelled" | "suspended";
+        /**
+         * CampaignUpdateDto
+         * @description An update as posted.
+         */
+        CampaignUpdateDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaignId: string;
+            title: string;
+            /** @description Plain text; line breaks are kept. */
+            body: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
         /** CancelResult */
         CancelResult: {
             campaign: components["schemas"]["CampaignDto"];
@@ -1717,6 +1806,11 @@ export interface components {
             /** Format: date-time */
             failedAt: string;
         };
+        /** DeleteAccountRequest */
+        DeleteAccountRequest: {
+            /** @description The account's current password. */
+            password: string;
+        };
         /** DeliveryDto */
         DeliveryDto: {
             /** Format: uuid */
@@ -1866,7 +1960,7 @@ export interface components {
          *     `validation_failed` names the field in `details.field`.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "malformed_json" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "service_unavailable" | "not_ready" | "internal_error" | "error" | "already_refunded" | "already_subscribed" | "amount_mismatch" | "application_decided" | "campaign_closed" | "campaign_funds_paid_out" | "campaign_not_accepting" | "campaign_published" | "campaign_suspended" | "cannot_moderate_self" | "deadline_passed" | "deposit_settled" | "email_taken" | "exceeds_remaining" | "funds_held" | "idempotency_key_reused" | "insufficient_funds" | "invalid_token" | "invalid_transition" | "loan_not_fundraising" | "loan_not_repayable" | "not_a_session" | "open_application_exists" | "own_loan" | "too_many_webhooks";
+        ErrorCode: "bad_request" | "malformed_json" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "service_unavailable" | "not_ready" | "internal_error" | "error" | "account_not_settled" | "already_refunded" | "already_subscribed" | "amount_mismatch" | "application_decided" | "campaign_closed" | "campaign_funds_paid_out" | "campaign_not_accepting" | "campaign_not_published" | "campaign_published" | "campaign_suspended" | "cannot_moderate_self" | "deadline_passed" | "deposit_settled" | "email_taken" | "exceeds_remaining" | "funds_held" | "idempotency_key_reused" | "insufficient_funds" | "invalid_token" | "invalid_transition" | "loan_not_fundraising" | "loan_not_repayable" | "not_a_session" | "open_application_exists" | "own_loan" | "too_many_updates" | "too_many_webhooks";
         /**
          * ErrorEnvelope
          * @description The body of every error response.
@@ -2230,6 +2324,19 @@ export interface components {
             total: number;
         };
         /**
+         * Paged_CampaignUpdateDto
+         * @description One page of items with the total count.
+         */
+        Paged_CampaignUpdateDto: {
+            items: components["schemas"]["CampaignUpdateDto"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /**
          * Paged_DeliveryDto
          * @description One page of items with the total count.
          */
@@ -2382,6 +2489,13 @@ export interface components {
             /** @description Loans in each status (one per loan, however many shares the lender took in it). */
             byStatus: components["schemas"]["LenderStatusCounts"] & unknown;
         };
+        /** PostUpdateRequest */
+        PostUpdateRequest: {
+            /** @description 1 to 120 characters (trimmed), one line. */
+            title: string;
+            /** @description Plain text, 1 to 10,000 characters (trimmed); line breaks are kept. */
+            body: string;
+        };
         /**
          * PublicDonationDto
          * @description A donation as the public sees it: anonymous donors have no name.
@@ -2517,6 +2631,11 @@ export interface components {
             rowCount?: number | null;
             /** @description A presigned GET URL for the CSV, valid for 15 minutes, once done; null before. */
             downloadUrl?: string | null;
+            /**
+             * @description Giving statements: a presigned GET URL for the PDF, valid for 15 minutes, once done;
+             *     null before and for admin reports.
+             */
+            pdfUrl?: string | null;
             /** @description Why the last attempt failed (admin reports only); null otherwise. */
             error?: string | null;
             /** Format: date-time */
@@ -2581,11 +2700,6 @@ export interface components {
             recommended: boolean;
             /** @description Every point, explained. */
             factors: components["schemas"]["FactorDto"][];
-            /**
-             * @description Giving statements: a presigned GET URL for the PDF, valid for 15 minutes, once done;
-             *     null before and for admin reports.
-             */
-            pdfUrl?: string | null;
             /** Format: date-time */
             createdAt: string;
         };
@@ -4012,6 +4126,229 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": unknown;
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deleteMyAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DeleteAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted: its personal data erased and every session ended. */
+            204: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
@@ -6781,6 +7118,298 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The body is not of the documented media type */
+            415: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listCampaignUpdates: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: the result, as JSON. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Paged_CampaignUpdateDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation failed (`details.field` names the field) or a business rule refused the request */
+            422: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postCampaignUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PostUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description Posted; the donors are emailed shortly. */
+            201: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["CampaignUpdateDto"];
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
                 headers: {
                     /** @description Requests allowed in the caller's window (`/api/...` routes). */
                     "RATELIMIT-LIMIT"?: number;
@@ -11139,6 +11768,113 @@ export interface operations {
             };
         };
     };
+    getDonationReceipt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The receipt (`application/pdf`), offered as a download named after its receipt number. */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description `attachment; filename="CP-<year>-<12 hex digits>.pdf"`. */
+                    "CONTENT-DISPOSITION": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Malformed request: a parameter or the JSON body could not be parsed */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    /** @description Seconds until the limit resets. */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry shortly */
+            503: {
+                headers: {
+                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
+                    "RATELIMIT-LIMIT"?: number;
+                    /** @description Requests left in the window. */
+                    "RATELIMIT-REMAINING"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RATELIMIT-RESET"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     getGivingStatement: {
         parameters: {
             query?: never;
@@ -11450,113 +12186,6 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
                 };
             };
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    /** @description Seconds until the limit resets. */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description A dependency is unavailable; retry shortly */
-            503: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    getDonationReceipt: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The receipt (`application/pdf`), offered as a download named after its receipt number. */
-            200: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    /** @description `attachment; filename="CP-<year>-<12 hex digits>.pdf"`. */
-                    "CONTENT-DISPOSITION": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/pdf": string;
-                };
-            };
-            /** @description Malformed request: a parameter or the JSON body could not be parsed */
-            400: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Missing or invalid credentials */
-            401: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
-                    "RATELIMIT-LIMIT"?: number;
-                    /** @description Requests left in the window. */
-                    "RATELIMIT-REMAINING"?: number;
-                    /** @description Seconds until the window resets. */
-                    "RATELIMIT-RESET"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    /** @description Requests allowed in the caller's window (`/api/...` routes). */
             /** @description Rate limit exceeded; retry after `Retry-After` seconds */
             429: {
                 headers: {

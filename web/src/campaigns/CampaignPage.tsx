@@ -7,6 +7,7 @@ import { Async, Badge, Button, Card, DateText, Empty, Money, Notice, PageTitle, 
 import { DonateForm } from '../donate/DonateForm';
 import { RecurringForm } from '../donate/RecurringForm';
 import { percentOf } from '../lib/money';
+import { CampaignUpdates } from './CampaignUpdates';
 import { label } from './constants';
 import { useLiveStats } from './useLiveStats';
 
@@ -103,6 +104,8 @@ function CampaignView({ c }: { c: Schemas['CampaignDto'] }) {
           <Share title={c.title} />
         </div>
         <div className="min-w-0 space-y-6 lg:col-start-1">
+          {/* Updates are posted on published campaigns that are not suspended. */}
+          <CampaignUpdates campaignId={c.id} canPost={(isOwner || user?.role === 'admin') && ['active', 'completed', 'cancelled'].includes(c.status)} />
           <Donors id={c.id} currency={c.currency} />
           <Ledger id={c.id} currency={c.currency} />
         </div>
