@@ -360,3 +360,57 @@ async fn a_refresh_moves_a_sessions_last_use() {
         "{sessions:?}"
     );
 }
+
+#[tokio::test]
+async fn a_user_with_no_live_session_can_have_their_tier_changed_and_list_no_sessions() {
+    let app = spawn_app().await;
+    let admin = app.register_admin().await;
+    let user = app.register().await;
+    let key: Value = app
+        .post_json(
+            "/api/api-keys",
+            Some(&user.access_token),
+            &json!({"name": "ci"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let key = key["key"].as_str().expect("key").to_string();
+    // Deactivating ends every session; reactivating starts none.
+    let patch = |body: Value| {
+        let (app, token) = (&app, admin.access_token.clone());
+        async move {
+            app.client
+                .patch(app.url(&format!("/api/admin/users/{}", user.id)))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(patch(json!({"isActive": false})).await, 200);
+    assert_eq!(patch(json!({"isActive": true})).await, 200);
+    assert_eq!(patch(json!({"tier": "premium"})).await, 200);
+    // Through the API key: the sessions list is simply empty, and "end the others" ends none.
+    let resp = app
+        .client
+        .get(app.url("/api/users/me/sessions"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.json::<Vec<Value>>().await.expect("json").len(), 0);
+    let resp = app
+        .client
+        .delete(app.url("/api/users/me/sessions"))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.json::<Value>().await.expect("json")["ended"], 0);
+}

@@ -259,6 +259,10 @@ impl<'a> Sessions<'a> {
     pub async fn set_tier(&self, user_id: Uuid, tier: Tier) -> Result<()> {
         let mut conn = self.kv.conn();
         let sids = self.session_ids(&mut conn, user_id).await?;
+        // An empty pipeline is not a valid request: a user with no session has nothing to change.
+        if sids.is_empty() {
+            return Ok(());
+        }
         let mut pipe = redis::pipe();
         for sid in &sids {
             // Only sessions that still exist: HSET on an ended one would bring back a husk.
@@ -286,6 +290,9 @@ impl<'a> Sessions<'a> {
     pub async fn list(&self, user_id: Uuid) -> Result<Vec<SessionInfo>> {
         let mut conn = self.kv.conn();
         let sids = self.session_ids(&mut conn, user_id).await?;
+        if sids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for sid in &sids {
             pipe.cmd("HMGET").arg(self.session_key(sid)).arg(&[
