@@ -553,3 +553,52 @@ async fn the_dashboard_counts_today_live_and_shows_the_pipeline() {
         assert_eq!(month[field], today[field], "{field}");
     }
 }
+
+#[tokio::test]
+async fn closing_a_campaign_ends_its_plans_even_those_a_suspension_paused() {
+    let app = spawn_app().await;
+    let (creator, admin) = (app.register().await, app.register_admin().await);
+    let (paused_donor, closing_donor) = (app.register().await, app.register().await);
+    for donor in [&paused_donor, &closing_donor] {
+        app.fund(donor, 10_000).await;
+    }
+    // Cancelled while suspended: the plans the suspension paused end with it.
+    let suspended = app
+        .active_campaign(&creator, "keep_it_all", 1_000_000)
+        .await;
+    app.new_plan(&paused_donor, suspended, 3).await;
+    app.moderate(
+        &admin,
+        suspended,
+        "suspend",
+        json!({"reason": "checking the documents"}),
+    )
+    .await;
+    assert_eq!(status_of(&app.plans(&paused_donor).await[0]).0, "paused");
+    let resp = app
+        .post_json(
+            &format!("/api/campaigns/{suspended}/cancel"),
+            Some(&admin.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        status_of(&app.plans(&paused_donor).await[0]),
+        ("ended".to_string(), Some("campaign_closed".to_string()))
+    );
+    // Closed at its deadline: its live plans end in the closing transaction.
+    let closing = app
+        .active_campaign(&creator, "keep_it_all", 1_000_000)
+        .await;
+    app.new_plan(&closing_donor, closing, 5).await;
+    app.app
+        .money()
+        .close_due_campaigns(chrono::Utc::now() + chrono::Duration::days(31))
+        .await
+        .expect("close");
+    assert_eq!(
+        status_of(&app.plans(&closing_donor).await[0]),
+        ("ended".to_string(), Some("campaign_closed".to_string()))
+    );
+}

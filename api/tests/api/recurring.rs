@@ -318,6 +318,15 @@ async fn plans_end_by_themselves_when_the_campaign_stops_taking_donations() {
         .charge_due(due.and_hms_opt(6, 0, 0).expect("time").and_utc())
         .await
         .expect("run");
-    assert_eq!((run.charged, run.ended), (0, 1));
+    // The cancellation ended the plan itself; the charge run finds nothing to do.
+    assert_eq!((run.charged, run.ended), (0, 0));
+    let plans: Value = app
+        .get_auth("/api/donations/recurring", &donor.access_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(plans[0]["status"], "ended");
+    assert_eq!(plans[0]["statusReason"], "campaign_closed");
     assert_eq!(app.balance(&donor).await, 10_000);
 }

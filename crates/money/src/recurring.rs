@@ -411,6 +411,13 @@ async fn record_outcome(
     Ok(())
 }
 
+/// Ends every live plan of a campaign that closed (cancelled, or at its deadline), in the
+/// closing transaction: a plan paused by a suspension or an empty wallet would otherwise wait
+/// for good, since a paused plan is never charged and so never finds the campaign closed.
+pub async fn end_for_campaign(conn: &mut PgConnection, campaign_id: Uuid) -> Result<u64> {
+    repo::end_for_campaign(conn, campaign_id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

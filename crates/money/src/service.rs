@@ -538,6 +538,7 @@ impl MoneyService {
         };
         campaigns_repo::set_status(&mut tx, campaign_id, CampaignStatus::Cancelled, settlement)
             .await?;
+        super::recurring::end_for_campaign(&mut tx, campaign_id).await?;
         outbox::record(&mut tx, &Event::CampaignChanged { campaign_id }).await?;
         tx.commit().await?;
         self.campaigns.invalidate_pages().await;
@@ -596,6 +597,7 @@ impl MoneyService {
 /// otherwise refunds every standing donation and is cancelled.
 async fn close(conn: &mut PgConnection, campaign: &Campaign, summary: &mut Closing) -> Result<()> {
     let id = campaign.id;
+    super::recurring::end_for_campaign(conn, id).await?;
     if campaign.funding_model == FundingModel::KeepItAll {
         campaigns_repo::set_status(conn, id, CampaignStatus::Completed, None).await?;
         summary.completed += 1;

@@ -89,6 +89,20 @@ pub(super) async fn stop_for_campaign(db: impl PgExecutor<'_>, campaign_id: Uuid
     Ok(done.rows_affected())
 }
 
+/// Ends the live plans (active or paused, whatever paused them) of a campaign that closed; how
+/// many.
+pub(super) async fn end_for_campaign(conn: &mut PgConnection, campaign_id: Uuid) -> Result<u64> {
+    let done = sqlx::query(
+        "update recurring_donations set status = 'ended', status_reason = 'campaign_closed',
+                updated_at = now()
+         where campaign_id = $1 and status in ('active', 'paused')",
+    )
+    .bind(campaign_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Pauses the campaign's active plans for `reason`; how many.
 pub(super) async fn pause_for_campaign(
     conn: &mut PgConnection,
