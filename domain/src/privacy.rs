@@ -1,6 +1,6 @@
 //! A user's own data: the export of everything Commonpot holds about them, and the deletion
 //! of their account. Deletion erases personal data (names, email, messages, documents, images,
-//! keys, webhooks, sessions) across every context in one transaction, while the ledger,
+//! keys, webhooks, sessions, bank accounts) across every context in one transaction, while the ledger,
 //! donations and loans stay whole under the anonymised user row they point at.
 
 use serde_json::{Map, Value, json};
@@ -42,6 +42,9 @@ pub async fn delete_account(app: &App, principal: &Principal, password: &str) ->
     if ledger::wallets::balance(&mut *tx, user_id).await? != 0 {
         return unsettled("pay out or give away what is in your wallet first");
     }
+    if money::payouts::repo::open_payouts_of(&mut tx, user_id).await? > 0 {
+        return unsettled("a payout of yours is still on its way to your bank");
+    }
     if loans::repo::open_positions_of(&mut tx, user_id).await? > 0 {
         return unsettled("a loan you borrowed or lent is still being raised or repaid");
     }
@@ -51,6 +54,7 @@ pub async fn delete_account(app: &App, principal: &Principal, password: &str) ->
     let documents = loans::repo::delete_documents_of_borrower(&mut tx, user_id).await?;
     let images = campaigns::repo::delete_images_of_creator(&mut tx, user_id).await?;
     money::repo::erase_donor(&mut tx, user_id).await?;
+    money::payouts::repo::delete_accounts_of(&mut tx, user_id).await?;
     webhooks::delete_endpoints_of(&mut tx, user_id).await?;
     accounts::repo::erase_user(&mut tx, user_id).await?;
     tx.commit().await?;

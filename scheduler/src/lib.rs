@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use domain::App;
 use domain::background::scheduled::{
     Backup, ChargeRecurring, CloseDueCampaigns, DailyAnalytics, LedgerDigest, LoanDuties,
-    QueueLoanReminders, RequeueStaleScoring, Retention, SweepGoals, YearlyStatements,
+    QueueLoanReminders, RequeueStaleScoring, Retention, SettleSandboxPayouts, SweepGoals,
+    YearlyStatements,
 };
 use domain::background::{BackgroundJob, RepaymentDigest};
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
@@ -96,6 +97,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
     Ok(vec![
         ScheduledTask::new("0 * * * * *", |now| CloseDueCampaigns { now })?,
         ScheduledTask::new("30 * * * * *", |now| SweepGoals { now })?,
+        ScheduledTask::new("15 * * * * *", |now| SettleSandboxPayouts { now })?,
         ScheduledTask::new("0 */5 * * * *", |now| RequeueStaleScoring { now })?,
         ScheduledTask::new("0 15 0 * * *", |now| LoanDuties { now })?,
         ScheduledTask::new("0 0 6 * * *", |now| ChargeRecurring { now })?,

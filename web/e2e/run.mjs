@@ -1,6 +1,7 @@
 // Browser tests against the real system (see harness.mjs). Prints "N passed, N failed".
 // Screenshots of every main page at desktop and phone width go to e2e/screenshots/, each checked
 // with axe (no serious or critical violation allowed).
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -52,11 +53,16 @@ async function api(method, path, { token, body, headers = {} } = {}) {
 }
 
 let userSeq = 0;
-async function newUser(first, { deposit = 0 } = {}) {
+/** A registered user; `verify` follows the mailed verification link, which creating campaigns and lending need. */
+async function newUser(first, { deposit = 0, verify = false } = {}) {
   userSeq += 1;
   const email = `${first.toLowerCase()}-${process.pid}-${userSeq}@e2e.test`;
   const password = 'e2e-password-123';
   const auth = await api('POST', '/api/auth/register', { body: { email, password, firstName: first, lastName: 'Tester' } });
+  if (verify) {
+    const link = await eventually('the verification mail', async () => mailedLink(email, '/verify-email'));
+    await api('POST', '/api/auth/verify-email', { body: { token: link.searchParams.get('token') } });
+  }
   if (deposit) {
     await api('POST', '/api/wallet/deposits', { token: auth.accessToken, body: { amount: deposit }, headers: { 'Idempotency-Key': crypto.randomUUID() } });
   }
@@ -91,15 +97,15 @@ async function eventually(what, fn, ms = 20_000) {
   }
 }
 
-/** The reset link mailed to `email` (the api writes one .eml file per message to MAIL_DIR). */
-function mailedResetLink(email) {
+/** The link to `path` mailed to `email` (the worker writes one .eml file per message to MAIL_DIR). */
+function mailedLink(email, path) {
   const dir = sys.env.MAIL_DIR;
   if (!existsSync(dir)) return null;
   for (const f of readdirSync(dir)) {
     // Undo quoted-printable soft line breaks and escaped '=' so the link reads whole.
     const mail = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     if (!mail.includes(`To: ${email}`)) continue;
-    const link = /\S+\/reset-password\?token=\S+/.exec(mail);
+    const link = new RegExp(`\\S+${path}\\?token=\\S+`).exec(mail);
     if (link) return new URL(link[0]);
   }
   return null;
@@ -164,7 +170,7 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 
 
 // ---------- the scenarios ----------
 async function donorFlow() {
-  const creator = await newUser('Creator');
+  const creator = await newUser('Creator', { verify: true });
   const camp = await newCampaign(creator, `Live progress ${process.pid}`, 10_000);
 
   const a = await context();
@@ -185,9 +191,19 @@ async function donorFlow() {
   await a.page.getByRole('button', { name: 'Sign up' }).click();
   await heading(a.page, 'Campaigns');
 
+  // The new address waits for the mailed link; following it in the browser verifies it.
+  const unverified = a.page.getByText('Please confirm your email address');
+  await unverified.waitFor();
+  const verifyLink = await eventually('the verification mail', async () => mailedLink(email, '/verify-email'));
+  if (verifyLink.origin !== sys.apiUrl) throw new Error(`the verification link points at ${verifyLink.origin}, not ${sys.apiUrl}`);
+  await a.page.goto(verifyLink.pathname + verifyLink.search);
+  await a.page.getByText('Your email address is verified').waitFor();
+  await shoot(a.page, 'verify-email');
+
   // Deposit.
   await a.page.goto('/wallet');
   await heading(a.page, 'Wallet');
+  if (await unverified.count()) throw new Error('the verification banner stayed after the link was followed');
   await a.page.getByLabel('Amount (USD)').fill('100');
   await a.page.getByRole('button', { name: 'Deposit' }).click();
   await a.page.getByText('Deposit of $100.00').waitFor();
@@ -269,7 +285,7 @@ async function shootOnce(page, name, ready) {
 }
 
 async function creatorFlow() {
-  const creator = await newUser('Carmen');
+  const creator = await newUser('Carmen', { verify: true });
   const { ctx, page } = await context(creator);
   await visit(page, '/campaigns/new', 'campaign-new', (p) => heading(p, 'Start a campaign'));
   const title = `Community garden ${process.pid}`;
@@ -309,7 +325,7 @@ async function creatorFlow() {
 
 async function loanFlow() {
   const borrower = await newUser('Bea');
-  const lender = await newUser('Leo', { deposit: 50_000 });
+  const lender = await newUser('Leo', { deposit: 50_000, verify: true });
   const admin = await adminLogin();
 
   // The borrower applies and uploads a document.
@@ -389,7 +405,7 @@ async function loanFlow() {
 }
 
 async function moderationFlow() {
-  const creator = await newUser('Sam');
+  const creator = await newUser('Sam', { verify: true });
   const donor = await newUser('Dora', { deposit: 5_000 });
   const title = `Suspicious raffle ${process.pid}`;
   const camp = await newCampaign(creator, title);
@@ -504,7 +520,7 @@ async function passwordResetFlow() {
   await shoot(page, 'forgot-password');
 
   // The worker sends the mail; the link points at PUBLIC_URL (the api), the page may be on vite preview.
-  const link = await eventually('the reset mail', async () => mailedResetLink(user.email));
+  const link = await eventually('the reset mail', async () => mailedLink(user.email, '/reset-password'));
   if (link.origin !== sys.apiUrl) throw new Error(`the reset link points at ${link.origin}, not ${sys.apiUrl}`);
   await page.goto(link.pathname + link.search);
   await heading(page, 'Choose a new password');
@@ -544,6 +560,34 @@ async function passwordResetFlow() {
   await eventually('one session left', async () => (await rows.count()) === 1);
   const ended = await fetch(`${sys.apiUrl}/api/users/me`, { headers: { Authorization: `Bearer ${other.accessToken}` } });
   if (ended.status !== 401) throw new Error(`a signed-out session answers ${ended.status}`);
+  await ctx.close();
+}
+
+async function payoutFlow() {
+  const u = await newUser('Payee', { deposit: 20_000, verify: true });
+  const { ctx, page } = await context(u);
+  await page.goto('/wallet');
+  await heading(page, 'Wallet');
+  const add = page.getByRole('form', { name: 'Add bank account' });
+  await add.getByLabel('Account number').fill('000123456789');
+  await add.getByLabel('Routing number').fill('110000000');
+  await add.getByRole('button', { name: 'Add bank account' }).click();
+  await page.getByRole('list', { name: 'Bank accounts' }).getByText('Sandbox Bank ending 6789').waitFor();
+  const pay = page.getByRole('form', { name: 'Pay out' });
+  await pay.getByLabel('Amount (USD)').fill('50');
+  await pay.getByRole('button', { name: 'Pay out' }).click();
+  await pay.getByText('$49.75 reaches your bank').waitFor();
+  await page.getByTestId('balance').getByText('$150.00').waitFor();
+  const [payout] = (await api('GET', '/api/wallet/payouts', { token: u.token })).items;
+  if (payout.status !== 'pending' || payout.amount !== 5_000) throw new Error(`payout is ${JSON.stringify(payout)}`);
+  // The provider confirms through its signed webhook; the page picks it up on its own.
+  const body = JSON.stringify({ id: `evt_${crypto.randomUUID()}`, type: 'payout.paid', data: { payoutId: payout.id, amount: 5_000 } });
+  const t = Math.floor(Date.now() / 1000);
+  const sig = createHmac('sha256', sys.env.PAYMENTS_WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex');
+  const res = await fetch(`${sys.apiUrl}/api/payments/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Payment-Signature': `t=${t},v1=${sig}` }, body });
+  if (!res.ok) throw new Error(`payout webhook → ${res.status} ${await res.text()}`);
+  await page.getByRole('region', { name: 'Payouts' }).getByText('Paid', { exact: true }).waitFor({ timeout: 25_000 });
+  await shoot(page, 'wallet-payouts');
   await ctx.close();
 }
 
@@ -651,7 +695,7 @@ async function main() {
     // Two lanes at once (the scenarios use their own users and campaigns).
     await Promise.all([
       (async () => {
-        await test('a new donor signs up, deposits, donates and sees another context’s gift live; a double click gives once', donorFlow);
+        await test('a new donor signs up, verifies their email by the mailed link, deposits, donates and sees another context’s gift live; a double click gives once', donorFlow);
         await test('an admin suspends (with a reason) and reinstates a campaign, features and unfeatures it, and refunds a donation to it', moderationFlow);
         await test('every main page renders at desktop and phone width', pagesTour);
       })(),
@@ -659,6 +703,7 @@ async function main() {
         await test('a creator creates, uploads an image, publishes and withdraws', creatorFlow);
         await test('a borrower applies with a document, an admin approves, a lender funds, the borrower repays and the lender sees it', loanFlow);
         await test('a forgotten password is reset by the mailed link (once), earlier sessions end, and the sessions page signs the others out', passwordResetFlow);
+        await test('a user adds a bank account, pays out from the wallet, and sees the provider confirm it paid', payoutFlow);
       })(),
     ]);
     await test('the admin audit log holds every admin action the browser tests took, by the admin, with its reason', auditLogCheck);

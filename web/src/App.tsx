@@ -14,6 +14,7 @@ const LoginPage = lazy(() => import('./auth/LoginPage'));
 const SignupPage = lazy(() => import('./auth/SignupPage'));
 const ForgotPasswordPage = lazy(() => import('./auth/ForgotPasswordPage'));
 const ResetPasswordPage = lazy(() => import('./auth/ResetPasswordPage'));
+const VerifyEmailPage = lazy(() => import('./auth/VerifyEmailPage'));
 const WalletPage = lazy(() => import('./wallet/WalletPage'));
 const MyDonationsPage = lazy(() => import('./donate/MyDonationsPage'));
 const ReceiptPage = lazy(() => import('./donate/ReceiptPage'));
@@ -63,6 +64,7 @@ export function App() {
                 <Route path="/signup" element={<SignupPage />} />
                 <Route path="/forgot-password" element={<ForgotPasswordPage />} />
                 <Route path="/reset-password" element={<ResetPasswordPage />} />
+                <Route path="/verify-email" element={<VerifyEmailPage />} />
                 <Route path="/wallet" element={auth(<WalletPage />)} />
                 <Route path="/my/donations" element={auth(<MyDonationsPage />)} />
                 <Route path="/my/donations/:id/receipt" element={auth(<ReceiptPage />)} />

@@ -1,4 +1,5 @@
-//! `/api/auth/*`: registration, login, token refresh (with rotation) and logout.
+//! `/api/auth/*`: registration, login, token refresh (with rotation), logout, password reset
+//! and email verification.
 
 use domain::App;
 use domain::accounts::{AuthSuccess, Registration, TokenPair, User};
@@ -70,6 +71,15 @@ pub struct PasswordResetConfirmation {
     pub password: String,
 }
 
+#[derive(Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct EmailVerification {
+    /// The `token` from the emailed link.
+    #[oai(validator(max_length = 200))]
+    pub token: String,
+}
+
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct TokensDto {
@@ -131,6 +141,13 @@ pub enum PasswordReset {
 }
 
 #[derive(ApiResponse)]
+pub enum EmailVerified {
+    /// The account's email address is verified.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
 pub enum LoggedOut {
     /// The session's tokens no longer work.
     #[oai(status = 204)]
@@ -142,7 +159,8 @@ pub struct AuthApi;
 #[OpenApi(prefix_path = "/api/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Create an account. Passwords need at least 10 characters; emails are unique regardless
-    /// of case.
+    /// of case. A link to verify the address is mailed (valid 7 days); creating campaigns,
+    /// lending and payouts wait for it (`user.emailVerified`).
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
@@ -235,6 +253,23 @@ impl AuthApi {
             .reset_password(&body.token, &body.password, &ip)
             .await?;
         Ok(PasswordReset::NoContent)
+    }
+
+    /// Verify the account's email address with the token of an emailed link. The link works
+    /// once, and links sent to an address the account no longer has stop working. 422
+    /// `invalid_token` when the link is forged, expired or already used; 429 after 10
+    /// attempts an hour from one address.
+    #[oai(path = "/verify-email", method = "post", operation_id = "verifyEmail")]
+    async fn verify_email(
+        &self,
+        _auth: NoAuth,
+        app: Data<&App>,
+        req: &Request,
+        body: JsonBody<EmailVerification>,
+    ) -> ApiResult<EmailVerified, { API | BODY }> {
+        let ip = client_ip(req, app.infra.config.trust_proxy);
+        app.accounts().verify_email(&body.token, &ip).await?;
+        Ok(EmailVerified::NoContent)
     }
 
     /// End the current session at once, on every api instance.

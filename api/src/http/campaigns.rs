@@ -291,14 +291,15 @@ pub struct CampaignsApi;
 
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Campaigns")]
 impl CampaignsApi {
-    /// Start a campaign (as a draft; publish it to take donations).
+    /// Start a campaign (as a draft; publish it to take donations). 403 `email_not_verified`
+    /// until the caller's email is verified.
     #[oai(path = "/campaigns", method = "post", operation_id = "createCampaign")]
     async fn create(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<CreateCampaignRequest>,
-    ) -> ApiResult<CampaignCreated, { API | AUTH | BODY }> {
+    ) -> ApiResult<CampaignCreated, { API | AUTH | BODY | FORBIDDEN }> {
         let b = body.0;
         let view = app
             .campaigns()

@@ -310,6 +310,10 @@ closed_set! {
         LoanRepayment = "loan_repayment",
         LoanDistribution = "loan_distribution",
         LoanRefund = "loan_refund",
+        ProcessingFee = "processing_fee",
+        Payout = "payout",
+        PayoutPaid = "payout_paid",
+        PayoutReturned = "payout_returned",
     }
 }
 
@@ -331,6 +335,8 @@ closed_set! {
         LoanAccount = "loan_account",
         LoanTotals = "loan_totals",
         LedgerDigest = "ledger_digest",
+        PayoutsPending = "payouts_pending",
+        FeesProcessing = "fees_processing",
     }
 }
 

@@ -160,6 +160,7 @@ impl From<domain::Error> for ApiError {
             E::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
             }
+            E::Denied { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
             E::RateLimited { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(
@@ -219,7 +220,8 @@ impl IntoResponse for ApiError {
 pub const BAD_REQUEST: u32 = 1 << 0;
 /// 401: the route needs credentials.
 pub const UNAUTHORIZED: u32 = 1 << 1;
-/// 403: for admins, or for the owner of the thing.
+/// 403: for admins, or for the owner of the thing (or, with `email_not_verified`, until the
+/// caller's email is verified).
 pub const FORBIDDEN: u32 = 1 << 2;
 /// 404: the thing named in the path does not exist (or the caller may not know it does).
 pub const NOT_FOUND: u32 = 1 << 3;

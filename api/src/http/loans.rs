@@ -406,7 +406,8 @@ impl LoansApi {
 
     /// Fund a share of a fundraising loan from the wallet. At least the minimum share (unless
     /// it is exactly what remains), never more than what remains (409). The share that
-    /// completes the funding disburses the loan. Requires `Idempotency-Key`.
+    /// completes the funding disburses the loan. Requires `Idempotency-Key`. 403
+    /// `email_not_verified` until the lender's email is verified.
     #[oai(path = "/loans/:id/lend", method = "post", operation_id = "lendToLoan")]
     async fn lend(
         &self,
@@ -415,7 +416,7 @@ impl LoansApi {
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<IdempotencyKey>,
         body: JsonBody<AmountRequest>,
-    ) -> ApiResult<Created<LoanShare>, { API | AUTH | BY_ID | BODY | CONFLICT }> {
+    ) -> ApiResult<Created<LoanShare>, { API | AUTH | BY_ID | BODY | CONFLICT | FORBIDDEN }> {
         let key = idempotency_key(key.0.0)?;
         let result = app
             .loans()

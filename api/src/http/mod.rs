@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod money;
 pub mod ops;
 pub mod params;
+pub mod payouts;
 pub mod public;
 pub mod recurring;
 pub mod reports;
@@ -42,7 +43,7 @@ pub enum ApiTags {
     ApiKeys,
     /// Campaigns, their images, updates, donations pages, ledger and live totals
     Campaigns,
-    /// Wallet, deposits and the payment provider webhook
+    /// Wallet, deposits, payouts and the payment provider webhook
     Wallet,
     /// Donations, refunds and the audit
     Donations,
@@ -65,6 +66,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     updates::UpdatesApi,
     money::MoneyApi,
+    payouts::PayoutsApi,
     admin::AdminApi,
     audit_log::AuditLogApi,
     ops::OpsApi,
@@ -83,6 +85,7 @@ pub fn apis() -> Apis {
         campaigns::CampaignsApi,
         updates::UpdatesApi,
         money::MoneyApi,
+        payouts::PayoutsApi,
         admin::AdminApi,
         audit_log::AuditLogApi,
         ops::OpsApi,
@@ -103,6 +106,7 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/refresh"),
     ("post", "/api/auth/password-reset"),
     ("post", "/api/auth/password-reset/confirm"),
+    ("post", "/api/auth/verify-email"),
     ("get", "/api/campaigns"),
     ("get", "/api/campaigns/{id}"),
     ("get", "/api/campaigns/{id}/donations"),

@@ -199,7 +199,7 @@ impl MoneyApi {
             .payment_webhook(signature.0.as_deref(), &body.0, Utc::now())
             .await?;
         let status = match outcome {
-            WebhookOutcome::Applied(_) => WebhookAckStatus::Applied,
+            WebhookOutcome::Applied => WebhookAckStatus::Applied,
             WebhookOutcome::Duplicate => WebhookAckStatus::Duplicate,
         };
         Ok(Json(WebhookAck { status }))

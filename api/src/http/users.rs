@@ -24,6 +24,10 @@ use super::security::Auth;
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateMeRequest {
+    /// A new address, at most 254 characters; requires `currentPassword`. It stays unverified
+    /// until the link mailed to it is followed.
+    #[oai(nullable, validator(max_length = 254))]
+    pub email: Option<String>,
     /// 1 to 100 characters (trimmed).
     #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub first_name: Option<String>,
@@ -33,7 +37,7 @@ pub struct UpdateMeRequest {
     /// Turn non-essential mail (receipts, "you got a donation") on or off.
     #[oai(nullable)]
     pub email_notifications: Option<bool>,
-    /// Required with `newPassword`.
+    /// Required with `email` and `newPassword`.
     #[oai(nullable)]
     pub current_password: Option<String>,
     /// 10 to 200 characters.
@@ -91,6 +95,13 @@ pub struct DeleteAccountRequest {
 }
 
 #[derive(ApiResponse)]
+pub enum VerificationSent {
+    /// A new link is on its way to the account's address.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
 pub enum AccountDeleted {
     /// The account is deleted: its personal data erased and every session ended.
     #[oai(status = 204)]
@@ -107,21 +118,24 @@ impl UsersApi {
         Ok(Json(app.accounts().me(auth.principal()).await?))
     }
 
-    /// Change names, mail preferences, or the password (with the current one). A password
-    /// change ends all sessions.
+    /// Change names, mail preferences, or the email or password (with the current password).
+    /// A password change ends all sessions. A new email is unverified until the link mailed
+    /// to it is followed; links sent to the old one stop working (409 `email_taken` when
+    /// another account has it, 429 beyond 3 verification links an hour).
     #[oai(path = "/api/users/me", method = "patch", operation_id = "updateMe")]
     async fn update_me(
         &self,
         app: Data<&App>,
         auth: Auth,
         body: JsonBody<UpdateMeRequest>,
-    ) -> ApiResult<Json<User>, { API | AUTH | BODY }> {
+    ) -> ApiResult<Json<User>, { API | AUTH | BODY | CONFLICT }> {
         let b = body.0;
         let user = app
             .accounts()
             .update_me(
                 auth.principal(),
                 ProfileUpdate {
+                    email: b.email,
                     first_name: b.first_name,
                     last_name: b.last_name,
                     email_notifications: b.email_notifications,
@@ -131,6 +145,25 @@ impl UsersApi {
             )
             .await?;
         Ok(Json(user))
+    }
+
+    /// Mail a new link to verify the caller's email address (valid 7 days). 409
+    /// `already_verified` when it is; 429 (with `Retry-After`) beyond 3 links an hour,
+    /// counting the one sent at registration or after an email change.
+    #[oai(
+        path = "/api/users/me/verification-email",
+        method = "post",
+        operation_id = "resendVerificationEmail"
+    )]
+    async fn resend_verification(
+        &self,
+        app: Data<&App>,
+        auth: Auth,
+    ) -> ApiResult<VerificationSent, { API | AUTH | CONFLICT }> {
+        app.accounts()
+            .resend_verification(auth.principal().user_id)
+            .await?;
+        Ok(VerificationSent::Accepted)
     }
 
     /// The caller's signed-in sessions, newest first.

@@ -15,7 +15,11 @@ impl TestApp {
         resp.json().await.expect("json")
     }
 
-    async fn delete_account(&self, user: &TestUser, password: &str) -> reqwest::Response {
+    pub(crate) async fn delete_account(
+        &self,
+        user: &TestUser,
+        password: &str,
+    ) -> reqwest::Response {
         self.post_json(
             "/api/users/me/delete",
             Some(&user.access_token),

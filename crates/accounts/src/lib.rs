@@ -7,6 +7,7 @@ pub mod recovery;
 pub mod repo;
 pub mod service;
 pub mod sessions;
+pub mod verification;
 
 pub use model::{Email, Password, PersonName, Principal, Role, Tier, User};
 pub use service::{AccountService, AuthSuccess, Registration, TokenPair};

@@ -81,6 +81,8 @@ pub struct User {
     pub tier: Tier,
     pub is_active: bool,
     pub email_notifications: bool,
+    /// The current address was confirmed through an emailed link.
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
 }
 

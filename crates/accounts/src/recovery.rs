@@ -82,7 +82,8 @@ impl AccountService {
         Ok(())
     }
 
-    async fn limit(&self, name: &str) -> Result<()> {
+    /// Counts one request against a per-client-address limit ([`PER_IP`]) named `name`.
+    pub(crate) async fn limit(&self, name: &str) -> Result<()> {
         match RateLimiter::new(self.infra.clone())
             .hit_named(name, PER_IP)
             .await

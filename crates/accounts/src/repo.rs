@@ -17,6 +17,7 @@ pub struct UserRow {
     pub tier: String,
     pub is_active: bool,
     pub email_notifications: bool,
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,13 +33,14 @@ impl TryFrom<UserRow> for User {
             tier: Tier::parse(&r.tier)?,
             is_active: r.is_active,
             email_notifications: r.email_notifications,
+            email_verified: r.email_verified,
             created_at: r.created_at,
         })
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, first_name, last_name, role, tier, is_active, email_notifications, created_at";
+const USER_COLUMNS: &str = "id, email, first_name, last_name, role, tier, is_active, \
+     email_notifications, email_verified_at is not null as email_verified, created_at";
 
 pub async fn insert_user(
     db: impl PgExecutor<'_>,
@@ -114,6 +116,8 @@ pub async fn password_hash(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<S
 }
 
 pub struct ProfileChange {
+    /// A new address; it starts unverified.
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email_notifications: Option<bool>,
@@ -131,6 +135,8 @@ pub async fn update_profile(
             last_name = coalesce($3, last_name),
             email_notifications = coalesce($4, email_notifications),
             password_hash = coalesce($5, password_hash),
+            email_verified_at = case when $6::text is null then email_verified_at end,
+            email = coalesce($6, email),
             updated_at = now()
          where id = $1 returning {USER_COLUMNS}"
     )))
@@ -139,6 +145,7 @@ pub async fn update_profile(
     .bind(change.last_name)
     .bind(change.email_notifications)
     .bind(change.password_hash)
+    .bind(change.email)
     .fetch_optional(db)
     .await?;
     row.map(User::try_from).transpose()
@@ -172,7 +179,8 @@ pub async fn admin_update(
     row.map(User::try_from).transpose()
 }
 
-/// Creates the bootstrap admin, or promotes (and re-activates) an existing account.
+/// Creates the bootstrap admin, or promotes (and re-activates) an existing account. The
+/// operator named the address, so it counts as verified.
 pub async fn upsert_admin(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -180,9 +188,10 @@ pub async fn upsert_admin(
     password_hash: &str,
 ) -> Result<()> {
     sqlx::query(
-        "insert into users (id, email, password_hash, first_name, last_name, role)
-         values ($1, $2, $3, 'Platform', 'Admin', 'admin')
-         on conflict (lower(email)) do update set role = 'admin', is_active = true, updated_at = now()",
+        "insert into users (id, email, password_hash, first_name, last_name, role, email_verified_at)
+         values ($1, $2, $3, 'Platform', 'Admin', 'admin', now())
+         on conflict (lower(email)) do update set role = 'admin', is_active = true,
+             email_verified_at = coalesce(users.email_verified_at, now()), updated_at = now()",
     )
     .bind(id)
     .bind(email)
@@ -306,7 +315,8 @@ pub async fn find_api_key(db: impl PgExecutor<'_>, prefix: &str) -> Result<Optio
     }
     let row: Option<Row> = sqlx::query_as(
         "select k.id as key_id, k.key_hash, u.id, u.email, u.first_name, u.last_name, u.role,
-                u.tier, u.is_active, u.email_notifications, u.created_at
+                u.tier, u.is_active, u.email_notifications,
+                u.email_verified_at is not null as email_verified, u.created_at
          from api_keys k join users u on u.id = k.user_id
          where k.prefix = $1 and k.revoked_at is null",
     )
@@ -408,6 +418,64 @@ pub async fn spend_token(conn: &mut PgConnection, id: Uuid, purpose: &str) -> Re
         .await?;
     }
     Ok(user)
+}
+
+/// When the user was issued links of `purpose` since `since`, oldest first.
+pub async fn tokens_issued_since(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "select created_at from account_tokens
+         where user_id = $1 and purpose = $2 and created_at >= $3
+         order by created_at",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(since)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Spends every unused link of `purpose` the user holds.
+pub async fn spend_open_tokens(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+) -> Result<()> {
+    sqlx::query(
+        "update account_tokens set used_at = now()
+         where user_id = $1 and purpose = $2 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the user's current address as verified (kept when it already was).
+pub async fn mark_email_verified(db: impl PgExecutor<'_>, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "update users set email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+         where id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the user's current address is verified; `None` for an unknown user.
+pub async fn email_verified(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<bool>> {
+    Ok(
+        sqlx::query_scalar("select email_verified_at is not null from users where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 pub async fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> Result<()> {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, SessionInfo, Sessions};
+use super::verification;
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
@@ -39,6 +40,9 @@ pub struct AuthSuccess {
 
 #[derive(Default)]
 pub struct ProfileUpdate {
+    /// A new address (needs `current_password`): it is unverified until the link mailed to it
+    /// is followed.
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email_notifications: Option<bool>,
@@ -154,6 +158,7 @@ impl AccountService {
             })
         })?;
         outbox::record(&mut tx, &Event::UserRegistered { user_id: user.id }).await?;
+        verification::issue_link(&mut tx, user.id).await?;
         tx.commit().await?;
         metrics::counter!(REGISTRATIONS).increment(1);
         tracing::info!(event = "user_registered", user_id = %user.id, "user registered");
@@ -353,41 +358,73 @@ impl AccountService {
             .last_name
             .map(|n| PersonName::parse(&n, "lastName").map(PersonName::into_inner))
             .transpose()?;
-        let password_hash = match update.new_password {
-            None => None,
-            Some(new) => {
-                let new = Password::parse(&new, "newPassword")?;
-                let current = update.current_password.ok_or_else(|| {
-                    Error::validation(
-                        "currentPassword",
-                        "current password is required to change it",
-                    )
-                })?;
-                let stored = repo::password_hash(&self.infra.db.write, principal.user_id)
-                    .await?
-                    .ok_or(Error::NotFound("user"))?;
-                if !verify_password(current, stored).await? {
-                    return Err(Error::validation(
-                        "currentPassword",
-                        "current password is wrong",
-                    ));
-                }
-                Some(hash_password(new.expose().to_string()).await?)
+        let email = update.email.as_deref().map(Email::parse).transpose()?;
+        let new_password = update
+            .new_password
+            .map(|new| Password::parse(&new, "newPassword"))
+            .transpose()?;
+        // Whoever holds a session but not the password must not take the account over.
+        if email.is_some() || new_password.is_some() {
+            let current = update.current_password.ok_or_else(|| {
+                Error::validation(
+                    "currentPassword",
+                    "current password is required to change the email or password",
+                )
+            })?;
+            let stored = repo::password_hash(&self.infra.db.write, principal.user_id)
+                .await?
+                .ok_or(Error::NotFound("user"))?;
+            if !verify_password(current, stored).await? {
+                return Err(Error::validation(
+                    "currentPassword",
+                    "current password is wrong",
+                ));
             }
+        }
+        let password_hash = match new_password {
+            Some(new) => Some(hash_password(new.expose().to_string()).await?),
+            None => None,
         };
         let changed_password = password_hash.is_some();
+        let mut tx = self.infra.db.write.begin().await?;
+        let before = repo::lock_by_id(&mut tx, principal.user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        // Only a different mailbox unverifies: a change of letter case reaches the same one.
+        let new_email = email
+            .filter(|e| !e.as_str().eq_ignore_ascii_case(&before.email))
+            .map(|e| e.as_str().to_string());
+        let changed_email = new_email.is_some();
         let user = repo::update_profile(
-            &self.infra.db.write,
+            &mut *tx,
             principal.user_id,
             ProfileChange {
+                email: new_email,
                 first_name,
                 last_name,
                 email_notifications: update.email_notifications,
                 password_hash,
             },
         )
-        .await?
+        .await
+        .map_err(|e| {
+            e.on_constraint("users_email_key", || {
+                Error::conflict(
+                    ErrorCode::EmailTaken,
+                    "an account with this email already exists",
+                )
+            })
+        })?
         .ok_or(Error::NotFound("user"))?;
+        if changed_email {
+            // Links mailed to the old address must not verify the new one.
+            repo::spend_open_tokens(&mut tx, user.id, verification::PURPOSE).await?;
+            verification::issue_link(&mut tx, user.id).await?;
+        }
+        tx.commit().await?;
+        if changed_email {
+            tracing::info!(event = "email_changed", user_id = %user.id, "email changed; verification link issued");
+        }
         if changed_password {
             // Other sessions may belong to whoever knew the old password.
             self.sessions().revoke_all(user.id).await?;

@@ -21,7 +21,7 @@ use super::model::{
     Moderation,
 };
 use super::repo::{self, Cursor, ListQuery, NewCampaign, Patch, Sort};
-use accounts::Principal;
+use accounts::{AccountService, Principal};
 use outbox::Event;
 use platform::Handles;
 use platform::error::{Error, ErrorCode, Result};
@@ -96,6 +96,7 @@ pub struct ModerationSteps {
 #[derive(Clone, Debug)]
 pub struct CampaignService {
     pub(crate) infra: Handles,
+    accounts: AccountService,
     moderation: ModerationSteps,
     cache_stats: Arc<CacheStats>,
     live: Arc<LivePublisher>,
@@ -104,6 +105,7 @@ pub struct CampaignService {
 impl CampaignService {
     pub fn new(infra: Handles, moderation: ModerationSteps) -> Self {
         Self {
+            accounts: AccountService::new(infra.clone()),
             infra,
             moderation,
             cache_stats: Default::default(),
@@ -208,6 +210,10 @@ impl CampaignService {
                 "all_or_nothing campaigns need a deadline",
             ));
         }
+        // After the input checks, so a form's field errors show before this one.
+        self.accounts
+            .require_verified_email(principal.user_id)
+            .await?;
         let id = Uuid::now_v7();
         let mut tx = self.infra.db.write.begin().await?;
         repo::insert(

@@ -187,6 +187,9 @@ impl Job {
                 vec![notify(Notification::Welcome { user_id })]
             }
             Event::DepositConfirmed { .. } => Vec::new(),
+            Event::PayoutSettled {
+                payout_id, paid, ..
+            } => vec![notify(Notification::PayoutSettled { payout_id, paid })],
             Event::DonationCreated { donation_id, .. } => vec![
                 notify(Notification::DonationReceipt { donation_id }),
                 notify(Notification::DonationReceived { donation_id }),
@@ -276,6 +279,12 @@ impl Job {
             }
             Event::PasswordResetRequested { user_id, token_id } => {
                 vec![notify(Notification::PasswordReset { user_id, token_id })]
+            }
+            Event::EmailVerificationRequested { user_id, token_id } => {
+                vec![notify(Notification::EmailVerification {
+                    user_id,
+                    token_id,
+                })]
             }
             Event::WebhookReplayRequested { delivery_id } => {
                 vec![Job::DeliverWebhook(DeliverWebhook { delivery_id })]

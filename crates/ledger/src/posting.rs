@@ -22,6 +22,10 @@ pub enum Account {
     Loan(Uuid),
     /// The world outside: deposits come from it (so its balance is negative).
     ExternalPayments,
+    /// Payouts taken from wallets and not yet confirmed paid or failed by the provider.
+    PayoutsPending,
+    /// What the payment provider kept as its fee on deposits and payouts.
+    FeesProcessing,
 }
 
 impl fmt::Display for Account {
@@ -31,6 +35,8 @@ impl fmt::Display for Account {
             Account::Campaign(id) => write!(f, "campaign:{id}"),
             Account::Loan(id) => write!(f, "loan:{id}"),
             Account::ExternalPayments => f.write_str("external:payments"),
+            Account::PayoutsPending => f.write_str("payouts:pending"),
+            Account::FeesProcessing => f.write_str("fees:processing"),
         }
     }
 }
@@ -131,5 +137,7 @@ mod tests {
         let id = Uuid::nil();
         assert_eq!(Account::Campaign(id).to_string(), format!("campaign:{id}"));
         assert_eq!(Account::ExternalPayments.to_string(), "external:payments");
+        assert_eq!(Account::PayoutsPending.to_string(), "payouts:pending");
+        assert_eq!(Account::FeesProcessing.to_string(), "fees:processing");
     }
 }

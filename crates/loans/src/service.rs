@@ -16,7 +16,7 @@ use super::model::{
 };
 use super::repo::{self, NewLoan, NewRepayment};
 use super::{schedule, scoring};
-use accounts::Principal;
+use accounts::{AccountService, Principal};
 use audit_log::{Action, Change};
 use ledger::{Account, Idempotent, Posting, Started, wallets};
 use outbox::Event;
@@ -41,11 +41,15 @@ pub struct Apply {
 #[derive(Clone, Debug)]
 pub struct LoanService {
     pub(crate) infra: Handles,
+    accounts: AccountService,
 }
 
 impl LoanService {
     pub fn new(infra: Handles) -> Self {
-        Self { infra }
+        Self {
+            accounts: AccountService::new(infra.clone()),
+            infra,
+        }
     }
 }
 
@@ -579,7 +583,7 @@ impl LoanService {
     /// The loan row is locked first, so concurrent lenders apply one at a time and can never
     /// fund more than the amount: a share larger than what remains is refused (409). The
     /// share that completes the funding also disburses the loan and fixes its schedule, in the
-    /// same transaction.
+    /// same transaction. Lenders need a verified email (403 `email_not_verified`).
     #[tracing::instrument(skip_all, fields(lender_id = %principal.user_id, loan_id = %id, amount))]
     pub async fn lend(
         &self,
@@ -588,6 +592,9 @@ impl LoanService {
         amount: i64,
         key: &str,
     ) -> Result<Idempotent<LoanShare>> {
+        self.accounts
+            .require_verified_email(principal.user_id)
+            .await?;
         let mut work = match self
             .start_payment(principal, id, amount, key, "loan_share")
             .await?

@@ -4,6 +4,7 @@
 
 pub mod group_commit;
 pub mod model;
+pub mod payouts;
 pub mod recurring;
 pub mod repo;
 pub mod service;
@@ -11,7 +12,8 @@ pub mod stats;
 
 pub use ledger::Idempotent;
 pub use model::{
-    Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal, WithdrawalKind,
+    Deposit, DepositStatus, Donation, DonationStatus, Payout, PayoutAccount, PayoutStatus,
+    PublicDonation, Withdrawal, WithdrawalKind,
 };
 pub use service::{Closing, Donate, MoneyService, WebhookOutcome};
 
@@ -21,6 +23,8 @@ pub const TABLES: &[&str] = &[
     "deposits",
     "donations",
     "payment_events",
+    "payout_accounts",
+    "payouts",
     "recurring_donations",
     "withdrawals",
 ];

@@ -105,6 +105,8 @@ pub struct Deposit {
     pub amount: i64,
     pub provider: String,
     pub status: DepositStatus,
+    /// The provider's fee, taken from the wallet as its own ledger line when confirmed.
+    pub fee: i64,
     pub created_at: DateTime<Utc>,
     /// Null until confirmed.
     #[cfg_attr(feature = "openapi", oai(nullable))]
@@ -138,4 +140,66 @@ pub struct Withdrawal {
     pub amount: i64,
     pub kind: WithdrawalKind,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStatus {
+    /// Taken from the wallet; waiting for the provider to confirm.
+    Pending,
+    /// The provider sent it to the bank.
+    Paid,
+    /// The bank refused it; the amount went back to the wallet.
+    Failed,
+}
+
+/// A bank account held by the payment provider: Commonpot keeps its token, never the number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "PayoutAccountDto", rename_all = "camelCase")
+)]
+pub struct PayoutAccount {
+    pub id: Uuid,
+    pub bank_name: String,
+    /// The account number's last four digits.
+    pub last4: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(rename = "PayoutDto", rename_all = "camelCase")
+)]
+pub struct Payout {
+    pub id: Uuid,
+    /// Whose wallet it came from; the api does not send it (payouts are only the caller's).
+    #[cfg_attr(feature = "openapi", oai(skip))]
+    pub user_id: Uuid,
+    /// Null once the bank account was removed with its owner's account.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub payout_account_id: Option<Uuid>,
+    /// Minor units taken from the wallet.
+    pub amount: i64,
+    /// The provider's fee, kept from what reaches the bank.
+    pub fee: i64,
+    /// What reaches the bank: `amount - fee`.
+    pub net_amount: i64,
+    pub status: PayoutStatus,
+    /// Why the bank refused it (failed payouts only).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the provider confirmed it paid or failed.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub settled_at: Option<DateTime<Utc>>,
 }

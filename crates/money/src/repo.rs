@@ -154,22 +154,25 @@ pub async fn donations_of(
     Ok((items, total))
 }
 
-const DEPOSIT_COLUMNS: &str = "id, user_id, amount, provider, status, created_at, confirmed_at";
+const DEPOSIT_COLUMNS: &str =
+    "id, user_id, amount, provider, status, fee, created_at, confirmed_at";
 
 pub async fn insert_deposit(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
     amount: i64,
+    fee: i64,
     provider: &str,
 ) -> Result<Deposit> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into deposits (id, user_id, amount, provider) values ($1, $2, $3, $4)
+        "insert into deposits (id, user_id, amount, fee, provider) values ($1, $2, $3, $4, $5)
          returning {DEPOSIT_COLUMNS}"
     )))
     .bind(id)
     .bind(user_id)
     .bind(amount)
+    .bind(fee)
     .bind(provider)
     .fetch_one(conn)
     .await?)

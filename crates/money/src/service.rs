@@ -18,7 +18,7 @@ use super::model::{
     self, Deposit, DepositStatus, Donation, DonationStatus, PublicDonation, Withdrawal,
 };
 use super::repo;
-use accounts::Principal;
+use accounts::{AccountService, Principal};
 use audit_log::{Action, Change};
 use campaigns::CampaignService;
 use campaigns::cache;
@@ -32,14 +32,17 @@ use platform::infra::metrics::{DONATIONS, DONATIONS_AMOUNT, PAYMENTS_FAILED};
 
 #[derive(Clone, Debug)]
 pub struct MoneyService {
-    infra: Handles,
+    pub(crate) infra: Handles,
     campaigns: CampaignService,
+    /// For the verified-email rule on money out.
+    pub(crate) accounts: AccountService,
     group_commit: Arc<GroupCommit>,
 }
 
 impl MoneyService {
     pub fn new(infra: Handles, campaigns: CampaignService) -> Self {
         Self {
+            accounts: AccountService::new(infra.clone()),
             infra,
             campaigns,
             group_commit: Default::default(),
@@ -85,19 +88,26 @@ struct WebhookEvent {
     id: String,
     #[serde(rename = "type")]
     kind: String,
-    data: WebhookData,
+    /// Read by the event's type: a deposit's or a payout's fields.
+    data: serde_json::Value,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WebhookData {
+struct DepositEventData {
     deposit_id: Uuid,
     amount: i64,
 }
 
+fn event_data<T: serde::de::DeserializeOwned>(data: serde_json::Value) -> Result<T> {
+    serde_json::from_value(data)
+        .map_err(|e| Error::validation("data", format!("malformed event data: {e}")))
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum WebhookOutcome {
-    Applied(Deposit),
+    /// The event changed a deposit or a payout.
+    Applied,
     /// The event id was processed before; nothing changed.
     Duplicate,
 }
@@ -244,11 +254,19 @@ impl MoneyService {
         } else {
             "external"
         };
+        let fee = self.infra.config.payouts.deposit_fee(amount);
+        if fee >= amount {
+            return Err(Error::validation(
+                "amount",
+                format!("amount must exceed the payment provider's fee of {fee}"),
+            ));
+        }
         let mut deposit = repo::insert_deposit(
             &mut work.tx,
             Uuid::now_v7(),
             principal.user_id,
             amount,
+            fee,
             provider,
         )
         .await?;
@@ -275,46 +293,38 @@ impl MoneyService {
         if !repo::record_payment_event(&mut tx, &event.id).await? {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let deposit = repo::lock_deposit(&mut tx, event.data.deposit_id)
-            .await?
-            .ok_or(Error::NotFound("deposit"))?;
-        if deposit.amount != event.data.amount {
-            return Err(Error::rule(
-                ErrorCode::AmountMismatch,
-                "event amount differs from the deposit",
-            ));
-        }
-        if deposit.status != DepositStatus::Pending {
-            return Err(Error::conflict(
-                ErrorCode::DepositSettled,
-                "the deposit is already settled",
-            ));
-        }
-        let deposit = match event.kind.as_str() {
-            "deposit.succeeded" => confirm_deposit(&mut tx, &deposit).await?,
-            "deposit.failed" => {
-                repo::set_deposit_status(&mut tx, deposit.id, DepositStatus::Failed, None).await?
+        match event.kind.as_str() {
+            "deposit.succeeded" | "deposit.failed" => {
+                let data: DepositEventData = event_data(event.data)?;
+                let failed = event.kind == "deposit.failed";
+                let deposit = settle_deposit(&mut tx, data, failed).await?;
+                tx.commit().await?;
+                if failed {
+                    metrics::counter!(PAYMENTS_FAILED).increment(1);
+                    tracing::info!(
+                        event = "payment_failed",
+                        deposit_id = %deposit.id,
+                        user_id = %deposit.user_id,
+                        amount = deposit.amount,
+                        provider_event_id = %event.id,
+                        "payment failed"
+                    );
+                }
+            }
+            "payout.paid" | "payout.failed" => {
+                let data = event_data(event.data)?;
+                let failed = event.kind == "payout.failed";
+                super::payouts::settle(&mut tx, data, failed).await?;
+                tx.commit().await?;
             }
             _ => {
                 return Err(Error::validation(
                     "type",
-                    "type must be deposit.succeeded or deposit.failed",
+                    "type must be deposit.succeeded, deposit.failed, payout.paid or payout.failed",
                 ));
             }
-        };
-        tx.commit().await?;
-        if deposit.status == DepositStatus::Failed {
-            metrics::counter!(PAYMENTS_FAILED).increment(1);
-            tracing::info!(
-                event = "payment_failed",
-                deposit_id = %deposit.id,
-                user_id = %deposit.user_id,
-                amount = deposit.amount,
-                provider_event_id = %event.id,
-                "payment failed"
-            );
         }
-        Ok(WebhookOutcome::Applied(deposit))
+        Ok(WebhookOutcome::Applied)
     }
 
     /// Gives `amount` from the donor's wallet to an active campaign. The donation is written
@@ -636,16 +646,58 @@ async fn close(conn: &mut PgConnection, campaign: &Campaign, summary: &mut Closi
     Ok(())
 }
 
+/// Applies a provider's verdict on a pending deposit.
+async fn settle_deposit(
+    conn: &mut PgConnection,
+    data: DepositEventData,
+    failed: bool,
+) -> Result<Deposit> {
+    let deposit = repo::lock_deposit(conn, data.deposit_id)
+        .await?
+        .ok_or(Error::NotFound("deposit"))?;
+    if deposit.amount != data.amount {
+        return Err(Error::rule(
+            ErrorCode::AmountMismatch,
+            "event amount differs from the deposit",
+        ));
+    }
+    if deposit.status != DepositStatus::Pending {
+        return Err(Error::conflict(
+            ErrorCode::DepositSettled,
+            "the deposit is already settled",
+        ));
+    }
+    if failed {
+        repo::set_deposit_status(conn, deposit.id, DepositStatus::Failed, None).await
+    } else {
+        confirm_deposit(conn, &deposit).await
+    }
+}
+
+/// Credits a confirmed deposit: the full amount in, then the provider's fee out as its own
+/// line, so the wallet's history shows both.
 async fn confirm_deposit(conn: &mut PgConnection, deposit: &Deposit) -> Result<Deposit> {
-    let txn = Posting::transfer(
+    let wallet = Account::Wallet(deposit.user_id);
+    let mut postings = vec![Posting::transfer(
         "deposit",
         Account::ExternalPayments,
-        Account::Wallet(deposit.user_id),
+        wallet,
         deposit.amount,
-    )?
-    .write(conn)
-    .await?;
-    wallets::credit(conn, deposit.user_id, deposit.amount).await?;
+    )?];
+    if deposit.fee > 0 {
+        postings.push(Posting::transfer(
+            "processing_fee",
+            wallet,
+            Account::FeesProcessing,
+            deposit.fee,
+        )?);
+    }
+    let txn = ledger::write_many(conn, postings)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::internal("a written deposit has no transaction id"))?;
+    wallets::credit(conn, deposit.user_id, deposit.amount - deposit.fee).await?;
     outbox::record(
         conn,
         &Event::DepositConfirmed {

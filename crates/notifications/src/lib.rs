@@ -36,6 +36,9 @@ pub enum Notification {
     RecurringPaused { plan_id: Uuid },
     /// To the account holder: the single-use link of account token `token_id`.
     PasswordReset { user_id: Uuid, token_id: Uuid },
+    /// To the account holder's current address: the single-use link of account token
+    /// `token_id` that confirms it.
+    EmailVerification { user_id: Uuid, token_id: Uuid },
     /// To the donor: their gift went back to their wallet, and why.
     DonationRefunded { donation_id: Uuid },
     /// To the creator: the campaign reached its goal.
@@ -58,6 +61,8 @@ pub enum Notification {
     RepaymentDigest { lender_id: Uuid, day: NaiveDate },
     /// To one donor of a campaign: the update its creator posted.
     CampaignUpdate { update_id: Uuid, donor_id: Uuid },
+    /// To the account holder: their payout was paid to the bank, or refused and returned.
+    PayoutSettled { payout_id: Uuid, paid: bool },
 }
 
 /// What a [`notify_donors`] walk tells every donor.
@@ -117,6 +122,7 @@ impl Notification {
             },
             Notification::RecurringPaused { .. } => "recurring_paused",
             Notification::PasswordReset { .. } => "password_reset",
+            Notification::EmailVerification { .. } => "email_verification",
             Notification::DonationRefunded { .. } => "donation_refunded",
             Notification::GoalReached { .. } => "goal_reached",
             Notification::CampaignReleased { .. } => "campaign_released",
@@ -129,6 +135,8 @@ impl Notification {
             },
             Notification::RepaymentDigest { .. } => "repayment_digest",
             Notification::CampaignUpdate { .. } => "campaign_update",
+            Notification::PayoutSettled { paid: true, .. } => "payout_paid",
+            Notification::PayoutSettled { paid: false, .. } => "payout_failed",
         }
     }
 
@@ -152,6 +160,9 @@ impl Notification {
                 chrono::Utc::now().date_naive()
             ),
             Notification::PasswordReset { token_id, .. } => format!("password_reset:{token_id}"),
+            Notification::EmailVerification { token_id, .. } => {
+                format!("email_verification:{token_id}")
+            }
             Notification::DonationRefunded { donation_id } => {
                 format!("donation_refunded:{donation_id}")
             }
@@ -177,6 +188,7 @@ impl Notification {
                 update_id,
                 donor_id,
             } => format!("campaign_update:{update_id}:{donor_id}"),
+            Notification::PayoutSettled { payout_id, .. } => format!("payout_settled:{payout_id}"),
         }
     }
 
@@ -189,11 +201,13 @@ impl Notification {
                 | Notification::RecurringPaused { .. }
                 | Notification::Loan { .. }
                 | Notification::PasswordReset { .. }
+                | Notification::EmailVerification { .. }
                 | Notification::DonationRefunded { .. }
                 | Notification::CampaignReleased { .. }
                 | Notification::ReportReady { .. }
                 | Notification::Lender { .. }
                 | Notification::RepaymentDigest { .. }
+                | Notification::PayoutSettled { .. }
         )
     }
 }
@@ -418,6 +432,72 @@ async fn compose(
                     ("reset_url", &format!("{base}/reset-password?token={token}")),
                 ],
             )?;
+            Ok(Some((to, email)))
+        }
+        Notification::EmailVerification { user_id, token_id } => {
+            // Spent meanwhile (the address was verified or changed): the mail would carry a
+            // dead link, to an address it was not meant for.
+            if !repo::link_open(conn, token_id).await? {
+                return Ok(None);
+            }
+            let Some(to) = repo::user(conn, user_id)
+                .await?
+                .filter(|to| !to.email_verified)
+            else {
+                return Ok(None);
+            };
+            let secret = config.jwt_secret.expose().as_bytes();
+            let token = signed::sign(secret, EMAIL_VERIFICATION_PURPOSE, token_id);
+            let email = render(
+                templates::EMAIL_VERIFICATION,
+                &[
+                    ("first_name", &to.first_name),
+                    ("email", &to.email),
+                    ("verify_url", &format!("{base}/verify-email?token={token}")),
+                ],
+            )?;
+            Ok(Some((to, email)))
+        }
+        Notification::PayoutSettled { payout_id, paid } => {
+            let Some(p) = repo::payout(conn, payout_id).await? else {
+                return Ok(None);
+            };
+            let Some(to) = repo::user(conn, p.user_id).await? else {
+                return Ok(None);
+            };
+            let bank = p.bank.as_deref().unwrap_or("your bank account");
+            let amount = money(p.amount, currency);
+            let date = p.created_at.format("%Y-%m-%d").to_string();
+            let payouts_url = format!("{base}/wallet");
+            let email = if paid {
+                render(
+                    templates::PAYOUT_PAID,
+                    &[
+                        ("first_name", &to.first_name),
+                        ("amount", &amount),
+                        ("bank", bank),
+                        ("date", &date),
+                        ("fee", &money(p.fee, currency)),
+                        ("net", &money(p.amount - p.fee, currency)),
+                        ("payouts_url", &payouts_url),
+                    ],
+                )?
+            } else {
+                render(
+                    templates::PAYOUT_FAILED,
+                    &[
+                        ("first_name", &to.first_name),
+                        ("amount", &amount),
+                        ("bank", bank),
+                        ("date", &date),
+                        (
+                            "reason",
+                            p.failure_reason.as_deref().unwrap_or("no reason given"),
+                        ),
+                        ("payouts_url", &payouts_url),
+                    ],
+                )?
+            };
             Ok(Some((to, email)))
         }
         Notification::DonationRefunded { donation_id } => {
@@ -800,6 +880,10 @@ pub async fn notify_donors(
 /// What password reset links are signed for (`platform::signed`); the accounts context opens
 /// them with the same purpose.
 pub const PASSWORD_RESET_PURPOSE: &str = "password_reset";
+
+/// What email verification links are signed for; the accounts context opens them with the
+/// same purpose.
+pub const EMAIL_VERIFICATION_PURPOSE: &str = "verify_email";
 
 /// Days before an installment falls due that its reminder goes out.
 pub const REMINDER_DAYS: i64 = 3;

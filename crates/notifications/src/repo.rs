@@ -14,15 +14,29 @@ pub struct Recipient {
     pub email: String,
     pub first_name: String,
     pub email_notifications: bool,
+    /// The current address was confirmed through an emailed link.
+    pub email_verified: bool,
 }
 
 pub async fn user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Recipient>> {
     Ok(sqlx::query_as(
-        "select id as user_id, email, first_name, email_notifications
+        "select id as user_id, email, first_name, email_notifications,
+                email_verified_at is not null as email_verified
          from read.users where id = $1 and is_active",
     )
     .bind(user_id)
     .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether account link `token_id` can still be used (unspent and unexpired).
+pub async fn link_open(conn: &mut PgConnection, token_id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from read.account_tokens
+                        where id = $1 and used_at is null and expires_at > now())",
+    )
+    .bind(token_id)
+    .fetch_one(conn)
     .await?)
 }
 
@@ -62,6 +76,30 @@ pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Opti
          where d.id = $1",
     )
     .bind(donation_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// What a payout email says.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PayoutFacts {
+    pub user_id: Uuid,
+    pub amount: i64,
+    pub fee: i64,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// `Bank name ••1234`, or null once the account holder deleted their account.
+    pub bank: Option<String>,
+}
+
+pub async fn payout(conn: &mut PgConnection, payout_id: Uuid) -> Result<Option<PayoutFacts>> {
+    Ok(sqlx::query_as(
+        "select p.user_id, p.amount, p.fee, p.failure_reason, p.created_at,
+                a.bank_name || ' ending ' || a.last4 as bank
+         from read.payouts p left join read.payout_accounts a on a.id = p.payout_account_id
+         where p.id = $1",
+    )
+    .bind(payout_id)
     .fetch_optional(conn)
     .await?)
 }

@@ -17,12 +17,15 @@ pub const GOAL_REACHED: &str = include_str!("../templates/goal_reached.txt");
 pub const CAMPAIGN_RELEASED: &str = include_str!("../templates/campaign_released.txt");
 pub const REPORT_READY: &str = include_str!("../templates/report_ready.txt");
 pub const PASSWORD_RESET: &str = include_str!("../templates/password_reset.txt");
+pub const EMAIL_VERIFICATION: &str = include_str!("../templates/email_verification.txt");
 pub const LENDER_FUNDED: &str = include_str!("../templates/lender_funded.txt");
 pub const LENDER_LATE: &str = include_str!("../templates/lender_late.txt");
 pub const LENDER_DEFAULTED: &str = include_str!("../templates/lender_defaulted.txt");
 pub const LENDER_WRITTEN_OFF: &str = include_str!("../templates/lender_written_off.txt");
 pub const REPAYMENT_DIGEST: &str = include_str!("../templates/repayment_digest.txt");
 pub const CAMPAIGN_UPDATE: &str = include_str!("../templates/campaign_update.txt");
+pub const PAYOUT_PAID: &str = include_str!("../templates/payout_paid.txt");
+pub const PAYOUT_FAILED: &str = include_str!("../templates/payout_failed.txt");
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,7 @@ mod tests {
             LENDER_WRITTEN_OFF,
             REPAYMENT_DIGEST,
             CAMPAIGN_UPDATE,
+            EMAIL_VERIFICATION,
         ] {
             assert!(t.starts_with("Subject: "));
         }

@@ -11,7 +11,8 @@ use platform::error::Result;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Drift {
     /// What disagrees: `unbalanced_transaction`, `wallet_balance`, `campaign_stats`,
-    /// `campaign_account`, `loan_account`, `loan_totals`.
+    /// `campaign_account`, `loan_account`, `loan_totals`, `payouts_pending`, `fees_processing`,
+    /// `ledger_digest`.
     pub kind: String,
     /// Which transaction, wallet or campaign.
     pub subject: String,
@@ -49,6 +50,8 @@ pub async fn run(db: &PgPool) -> Result<AuditReport> {
     all.extend(drift(db, "campaign_account", checks::CAMPAIGN_ACCOUNTS).await?);
     all.extend(drift(db, "loan_account", checks::LOAN_ACCOUNTS).await?);
     all.extend(drift(db, "loan_totals", checks::LOAN_TOTALS).await?);
+    all.extend(drift(db, "payouts_pending", checks::PAYOUTS_PENDING).await?);
+    all.extend(drift(db, "fees_processing", checks::FEES_PROCESSING).await?);
     for check in ledger::digest::tampered_days(db).await? {
         all.push(Drift {
             kind: "ledger_digest".into(),

@@ -15,6 +15,13 @@ pub enum Event {
         user_id: Uuid,
         amount: i64,
     },
+    /// The payment provider paid a payout to the bank (`paid`), or the bank refused it and
+    /// the amount went back to the wallet.
+    PayoutSettled {
+        payout_id: Uuid,
+        user_id: Uuid,
+        paid: bool,
+    },
     DonationCreated {
         donation_id: Uuid,
         campaign_id: Uuid,
@@ -98,6 +105,12 @@ pub enum Event {
         user_id: Uuid,
         token_id: Uuid,
     },
+    /// A link confirming the account's current email address was issued (at registration,
+    /// after an email change or on request); signed from `token_id` like a reset link.
+    EmailVerificationRequested {
+        user_id: Uuid,
+        token_id: Uuid,
+    },
     /// The campaign's creator (or an admin) posted an update for its donors.
     CampaignUpdatePosted {
         campaign_id: Uuid,
@@ -119,6 +132,7 @@ impl Event {
     pub const KINDS: &[&str] = &[
         "user.registered",
         "deposit.confirmed",
+        "payout.settled",
         "donation.created",
         "donation.refunded",
         "campaign.changed",
@@ -138,6 +152,7 @@ impl Event {
         "user.password_reset_requested",
         "loan.written_off",
         "campaign.update_posted",
+        "user.email_verification_requested",
     ];
 
     /// Stable dotted name, e.g. `donation.created`.
@@ -145,6 +160,7 @@ impl Event {
         match self {
             Event::UserRegistered { .. } => "user.registered",
             Event::DepositConfirmed { .. } => "deposit.confirmed",
+            Event::PayoutSettled { .. } => "payout.settled",
             Event::DonationCreated { .. } => "donation.created",
             Event::DonationRefunded { .. } => "donation.refunded",
             Event::CampaignChanged { .. } => "campaign.changed",
@@ -164,6 +180,7 @@ impl Event {
             Event::PasswordResetRequested { .. } => "user.password_reset_requested",
             Event::LoanWrittenOff { .. } => "loan.written_off",
             Event::CampaignUpdatePosted { .. } => "campaign.update_posted",
+            Event::EmailVerificationRequested { .. } => "user.email_verification_requested",
         }
     }
 }
@@ -181,6 +198,11 @@ mod tests {
                 deposit_id: id,
                 user_id: id,
                 amount: 1,
+            },
+            Event::PayoutSettled {
+                payout_id: id,
+                user_id: id,
+                paid: true,
             },
             Event::DonationCreated {
                 donation_id: id,
@@ -234,6 +256,10 @@ mod tests {
             Event::CampaignUpdatePosted {
                 campaign_id: id,
                 update_id: id,
+            },
+            Event::EmailVerificationRequested {
+                user_id: id,
+                token_id: id,
             },
         ];
         let kinds: Vec<_> = all.iter().map(Event::kind).collect();

@@ -49,6 +49,7 @@ codes! {
         Error = "error",
         AccountNotSettled = "account_not_settled",
         AlreadyRefunded = "already_refunded",
+        AlreadyVerified = "already_verified",
         AlreadySubscribed = "already_subscribed",
         AmountMismatch = "amount_mismatch",
         ApplicationDecided = "application_decided",
@@ -61,6 +62,7 @@ codes! {
         CannotModerateSelf = "cannot_moderate_self",
         DeadlinePassed = "deadline_passed",
         DepositSettled = "deposit_settled",
+        EmailNotVerified = "email_not_verified",
         EmailTaken = "email_taken",
         ExceedsRemaining = "exceeds_remaining",
         FundsHeld = "funds_held",
@@ -73,6 +75,8 @@ codes! {
         NotASession = "not_a_session",
         OpenApplicationExists = "open_application_exists",
         OwnLoan = "own_loan",
+        PayoutLimitExceeded = "payout_limit_exceeded",
+        PayoutSettled = "payout_settled",
         TooManyUpdates = "too_many_updates",
         TooManyWebhooks = "too_many_webhooks",
     }
@@ -107,6 +111,13 @@ pub enum Error {
     /// Authenticated but not allowed (403).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Authenticated, but the account must do something first (403 with its own code), e.g.
+    /// `email_not_verified`.
+    #[error("{message}")]
+    Denied {
+        code: ErrorCode,
+        message: Cow<'static, str>,
+    },
     /// Too many requests (429); retry after the given seconds.
     #[error("rate limit exceeded")]
     RateLimited { retry_after_secs: u64 },

@@ -54,6 +54,26 @@ impl BackgroundJob for SweepGoals {
     }
 }
 
+/// The sandbox payment provider's settlement of payouts (development and tests; a live
+/// provider confirms through its webhook, and there are no sandbox payouts to settle).
+#[derive(Debug, Clone, Copy)]
+pub struct SettleSandboxPayouts {
+    pub now: DateTime<Utc>,
+}
+
+impl BackgroundJob for SettleSandboxPayouts {
+    const NAME: &'static str = "settle_sandbox_payouts";
+    type Context = App;
+
+    async fn run(&self, app: &App) -> Result<()> {
+        let settled = app.money().settle_sandbox_payouts(self.now).await?;
+        if settled > 0 {
+            tracing::info!(settled, "sandbox payouts settled");
+        }
+        Ok(())
+    }
+}
+
 /// Deletes operational records past their retention period (`crate::retention`).
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {

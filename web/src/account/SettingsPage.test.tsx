@@ -28,6 +28,7 @@ function json(body: unknown, status = 200): Response {
 const sent: Array<{ method: string; path: string; body?: unknown }> = [];
 let deleteAnswer: () => Response;
 let exportAnswer: () => Response;
+let patchAnswer: () => Response;
 
 beforeEach(() => {
   sent.length = 0;
@@ -36,10 +37,11 @@ beforeEach(() => {
   tokens.set({ accessToken: 'access-1', refreshToken: 'refresh-1', expiresIn: 900 });
   vi.stubGlobal('fetch', async (req: Request) => {
     const path = new URL(req.url).pathname;
-    const body = req.method === 'POST' ? await req.clone().json() : undefined;
+    const body = req.method === 'POST' || req.method === 'PATCH' ? await req.clone().json() : undefined;
     sent.push({ method: req.method, path, body });
     if (path === '/api/users/me/delete') return deleteAnswer();
     if (path === '/api/users/me/export') return exportAnswer();
+    if (path === '/api/users/me' && req.method === 'PATCH') return patchAnswer();
     if (path === '/api/users/me') return json(ME);
     return json({ error: { code: 'not_found', message: 'Not found' } }, 404);
   });
@@ -172,5 +174,31 @@ describe('SettingsPage: your data', () => {
     renderPage();
     await user.click(await screen.findByRole('button', { name: 'Download my data' }));
     expect(await screen.findByText('The export is unavailable right now. Please try again.')).toBeInTheDocument();
+  });
+});
+
+describe('SettingsPage: email address', () => {
+  it('sends the new address with the password, then shows it unverified', async () => {
+    patchAnswer = () => json({ ...ME, email: 'new@example.com', emailVerified: false });
+    const user = userEvent.setup();
+    renderPage();
+    const form = within(await screen.findByRole('form', { name: 'Change email address' }));
+    await user.type(form.getByLabelText('New email address'), 'new@example.com');
+    await user.type(form.getByLabelText('Your password'), 'my passphrase');
+    await user.click(form.getByRole('button', { name: 'Change email' }));
+    expect(await screen.findByText('Email changed: follow the link we sent to the new address.')).toBeInTheDocument();
+    expect(screen.getByText('new@example.com · not verified yet')).toBeInTheDocument();
+    expect(sent.find((c) => c.method === 'PATCH')?.body).toEqual({ email: 'new@example.com', currentPassword: 'my passphrase' });
+  });
+
+  it('shows an address another account has as the API words it', async () => {
+    patchAnswer = () => json({ error: { code: 'email_taken', message: 'an account with this email already exists' } }, 409);
+    const user = userEvent.setup();
+    renderPage();
+    const form = within(await screen.findByRole('form', { name: 'Change email address' }));
+    await user.type(form.getByLabelText('New email address'), 'taken@example.com');
+    await user.type(form.getByLabelText('Your password'), 'my passphrase');
+    await user.click(form.getByRole('button', { name: 'Change email' }));
+    expect(await form.findByText('an account with this email already exists')).toBeInTheDocument();
   });
 });

@@ -30,8 +30,10 @@ function Forms({ user }: { user: Schemas['UserDto'] }) {
   const qc = useQueryClient();
   const [profile, setProfile] = useState({ firstName: user.firstName, lastName: user.lastName, emailNotifications: user.emailNotifications });
   const [pw, setPw] = useState({ currentPassword: '', newPassword: '' });
+  const [mail, setMail] = useState({ email: '', currentPassword: '' });
   const p = useAction();
   const w = useAction();
+  const m = useAction();
   const [saved, setSaved] = useState<string | null>(null);
 
   async function save(body: Schemas['UpdateMeRequest'], act: typeof p, msg: string) {
@@ -86,6 +88,28 @@ function Forms({ user }: { user: Schemas['UserDto'] }) {
           {saved === 'Password changed.' && <Notice tone="success">{saved}</Notice>}
           <Button type="submit" busy={w.busy}>
             Change password
+          </Button>
+        </form>
+      </Card>
+      <Card>
+        <h2 className="mb-2 text-lg font-semibold">Email address</h2>
+        <p className="mb-3 text-sm text-slate-700">
+          {user.email} · {user.emailVerified ? 'verified' : 'not verified yet'}
+        </p>
+        <form
+          aria-label="Change email address"
+          noValidate
+          onSubmit={async (e: FormEvent) => {
+            e.preventDefault();
+            if (await save(mail, m, 'Email changed: follow the link we sent to the new address.')) setMail({ email: '', currentPassword: '' });
+          }}
+        >
+          <TextField label="New email address" type="email" autoComplete="email" value={mail.email} onChange={(e) => setMail({ ...mail, email: e.target.value })} error={fieldError(m.error, 'email')} />
+          <TextField label="Your password" type="password" autoComplete="current-password" value={mail.currentPassword} onChange={(e) => setMail({ ...mail, currentPassword: e.target.value })} error={fieldError(m.error, 'currentPassword')} />
+          {m.error && !m.error.field && <ErrorBox error={new Error(m.error.message)} />}
+          {saved?.startsWith('Email changed') && <Notice tone="success">{saved}</Notice>}
+          <Button type="submit" busy={m.busy}>
+            Change email
           </Button>
         </form>
       </Card>

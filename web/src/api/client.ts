@@ -10,7 +10,7 @@ export type Schemas = components['schemas'];
 
 // Sent without credentials: a stale token must not trigger a refresh (or a sign-in redirect) on
 // the routes people use while signed out.
-const PUBLIC_AUTH = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/password-reset', '/api/auth/password-reset/confirm'];
+const PUBLIC_AUTH = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/password-reset', '/api/auth/password-reset/confirm', '/api/auth/verify-email'];
 
 let onUnauthorized: () => void = () => {};
 export function setUnauthorizedHandler(fn: () => void): void {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, NavLink, useLocation } from 'react-router-dom';
 import { RouteNotice } from '../account/RouteNotice';
 import { useAuth } from '../auth/AuthContext';
+import { VerifyEmailBanner } from '../auth/VerifyEmailBanner';
 import { cx } from './ui';
 
 function Item({ to, children, onClick }: { to: string; children: ReactNode; onClick?: () => void }) {
@@ -106,6 +107,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </header>
       <main id="main" tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 focus:outline-none">
         <RouteNotice />
+        <VerifyEmailBanner />
         {children}
       </main>
       <footer className="mx-auto max-w-6xl px-4 py-6 text-xs text-slate-600">

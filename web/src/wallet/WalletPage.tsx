@@ -8,6 +8,7 @@ import { label } from '../campaigns/constants';
 import { newIdempotencyKey } from '../donate/DonateForm';
 import { formatMoney, parseMoney } from '../lib/money';
 import { useAction } from '../lib/useAction';
+import { PayOut, PayoutsTable } from './Payouts';
 
 export default function WalletPage() {
   const wallet = $api.useQuery('get', '/api/wallet');
@@ -27,8 +28,12 @@ export default function WalletPage() {
             </Async>
           </Card>
           <Deposit currency={wallet.data?.currency ?? 'USD'} />
+          <PayOut currency={wallet.data?.currency ?? 'USD'} />
         </div>
-        <Transactions currency={wallet.data?.currency ?? 'USD'} />
+        <div className="space-y-6">
+          <Transactions currency={wallet.data?.currency ?? 'USD'} />
+          <PayoutsTable currency={wallet.data?.currency ?? 'USD'} />
+        </div>
       </div>
     </div>
   );

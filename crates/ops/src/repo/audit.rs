@@ -95,3 +95,19 @@ pub(crate) const LOAN_TOTALS: &str = "select l.id::text || ':' || x.what, x.expe
         ('repaid', coalesce(r.s, 0), l.repaid_amount),
         ('installments_paid', coalesce(r.s, 0), coalesce(i.s, 0))) as x(what, expected, actual)
     where x.expected <> x.actual";
+
+// Money on its way to a bank: the pending account holds exactly the open payouts.
+pub(crate) const PAYOUTS_PENDING: &str = "with l as (
+        select coalesce(sum(amount), 0)::bigint as balance
+        from read.ledger_entries where account = 'payouts:pending'),
+    p as (select coalesce(sum(amount), 0)::bigint as open
+          from read.payouts where status = 'pending')
+    select 'payouts:pending', p.open, l.balance from l, p where p.open <> l.balance";
+
+// The provider's fees: on every confirmed deposit and every paid payout, nothing else.
+pub(crate) const FEES_PROCESSING: &str = "with l as (
+        select coalesce(sum(amount), 0)::bigint as balance
+        from read.ledger_entries where account = 'fees:processing'),
+    f as (select (select coalesce(sum(fee), 0) from read.deposits where status = 'confirmed')
+               + (select coalesce(sum(fee), 0) from read.payouts where status = 'paid') as fees)
+    select 'fees:processing', f.fees::bigint, l.balance from l, f where f.fees <> l.balance";

@@ -29,6 +29,16 @@ pub(crate) const SECTIONS: &[(&str, &str)] = &[
          where d.user_id = $1",
     ),
     (
+        "payoutAccounts",
+        "select coalesce(jsonb_agg(to_jsonb(a) order by a.created_at), '[]')
+         from read.payout_accounts a where a.user_id = $1",
+    ),
+    (
+        "payouts",
+        "select coalesce(jsonb_agg(to_jsonb(p) order by p.created_at), '[]') from read.payouts p
+         where p.user_id = $1",
+    ),
+    (
         "donations",
         "select coalesce(jsonb_agg(to_jsonb(d) order by d.created_at), '[]') from read.donations d
          where d.donor_id = $1",

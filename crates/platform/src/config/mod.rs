@@ -4,6 +4,7 @@
 //! missing or malformed fail start-up with one line naming the variable (`ConfigError`).
 
 mod loan_policy;
+mod payout_policy;
 mod rate_limits;
 mod secret;
 
@@ -13,6 +14,8 @@ use std::str::FromStr;
 
 pub use loan_policy::LoanPolicy;
 use loan_policy::loan_policy;
+pub use payout_policy::PayoutPolicy;
+use payout_policy::payout_policy;
 pub use rate_limits::{RateLimit, RateLimits};
 pub use secret::Secret;
 use secret::refuse_example_secrets;
@@ -110,6 +113,8 @@ pub struct Config {
     pub platform_address: String,
     /// `LOAN_*`: see [`LoanPolicy`].
     pub loans: LoanPolicy,
+    /// `PAYOUT_*` and the provider's fees: see [`PayoutPolicy`].
+    pub payouts: PayoutPolicy,
     /// `WEBHOOKS_ALLOW_HTTP` (default true in development, false in production): outgoing
     /// webhook endpoints may use plain http (for tests and local receivers); otherwise https
     /// only.
@@ -119,6 +124,10 @@ pub struct Config {
     /// tests and local receivers). Off, every address a host resolves to is checked when the
     /// worker connects (see `webhooks::destination`).
     pub webhooks_allow_private: bool,
+    /// `REQUIRE_VERIFIED_EMAIL` (default true): creating campaigns, lending and payouts need a
+    /// verified email. Only black-box tools (Schemathesis, the fault and bench runs), which
+    /// cannot read mail, turn it off.
+    pub require_verified_email: bool,
     /// `CORS_ORIGINS` (comma-separated; default: the origin of `PUBLIC_URL`): web origins other
     /// than the api's own that may call it from a browser.
     pub cors_origins: Vec<String>,
@@ -216,6 +225,7 @@ impl Config {
         };
         let s3_endpoint = env.get("S3_ENDPOINT");
         let loans = loan_policy(&env)?;
+        let payouts = payout_policy(&env)?;
         let public_url = env.or("PUBLIC_URL", "http://localhost:8080");
         Ok(Self {
             environment,
@@ -258,8 +268,10 @@ impl Config {
                 "Commonpot, 1 Commons Square, Springfield",
             ),
             loans,
+            payouts,
             webhooks_allow_http: env.parse("WEBHOOKS_ALLOW_HTTP", !production)?,
             webhooks_allow_private: env.parse("WEBHOOKS_ALLOW_PRIVATE", !production)?,
+            require_verified_email: env.parse("REQUIRE_VERIFIED_EMAIL", true)?,
             cors_origins: match env.get("CORS_ORIGINS") {
                 Some(list) => list
                     .split(',')
@@ -361,6 +373,7 @@ mod tests {
         assert!(!cfg.trust_proxy);
         assert!(cfg.webhooks_allow_http);
         assert!(cfg.webhooks_allow_private);
+        assert!(cfg.require_verified_email);
         assert_eq!(cfg.loans, LoanPolicy::default());
         assert_eq!(cfg.loans.default_days, 90);
         assert_eq!(cfg.loans.annual_rate_bp, 0);
