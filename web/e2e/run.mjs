@@ -586,7 +586,7 @@ async function payoutFlow() {
   const sig = createHmac('sha256', sys.env.PAYMENTS_WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex');
   const res = await fetch(`${sys.apiUrl}/api/payments/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Payment-Signature': `t=${t},v1=${sig}` }, body });
   if (!res.ok) throw new Error(`payout webhook → ${res.status} ${await res.text()}`);
-  await page.getByRole('region', { name: 'Payouts' }).getByText('Paid', { exact: true }).waitFor({ timeout: 25_000 });
+  await page.getByRole('region', { name: 'Payouts' }).getByRole('cell', { name: /^Paid/ }).waitFor({ timeout: 25_000 });
   await shoot(page, 'wallet-payouts');
   await ctx.close();
 }
