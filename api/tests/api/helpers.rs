@@ -289,19 +289,6 @@ impl TestApp {
     /// The mails sent to `email` so far, oldest first, with quoted-printable undone enough to
     /// search.
     pub fn mails_to(&self, email: &str) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(&self.app.infra.config.mail_dir) else {
-            return Vec::new();
-        };
-        let mut mails: Vec<(std::time::SystemTime, String)> = dir
-            .filter_map(Result::ok)
-            .map(|e| {
-                let text = std::fs::read_to_string(e.path()).expect("mail");
-                let at = e.metadata().and_then(|m| m.modified()).expect("mtime");
-                (at, text.replace("=\r\n", "").replace("=3D", "="))
-            })
-            .filter(|(_, m)| m.contains(&format!("To: {email}")))
-            .collect();
-        mails.sort();
-        mails.into_iter().map(|(_, m)| m).collect()
+        domain::testing::mails_to(&self.app.infra.config.mail_dir, email)
     }
 }

@@ -288,3 +288,31 @@ pub fn metric_sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         })
         .sum()
 }
+
+/// The mails the file transport wrote under `dir` (`MAIL_DIR`), oldest first, with
+/// quoted-printable soft line breaks and `=3D` undone so tests can search the text.
+pub fn mails_in(dir: impl AsRef<std::path::Path>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut mails: Vec<(std::time::SystemTime, String)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path()).expect("read mail");
+            let at = e.metadata().and_then(|m| m.modified()).expect("mtime");
+            (at, text.replace("=\r\n", "").replace("=3D", "="))
+        })
+        .collect();
+    mails.sort();
+    mails.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The mails under `dir` addressed to `email`, oldest first.
+pub fn mails_to(dir: impl AsRef<std::path::Path>, email: &str) -> Vec<String> {
+    let to = format!("To: {email}");
+    mails_in(dir)
+        .into_iter()
+        .filter(|m| m.contains(&to))
+        .collect()
+}

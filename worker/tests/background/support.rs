@@ -106,26 +106,12 @@ impl TestEnv {
     /// Every message in the mail folder, decoded enough to search (quoted-printable soft
     /// breaks joined).
     pub fn mails(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.mail_dir()) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .map(|e| {
-                std::fs::read_to_string(e.path())
-                    .expect("read mail")
-                    .replace("=\r\n", "")
-            })
-            .collect()
+        domain::testing::mails_in(self.mail_dir())
     }
 
     /// Mails addressed to `email`.
     pub fn mails_to(&self, email: &str) -> Vec<String> {
-        self.mails()
-            .into_iter()
-            .filter(|m| m.contains(&format!("To: {email}")))
-            .collect()
+        domain::testing::mails_to(self.mail_dir(), email)
     }
 
     pub async fn user(&self, first_name: &str, email_notifications: bool) -> User {
