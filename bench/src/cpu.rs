@@ -10,6 +10,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("worker", "worker"),
     ("redis-server", "redis"),
     ("bench", "bench"),
+    ("pgbench", "pgbench"),
 ];
 
 /// Linux reports process times in USER_HZ, which is 100 on every architecture it runs on.

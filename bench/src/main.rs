@@ -1,7 +1,8 @@
 //! `bench`: how close Commonpot comes to what this machine can do, measured side by side.
 //!
-//! One run seeds a fresh database, measures donations as raw SQL from this process (the
-//! limit), then drives the real release api over HTTP: donations spread over all campaigns,
+//! One run seeds a fresh database, measures donations as raw SQL from this process and with
+//! PostgreSQL's pgbench (the limit: one donation per commit, and 16 per commit as group commit
+//! writes them), then drives the real release api over HTTP: donations spread over all campaigns,
 //! donations to one campaign, cached detail GETs and uncached list/search pages, at each client
 //! count. It audits the ledger after every donation phase, grows the donations table to check
 //! that reads stay flat, and writes a table, JSON and a PNG chart. Run it with `bench/run`.
@@ -10,6 +11,7 @@ mod chart;
 mod cpu;
 mod db;
 mod driver;
+mod pgbench;
 mod procs;
 mod raw;
 mod report;

@@ -9,6 +9,8 @@ use serde::Serialize;
 use crate::driver::Measured;
 
 pub const RAW: &str = "raw_sql_donate";
+pub const PGBENCH_ONE: &str = crate::pgbench::ONE;
+pub const PGBENCH_SET16: &str = crate::pgbench::SET16;
 pub const UNIFORM: &str = "http_donate_uniform";
 pub const HOT: &str = "http_donate_hot";
 pub const DETAIL: &str = "http_detail_cached";
@@ -205,6 +207,8 @@ impl Results {
         let mut ratios = Vec::new();
         for (name, a, b) in [
             ("http_over_raw_sql", UNIFORM, RAW),
+            ("http_over_pgbench_one", UNIFORM, PGBENCH_ONE),
+            ("http_over_pgbench_set16", UNIFORM, PGBENCH_SET16),
             ("hot_over_uniform", HOT, UNIFORM),
             ("cached_over_uncached", DETAIL, LIST),
         ] {
@@ -254,6 +258,23 @@ impl Results {
             measured: fmt(r),
             met: r.is_some_and(|v| v >= 1.0),
         });
+        for (name, what, goal, shown) in [
+            ("http_over_pgbench_one", "one per commit", 3.0, ">= 3.0"),
+            (
+                "http_over_pgbench_set16",
+                "set-based 16 per commit",
+                0.35,
+                ">= 0.35",
+            ),
+        ] {
+            let r = self.ratio_at(name, 32);
+            t.push(Target {
+                name: format!("HTTP donations / pgbench {what} at 32 clients"),
+                goal: shown.into(),
+                measured: fmt(r),
+                met: r.is_some_and(|v| v >= goal),
+            });
+        }
         let hot: Vec<f64> = self
             .ratios
             .iter()

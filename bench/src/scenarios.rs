@@ -2,7 +2,8 @@
 //!
 //! 1. reads with the seeded donations: cached detail GETs, uncached list/search pages, and
 //!    the campaign donations page;
-//! 2. donations as raw SQL (the limit), over HTTP spread over all campaigns, and over HTTP all
+//! 2. donations as raw SQL from this process, as pgbench runs them (one per commit, and group
+//!    commit's statements for 16 per commit: the limit), over HTTP spread over all campaigns, and over HTTP all
 //!    to one campaign; after every point the totals must have moved by exactly what clients
 //!    saw acknowledged, and the platform's audit must pass;
 //! 3. the donations table grown (default to 1,000,000) and the reads measured again.
@@ -25,11 +26,13 @@ use crate::report::{
     BASE, DETAIL, DONATIONS_PAGE, GROWN, HOT, LIST, Machine, Point, RAW, Results, UNIFORM,
 };
 use crate::seed::{self, Seeded, WORDS};
-use crate::{Args, cpu, raw};
+use crate::{Args, cpu, pgbench, raw};
 use futures::future::BoxFuture;
 
 /// Every bench donation gives this much (minor units).
 const AMOUNT: i64 = 500;
+/// Clients of the pgbench points.
+pub const PGBENCH_CLIENTS: usize = 32;
 const CATEGORIES: &[&str] = &["animals", "community", "education", "health", "technology"];
 
 pub struct Bench<'a> {
@@ -105,6 +108,8 @@ impl<'a> Bench<'a> {
                 "warm_set": args.warm_set,
                 "api_db_connections": args.api_db_connections,
                 "donation_amount": AMOUNT,
+                "pgbench_clients": PGBENCH_CLIENTS,
+                "pgbench_seconds_per_point": args.duration.ceil().max(1.0),
                 "quick": args.quick,
             }),
             worker_running,
@@ -157,6 +162,7 @@ impl<'a> Bench<'a> {
             self.donation_point(RAW, c, None, op).await?;
         }
         pool.close().await;
+        self.pgbench_points().await?;
         for &c in &clients {
             let op = http_donate_op(self.ctx.clone(), c, None);
             self.donation_point(UNIFORM, c, None, op).await?;
@@ -237,6 +243,19 @@ impl<'a> Bench<'a> {
         F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
     {
+        let measure = driver::measure(clients, self.args.point_duration(), op);
+        self.checked_point(scenario, clients, hot, measure).await
+    }
+
+    /// Runs `measure` (which reports the donations it saw acknowledged) between the worker
+    /// catching up and the exact checks and audit of [`Self::donation_point`].
+    async fn checked_point(
+        &mut self,
+        scenario: &str,
+        clients: usize,
+        hot: Option<Uuid>,
+        measure: impl std::future::Future<Output = Result<Measured>>,
+    ) -> Result<()> {
         if self.worker {
             self.wait_for_worker().await?;
         }
@@ -246,7 +265,7 @@ impl<'a> Bench<'a> {
             None => None,
         };
         let cpu_before = cpu::snapshot();
-        let m: Measured = driver::measure(clients, self.args.point_duration(), op).await?;
+        let m: Measured = measure.await?;
         let p = Point::new(scenario, BASE, self.in_db, clients, &m).with_cpu(cpu::per_op(
             &cpu_before,
             &cpu::snapshot(),
@@ -276,6 +295,52 @@ impl<'a> Bench<'a> {
         self.in_db += m.ok as usize;
         self.points.push(p);
         Ok(())
+    }
+
+    /// The limit measured by PostgreSQL's own client (`pgbench.rs`): the donation transaction
+    /// one per commit, then group commit's statements for 16 donations per commit, at
+    /// [`PGBENCH_CLIENTS`] clients, with the worker running and the same checks and audit
+    /// as every donation point. Without pgbench the points are left out, with a note.
+    async fn pgbench_points(&mut self) -> Result<()> {
+        let Some(bin) = pgbench::find() else {
+            let note = format!(
+                "{} and {} FAILED: pgbench not found (looked on PATH, in /usr/bin and \
+                 /usr/lib/postgresql/*/bin; Debian: apt-get install postgresql-client-15)",
+                pgbench::ONE,
+                pgbench::SET16
+            );
+            println!("!! {note}");
+            self.notes.push(note);
+            return Ok(());
+        };
+        println!("== pgbench: {}", bin.display());
+        // Each pgbench client has its own donors, so no two transactions in flight share a
+        // wallet; any seeded user can be one (no HTTP client runs meanwhile).
+        pgbench::prepare(&self.check_db, &self.seeded.users, &self.seeded.campaigns).await?;
+        let url = self.url.clone();
+        for scenario in [pgbench::ONE, pgbench::SET16] {
+            let run = pgbench::Run {
+                pgbench: &bin,
+                url: &url,
+                scenario,
+                clients: PGBENCH_CLIENTS,
+                seconds: self.args.duration.ceil().max(1.0) as u64,
+                amount: AMOUNT,
+                donors: self.seeded.users.len(),
+                campaigns: self.seeded.campaigns.len(),
+            };
+            let measure = run.measure();
+            self.checked_point(scenario, PGBENCH_CLIENTS, None, measure)
+                .await?;
+        }
+        self.notes.push(format!(
+            "{} and {}: pgbench and its PostgreSQL connections exit before the point's second \
+             CPU reading, so their CPU is missing from those rows (pg there is only the api's \
+             and worker's connections)",
+            pgbench::ONE,
+            pgbench::SET16
+        ));
+        pgbench::clean_up(&self.check_db).await
     }
 
     /// Reads `warm_set` detail pages once so they are cached, and checks Redis holds them.
