@@ -132,6 +132,19 @@ export async function start() {
   run(bin('worker'), []);
   run(bin('scheduler'), []);
   run(bin('api'), []);
+  try {
+    await serve(state, run);
+  } catch (e) {
+    // Nobody else holds `state` yet: stop what was started, or it outlives the run.
+    await stop(state, { keepLogs: true });
+    throw e;
+  }
+  return state;
+}
+
+/** Waits for the api, and serves the web build through vite preview when the api does not. */
+async function serve(state, run) {
+  const { apiUrl } = state;
   await waitHttp(`${apiUrl}/health/live`, 'the api');
 
   // Does the api serve the web build (WEB_DIR) with an SPA fallback?
@@ -157,7 +170,6 @@ export async function start() {
   } else {
     log('the api serves web/dist');
   }
-  return state;
 }
 
 export async function stop(state, { keepLogs = false } = {}) {
