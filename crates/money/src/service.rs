@@ -165,6 +165,15 @@ impl MoneyService {
     // caller's deposit or donation, which a lagging replica would not show yet. Public views
     // (a campaign's ledger and donations) tolerate the lag and read the replica.
 
+    /// The payment provider deposits and payouts go through, as recorded on their rows.
+    pub(crate) fn provider_name(&self) -> &'static str {
+        if self.infra.config.payments_sandbox {
+            "sandbox"
+        } else {
+            "external"
+        }
+    }
+
     pub async fn wallet_balance(&self, principal: &Principal) -> Result<i64> {
         wallets::balance(&self.infra.db.write, principal.user_id).await
     }
@@ -237,6 +246,13 @@ impl MoneyService {
         key: &str,
     ) -> Result<Idempotent<Deposit>> {
         let amount = model::parse_amount("amount", amount, model::MIN_DEPOSIT, model::MAX_DEPOSIT)?;
+        let fee = self.infra.config.payouts.deposit_fee(amount);
+        if fee >= amount {
+            return Err(Error::validation(
+                "amount",
+                format!("amount must exceed the payment provider's fee of {fee}"),
+            ));
+        }
         let mut work = match ledger::begin(
             &self.infra.db.write,
             principal.user_id,
@@ -249,25 +265,13 @@ impl MoneyService {
             Started::Replayed(r) => return Ok(r),
             Started::Fresh(w) => w,
         };
-        let provider = if self.infra.config.payments_sandbox {
-            "sandbox"
-        } else {
-            "external"
-        };
-        let fee = self.infra.config.payouts.deposit_fee(amount);
-        if fee >= amount {
-            return Err(Error::validation(
-                "amount",
-                format!("amount must exceed the payment provider's fee of {fee}"),
-            ));
-        }
         let mut deposit = repo::insert_deposit(
             &mut work.tx,
             Uuid::now_v7(),
             principal.user_id,
             amount,
             fee,
-            provider,
+            self.provider_name(),
         )
         .await?;
         if self.infra.config.payments_sandbox {

@@ -44,14 +44,6 @@ pub(crate) struct PayoutEventData {
 }
 
 impl MoneyService {
-    fn provider_name(&self) -> &'static str {
-        if self.infra.config.payments_sandbox {
-            "sandbox"
-        } else {
-            "external"
-        }
-    }
-
     /// Hands the bank details to the provider and keeps its token, the bank's name and the
     /// last four digits. Adding the same account again returns the one already kept.
     #[tracing::instrument(skip_all, fields(user_id = %principal.user_id))]
