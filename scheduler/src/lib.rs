@@ -21,7 +21,7 @@ use domain::background::scheduled::{
     QueueLoanReminders, RequeueStaleScoring, Retention, SettleSandboxPayouts, SweepGoals,
     YearlyStatements,
 };
-use domain::background::{BackgroundJob, RepaymentDigest};
+use domain::background::{BackgroundJob, DonationDigest, RepaymentDigest};
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
 use domain::infra::telemetry;
 use domain::jobs::runs;
@@ -91,7 +91,8 @@ impl Default for Options {
 }
 
 /// The production tasks. Times are UTC; the day-based ones work on the day before the tick and
-/// start after midnight with a margin, so that day's last transactions have committed.
+/// start after midnight with a margin, so that day's last transactions have committed (the
+/// hourly donation digest likewise works on the hour before, 5 minutes past).
 pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>> {
     let keep = options.backup_keep;
     Ok(vec![
@@ -107,6 +108,7 @@ pub fn production_tasks(options: &Options) -> domain::Result<Vec<ScheduledTask>>
         ScheduledTask::new("0 0 2 * * *", move |now| Backup { now, keep })?,
         ScheduledTask::new("0 30 3 * * *", |now| Retention { now })?,
         ScheduledTask::new("0 0 1 * * *", |now| RepaymentDigest { now })?,
+        ScheduledTask::new("0 5 * * * *", |now| DonationDigest { now })?,
         ScheduledTask::new("0 0 4 * 1 *", |now| YearlyStatements { now })?,
     ])
 }
@@ -214,4 +216,29 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
     let error = result.as_ref().err().map(ToString::to_string);
     runs::finish(pool, ctx.task.name, scheduled_for, error.as_deref()).await?;
     Ok(result?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn task_names_are_unique_and_the_donation_digest_ticks_five_past_every_hour() {
+        let tasks = production_tasks(&Options::default()).expect("tasks");
+        let names: std::collections::BTreeSet<_> = tasks.iter().map(|t| t.name).collect();
+        assert_eq!(names.len(), tasks.len(), "names key the runs: {tasks:?}");
+        let digest = tasks
+            .iter()
+            .find(|t| t.name == "donation_digest")
+            .expect("the donation digest");
+        let at = |h| {
+            Utc.with_ymd_and_hms(2026, 3, 1, h, 5, 0)
+                .single()
+                .expect("time")
+        };
+        let next: Vec<_> = digest.schedule.after(&at(13)).take(2).collect();
+        assert_eq!(next, [at(14), at(15)]);
+    }
 }

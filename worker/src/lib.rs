@@ -12,7 +12,7 @@ use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker
 use apalis::prelude::*;
 use domain::App;
 use domain::background::{JobContext, QueuedJob};
-use domain::jobs::kinds::{NotifyLenders, SendRepaymentDigests};
+use domain::jobs::kinds::{NotifyLenders, SendDonationDigests, SendRepaymentDigests};
 use domain::jobs::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification,
@@ -108,6 +108,12 @@ pub async fn run(
             stopped.clone(),
         )),
         tokio::spawn(supervise::<SendRepaymentDigests>(
+            ctx.clone(),
+            policy.clone(),
+            options.poll_interval,
+            stopped.clone(),
+        )),
+        tokio::spawn(supervise::<SendDonationDigests>(
             ctx.clone(),
             policy.clone(),
             options.poll_interval,

@@ -171,7 +171,9 @@ pub struct CampaignPage {
     pub items: Vec<CampaignDto>,
     pub page: i64,
     pub limit: i64,
-    pub total: i64,
+    /// True when another page follows (fetched as limit + 1 rows; there is no count of the
+    /// whole filtered set).
+    pub has_more: bool,
     /// Keyset cursor for the next page (newest and ending_soon sorts); null on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
@@ -323,7 +325,8 @@ impl CampaignsApi {
     /// caller's own drafts, `status=suspended` the caller's own suspended campaigns, or every
     /// one for an admin). Filters: status, category, creator, `featured=true`; full-text `q`;
     /// sort `newest` (default), `most_raised`, `ending_soon`, `featured`. Page with
-    /// `page`/`limit`, or follow `nextCursor` for deep paging.
+    /// `page`/`limit`, or follow `nextCursor` for deep paging; `hasMore` tells whether another
+    /// page follows (the filtered set is not counted).
     #[oai(path = "/campaigns", method = "get", operation_id = "listCampaigns")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -368,7 +371,7 @@ impl CampaignsApi {
                 .collect(),
             page: params.page,
             limit: params.limit,
-            total: result.total,
+            has_more: result.has_more,
             next_cursor: result.next_cursor,
         }))
     }

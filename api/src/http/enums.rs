@@ -385,6 +385,7 @@ closed_set! {
         NotifyDonors = "notify_donors",
         NotifyLenders = "notify_lenders",
         SendRepaymentDigests = "send_repayment_digests",
+        SendDonationDigests = "send_donation_digests",
     }
 }
 

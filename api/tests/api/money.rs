@@ -581,6 +581,16 @@ async fn an_admin_refund_restores_the_wallet_and_the_stats_once_only() {
     )
     .await;
     assert_eq!(error["code"], "forbidden");
+    // The donations page's total is the campaign's stats count: one per completed donation.
+    let donations_path = format!("/api/campaigns/{campaign}/donations");
+    let page: Value = app.get(&donations_path).await.json().await.expect("json");
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(1))
+    );
     let reason = json!({"reason": "donor asked for it back"});
     let resp = app
         .post_idem(&path, &admin.access_token, "r1", &reason)
@@ -594,6 +604,14 @@ async fn an_admin_refund_restores_the_wallet_and_the_stats_once_only() {
     let c = app.campaign(campaign).await;
     assert_eq!(
         (c["raisedAmount"].as_i64(), c["totalDonors"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let page: Value = app.get(&donations_path).await.json().await.expect("json");
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().map(Vec::len)
+        ),
         (Some(0), Some(0))
     );
     let error = error_of(
@@ -838,7 +856,11 @@ async fn campaigns_are_listed_filtered_searched_and_paged_by_cursor() {
         .json()
         .await
         .expect("json");
-    assert_eq!(page["total"], 5);
+    assert_eq!(page["hasMore"], true);
+    assert!(
+        page.get("total").is_none(),
+        "the filtered set is not counted"
+    );
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(page["items"][0]["id"], ids[4].as_str());
     let cursor = page["nextCursor"].as_str().expect("cursor");
@@ -855,21 +877,25 @@ async fn campaigns_are_listed_filtered_searched_and_paged_by_cursor() {
         .json()
         .await
         .expect("json");
-    assert_eq!(edu["total"], 3);
+    assert_eq!(edu["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(edu["hasMore"], false);
     let found: Value = app
         .get("/api/campaigns?q=electricity%20classrooms")
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(found["total"], 5);
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(found["hasMore"], false);
     let none: Value = app
         .get("/api/campaigns?q=submarine")
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(none["total"], 0);
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(none["hasMore"], false);
+    assert_eq!(none["nextCursor"], Value::Null);
     for bad in [
         "sort=loudest",
         "limit=0",
@@ -881,6 +907,76 @@ async fn campaigns_are_listed_filtered_searched_and_paged_by_cursor() {
         let error = error_of(app.get(&format!("/api/campaigns?{bad}")).await, 422).await;
         assert_eq!(error["code"], "validation_failed", "{bad}");
     }
+}
+
+#[tokio::test]
+async fn has_more_is_true_only_when_another_page_follows() {
+    let app = spawn_app().await;
+    let creator = app.register().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            app.active_campaign(&creator, "keep_it_all", 10_000)
+                .await
+                .to_string(),
+        );
+    }
+    // A draft is not visible to the public and must not make a page look unfinished.
+    let draft = app
+        .post_json(
+            "/api/campaigns",
+            Some(&creator.access_token),
+            &json!({"title": "A draft campaign", "description": "Not published yet, so not listed.",
+                    "goalAmount": 5_000, "currency": "USD", "category": "community",
+                    "fundingModel": "keep_it_all"}),
+        )
+        .await;
+    assert_eq!(draft.status().as_u16(), 201);
+    let list = |query: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app.get(&format!("/api/campaigns?{query}")).await;
+            assert_eq!(resp.status().as_u16(), 200, "{query}");
+            let page: Value = resp.json().await.expect("json");
+            let ids: Vec<String> = page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|c| c["id"].as_str().expect("id").to_string())
+                .collect();
+            (page, ids)
+        }
+    };
+
+    // Offset paging.
+    let (first, first_ids) = list("limit=2&page=1").await;
+    assert_eq!(first_ids, vec![ids[2].clone(), ids[1].clone()]);
+    assert_eq!(first["hasMore"], true);
+    let (second, second_ids) = list("limit=2&page=2").await;
+    assert_eq!(second_ids, vec![ids[0].clone()]);
+    assert_eq!(second["hasMore"], false);
+    // A full last page does not promise another.
+    let (all, all_ids) = list("limit=3&page=1").await;
+    assert_eq!(all_ids.len(), 3);
+    assert_eq!(all["hasMore"], false);
+    assert_eq!(all["nextCursor"], Value::Null);
+
+    // Keyset paging: the cursor is handed out only while a page follows.
+    let cursor = first["nextCursor"].as_str().expect("cursor on page 1");
+    let resp = app
+        .get(&format!("/api/campaigns?limit=2&cursor={cursor}"))
+        .await;
+    let last: Value = resp.json().await.expect("json");
+    assert_eq!(last["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(last["items"][0]["id"], ids[0].as_str());
+    assert_eq!(last["hasMore"], false);
+    assert_eq!(last["nextCursor"], Value::Null);
+
+    // The same answers again, now from the page cache.
+    let (cached, _) = list("limit=2&page=1").await;
+    assert_eq!(cached["hasMore"], true);
+    let (cached, _) = list("limit=2&page=2").await;
+    assert_eq!(cached["hasMore"], false);
 }
 
 #[tokio::test]

@@ -452,30 +452,52 @@ pub fn detail_sql() -> String {
     format!("{SELECT} where c.id = $1")
 }
 
-/// One page and the total of the filtered set.
-pub async fn list(db: impl PgExecutor<'_> + Copy, q: &ListQuery) -> Result<(Vec<Campaign>, i64)> {
-    let rows: Vec<CampaignRow> = page_query("", q).build_query_as().fetch_all(db).await?;
-    let mut count = QueryBuilder::<Postgres>::new("select count(*) from campaigns c");
-    push_filters(&mut count, q);
-    if q.sort == Sort::EndingSoon {
-        count.push(" and c.deadline is not null");
-    }
-    let total: i64 = count.build_query_scalar().fetch_one(db).await?;
+/// One page, and whether another follows: the page statement reads one row past the page
+/// (`limit + 1`) rather than counting the whole filtered set.
+pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery) -> Result<(Vec<Campaign>, bool)> {
+    let mut rows: Vec<CampaignRow> = page_query("", q).build_query_as().fetch_all(db).await?;
+    let has_more = rows.len() as i64 > q.limit;
+    rows.truncate(usize::try_from(q.limit).unwrap_or(0));
     let items = rows
         .into_iter()
         .map(Campaign::try_from)
         .collect::<Result<_>>()?;
-    Ok((items, total))
+    Ok((items, has_more))
 }
 
-/// The page statement of [`list`], after `prefix` (the plan tests put `explain` there).
+/// The campaign columns of a page, before the creator's name is joined on.
+const PAGE_COLUMNS: &str = "c.id, c.creator_id, c.title, c.description, c.goal_amount,
+    c.currency, c.category, c.funding_model, c.status, c.deadline, c.settlement, c.published_at,
+    c.featured_at, c.created_at, c.updated_at";
+
+/// The page statement of [`list`], after `prefix` (the plan tests put `explain` there). It
+/// reads `q.limit + 1` rows: the extra one only tells that another page follows.
+///
+/// The page is cut (order, offset, limit) on `campaigns` alone and only its rows look up their
+/// creator's name: joined first, every row an offset skips would cost a lookup in `users`. The
+/// lookup is a subquery per row rather than a join so the page keeps the index's order (a
+/// join would be sorted again).
 pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
-    let mut b = QueryBuilder::<Postgres>::new(format!("{prefix}{SELECT}"));
+    let mut b = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}select p.id, p.creator_id,
+            (select u.full_name from read.users u where u.id = p.creator_id) as creator_name,
+            p.title, p.description, p.goal_amount, p.currency, p.category, p.funding_model,
+            p.status, p.deadline, p.settlement, p.published_at, p.featured_at, p.created_at,
+            p.updated_at
+        from (select {PAGE_COLUMNS}"
+    ));
     if q.sort == Sort::MostRaised {
         b.push(
-            " left join (select campaign_id, sum(raised_amount) as raised from campaign_stats_shards
-               group by campaign_id) s on s.campaign_id = c.id",
+            ", coalesce(s.raised, 0) as raised from campaigns c
+             left join (select campaign_id, sum(raised_amount) as raised
+                        from campaign_stats_shards group by campaign_id) s
+             on s.campaign_id = c.id",
         );
+    } else if q.sort == Sort::Featured {
+        // A column, so the outer order can reuse the inner one (an expression would be sorted).
+        b.push(", c.featured_at is null as unfeatured from campaigns c");
+    } else {
+        b.push(" from campaigns c");
     }
     push_filters(&mut b, q);
     if let Some(cur) = &q.cursor {
@@ -500,16 +522,28 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     if q.sort == Sort::EndingSoon {
         b.push(" and c.deadline is not null");
     }
-    b.push(match q.sort {
-        Sort::Newest => " order by c.created_at desc, c.id desc",
-        Sort::MostRaised => " order by coalesce(s.raised, 0) desc, c.id desc",
-        Sort::EndingSoon => " order by c.deadline asc, c.id asc",
-        Sort::Featured => " order by c.featured_at is null, c.created_at desc, c.id desc",
-    });
-    b.push(" limit ").push_bind(q.limit);
+    // The same order inside (to cut the page) and outside (the join does not keep it).
+    let (inner, outer) = match q.sort {
+        Sort::Newest => (
+            "c.created_at desc, c.id desc",
+            "p.created_at desc, p.id desc",
+        ),
+        Sort::MostRaised => (
+            "coalesce(s.raised, 0) desc, c.id desc",
+            "p.raised desc, p.id desc",
+        ),
+        Sort::EndingSoon => ("c.deadline asc, c.id asc", "p.deadline asc, p.id asc"),
+        Sort::Featured => (
+            "c.featured_at is null, c.created_at desc, c.id desc",
+            "p.unfeatured, p.created_at desc, p.id desc",
+        ),
+    };
+    b.push(" order by ").push(inner);
+    b.push(" limit ").push_bind(q.limit + 1);
     if q.cursor.is_none() {
         b.push(" offset ").push_bind(q.offset);
     }
+    b.push(") p order by ").push(outer);
     b
 }
 

@@ -62,7 +62,8 @@ pub struct ListParams {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListPage {
     pub items: Vec<(Campaign, CampaignStats)>,
-    pub total: i64,
+    /// There is a next page.
+    pub has_more: bool,
     /// Pass back as `cursor` for the next page (keyset paging; newest and ending_soon sorts).
     pub next_cursor: Option<String>,
 }
@@ -410,11 +411,14 @@ impl CampaignService {
             )),
             _ => None,
         };
-        let cached: Option<(Vec<Campaign>, i64)> = match &key {
+        // A page cached in the earlier `(campaigns, total)` shape fails to decode as
+        // `(campaigns, has_more)` (a JSON number is not a bool): `get` counts it a miss and the
+        // fresh page overwrites it.
+        let cached: Option<(Vec<Campaign>, bool)> = match &key {
             Some(k) => cache.get(k).await,
             None => None,
         };
-        let (campaigns, total) = match cached {
+        let (campaigns, has_more) = match cached {
             Some(hit) => hit,
             None => {
                 let fresh = repo::list(&self.infra.db.read, &query).await?;
@@ -426,7 +430,7 @@ impl CampaignService {
         };
         let next_cursor = match (sort, campaigns.last()) {
             (Sort::MostRaised | Sort::Featured, _) | (_, None) => None,
-            _ if (campaigns.len() as i64) < p.limit => None,
+            _ if !has_more => None,
             (Sort::Newest, Some(last)) => Some(encode_cursor(&Cursor {
                 at: last.created_at,
                 id: last.id,
@@ -446,7 +450,7 @@ impl CampaignService {
             .collect();
         Ok(ListPage {
             items,
-            total,
+            has_more,
             next_cursor,
         })
     }
@@ -778,6 +782,22 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_list_page_cached_with_a_total_is_a_miss_not_a_has_more() {
+        // The cache decodes with serde_json and counts a failure as a miss; a page cached in
+        // the earlier `(campaigns, total)` shape must fail, not read as `has_more`.
+        for old in ["[[], 0]", "[[], 1]", "[[], 1000000]"] {
+            assert!(
+                serde_json::from_str::<(Vec<Campaign>, bool)>(old).is_err(),
+                "{old}"
+            );
+        }
+        let json = serde_json::to_string(&(Vec::<Campaign>::new(), true)).expect("encode");
+        let (items, has_more) =
+            serde_json::from_str::<(Vec<Campaign>, bool)>(&json).expect("decode");
+        assert!(items.is_empty() && has_more);
     }
 
     #[test]

@@ -131,6 +131,18 @@ impl JobKind for SendRepaymentDigests {
     const NAME: &'static str = "send_repayment_digests";
 }
 
+/// Email every creator whose campaigns were given to in the UTC hour starting at `hour` one
+/// summary of that hour's gifts (`notifications::send_donation_digests`); run again, it sends
+/// only what was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendDonationDigests {
+    pub hour: chrono::DateTime<chrono::Utc>,
+}
+
+impl JobKind for SendDonationDigests {
+    const NAME: &'static str = "send_donation_digests";
+}
+
 /// Any job, for code that handles every kind alike: the relay and the dead-letter list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -145,6 +157,7 @@ pub enum Job {
     NotifyDonors(NotifyDonors),
     NotifyLenders(NotifyLenders),
     SendRepaymentDigests(SendRepaymentDigests),
+    SendDonationDigests(SendDonationDigests),
 }
 
 impl Job {
@@ -161,6 +174,7 @@ impl Job {
             Job::NotifyDonors(_) => NotifyDonors::NAME,
             Job::NotifyLenders(_) => NotifyLenders::NAME,
             Job::SendRepaymentDigests(_) => SendRepaymentDigests::NAME,
+            Job::SendDonationDigests(_) => SendDonationDigests::NAME,
         }
     }
 
@@ -190,10 +204,11 @@ impl Job {
             Event::PayoutSettled {
                 payout_id, paid, ..
             } => vec![notify(Notification::PayoutSettled { payout_id, paid })],
-            Event::DonationCreated { donation_id, .. } => vec![
-                notify(Notification::DonationReceipt { donation_id }),
-                notify(Notification::DonationReceived { donation_id }),
-            ],
+            // Creators hear of gifts in an hourly digest (`SendDonationDigests`, queued by the
+            // scheduler): one job per gift, not two.
+            Event::DonationCreated { donation_id, .. } => {
+                vec![notify(Notification::DonationReceipt { donation_id })]
+            }
             Event::DonationRefunded {
                 donation_id,
                 campaign_id,
@@ -313,7 +328,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_donation_notifies_donor_and_creator_and_retires_no_cache() {
+    fn a_donation_mails_only_its_receipt_and_retires_no_cache() {
         let donation_id = Uuid::new_v4();
         let jobs = Job::for_event(&Event::DonationCreated {
             donation_id,
@@ -323,10 +338,7 @@ mod tests {
         });
         assert_eq!(
             jobs,
-            [
-                notify(Notification::DonationReceipt { donation_id }),
-                notify(Notification::DonationReceived { donation_id }),
-            ]
+            [notify(Notification::DonationReceipt { donation_id })]
         );
     }
 
@@ -362,9 +374,9 @@ mod tests {
             donor_id: Uuid::nil(),
             amount: 1,
         };
-        assert_eq!(Job::for_outbox(6, &donation, false).len(), 2);
+        assert_eq!(Job::for_outbox(6, &donation, false).len(), 1);
         let jobs = Job::for_outbox(7, &donation, true);
-        assert_eq!(jobs.len(), 3);
+        assert_eq!(jobs.len(), 2);
         assert_eq!(
             jobs.last(),
             Some(&Job::DispatchWebhooks(DispatchWebhooks {
@@ -396,5 +408,14 @@ mod tests {
         assert_eq!(json["kind"], "recompute_campaign_stats");
         let back: Job = serde_json::from_value(json).expect("decodes");
         assert_eq!(back, job);
+        let digests = Job::SendDonationDigests(SendDonationDigests {
+            hour: chrono::DateTime::UNIX_EPOCH,
+        });
+        let json = serde_json::to_value(&digests).expect("encodes");
+        assert_eq!(json["kind"], "send_donation_digests");
+        assert_eq!(
+            serde_json::from_value::<Job>(json).expect("decodes"),
+            digests
+        );
     }
 }

@@ -8,7 +8,8 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 
 use super::kinds::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
-    NotifyLenders, RecomputeCampaignStats, ScoreLoan, SendNotification, SendRepaymentDigests,
+    NotifyLenders, RecomputeCampaignStats, ScoreLoan, SendDonationDigests, SendNotification,
+    SendRepaymentDigests,
 };
 use platform::error::{Error, Result};
 use platform::infra::kv::Kv;
@@ -81,7 +82,8 @@ impl Queues {
         let (mut stats, mut caches, mut mails) = (Vec::new(), Vec::new(), Vec::new());
         let (mut scores, mut donor_walks) = (Vec::new(), Vec::new());
         let (mut reports, mut fan_outs, mut deliveries) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut lender_walks, mut digests) = (Vec::new(), Vec::new());
+        let (mut lender_walks, mut digests, mut gift_digests) =
+            (Vec::new(), Vec::new(), Vec::new());
         for (job, key) in jobs {
             match job {
                 Job::RecomputeCampaignStats(j) => stats.push((j, key)),
@@ -94,6 +96,7 @@ impl Queues {
                 Job::NotifyDonors(j) => donor_walks.push((j, key)),
                 Job::NotifyLenders(j) => lender_walks.push((j, key)),
                 Job::SendRepaymentDigests(j) => digests.push((j, key)),
+                Job::SendDonationDigests(j) => gift_digests.push((j, key)),
             }
         }
         self.push_kind::<GenerateReport>(reports).await?;
@@ -105,6 +108,7 @@ impl Queues {
         self.push_kind::<NotifyDonors>(donor_walks).await?;
         self.push_kind::<NotifyLenders>(lender_walks).await?;
         self.push_kind::<SendRepaymentDigests>(digests).await?;
+        self.push_kind::<SendDonationDigests>(gift_digests).await?;
         self.push_kind::<ScoreLoan>(scores).await
     }
 
@@ -139,6 +143,7 @@ impl Queues {
             self.depth::<NotifyDonors>().await?,
             self.depth::<NotifyLenders>().await?,
             self.depth::<SendRepaymentDigests>().await?,
+            self.depth::<SendDonationDigests>().await?,
         ])
     }
 

@@ -111,25 +111,20 @@ pub const PUBLIC_DONATIONS_PAGE: &str = "select d.id, d.amount,
     where d.campaign_id = $1 and d.status = 'completed'
     order by d.created_at desc, d.id desc limit $2 offset $3";
 
+/// A page of [`PUBLIC_DONATIONS_PAGE`]. Their total is the campaign's donation count from its
+/// stats (see `MoneyService::campaign_donations`), not a count of the rows.
 pub async fn public_donations(
-    db: impl PgExecutor<'_> + Copy,
+    db: impl PgExecutor<'_>,
     campaign_id: Uuid,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<PublicDonation>, i64)> {
-    let items = sqlx::query_as(PUBLIC_DONATIONS_PAGE)
+) -> Result<Vec<PublicDonation>> {
+    Ok(sqlx::query_as(PUBLIC_DONATIONS_PAGE)
         .bind(campaign_id)
         .bind(limit)
         .bind(offset)
         .fetch_all(db)
-        .await?;
-    let total = sqlx::query_scalar(
-        "select count(*) from donations where campaign_id = $1 and status = 'completed'",
-    )
-    .bind(campaign_id)
-    .fetch_one(db)
-    .await?;
-    Ok((items, total))
+        .await?)
 }
 
 pub async fn donations_of(

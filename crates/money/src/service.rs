@@ -224,7 +224,14 @@ impl MoneyService {
         offset: i64,
     ) -> Result<(Vec<PublicDonation>, i64)> {
         self.campaigns.visible(viewer, campaign_id).await?;
-        repo::public_donations(&self.infra.db.read, campaign_id, limit, offset).await
+        // The total is the campaign's donation count as its stats keep it (one per completed
+        // donation: a gift adds one in its transaction, a refund takes it back in its own), so
+        // a popular campaign's page does not count its donations rows.
+        let (items, stats) = tokio::try_join!(
+            repo::public_donations(&self.infra.db.read, campaign_id, limit, offset),
+            self.campaigns.stats(campaign_id),
+        )?;
+        Ok((items, stats.donations_count))
     }
 
     pub async fn my_donations(

@@ -9,7 +9,7 @@ pub mod templates;
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
 pub const TABLES: &[&str] = &["notifications_sent"];
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, DurationRound, NaiveDate, NaiveTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -28,8 +28,12 @@ pub enum Notification {
     Welcome { user_id: Uuid },
     /// To the donor: the receipt for their gift.
     DonationReceipt { donation_id: Uuid },
-    /// To the campaign's creator: someone gave.
-    DonationReceived { donation_id: Uuid },
+    /// To a campaign creator: the gifts their campaigns received in the UTC hour starting at
+    /// `hour`, in one email (one email per gift cost a job each and flooded popular creators).
+    DonationsDigest {
+        creator_id: Uuid,
+        hour: DateTime<Utc>,
+    },
     /// To the borrower: news about their loan.
     Loan { loan_id: Uuid, notice: LoanNotice },
     /// To the donor: their monthly gift was paused for lack of funds.
@@ -63,6 +67,11 @@ pub enum Notification {
     CampaignUpdate { update_id: Uuid, donor_id: Uuid },
     /// To the account holder: their payout was paid to the bank, or refused and returned.
     PayoutSettled { payout_id: Uuid, paid: bool },
+    /// A kind this version no longer sends (`donation_received`, say), queued by an older one:
+    /// handled as gone. Without it such a job fails to decode, which fails the worker's whole
+    /// fetch of its queue, again after every restart.
+    #[serde(other)]
+    Retired,
 }
 
 /// What a [`notify_donors`] walk tells every donor.
@@ -112,7 +121,7 @@ impl Notification {
         match self {
             Notification::Welcome { .. } => "welcome",
             Notification::DonationReceipt { .. } => "donation_receipt",
-            Notification::DonationReceived { .. } => "donation_received",
+            Notification::DonationsDigest { .. } => "donations_digest",
             Notification::Loan { notice, .. } => match notice {
                 LoanNotice::Approved => "loan_approved",
                 LoanNotice::Rejected => "loan_rejected",
@@ -137,6 +146,7 @@ impl Notification {
             Notification::CampaignUpdate { .. } => "campaign_update",
             Notification::PayoutSettled { paid: true, .. } => "payout_paid",
             Notification::PayoutSettled { paid: false, .. } => "payout_failed",
+            Notification::Retired => "retired",
         }
     }
 
@@ -144,10 +154,13 @@ impl Notification {
     pub fn dedupe_key(&self) -> String {
         match self {
             Notification::Welcome { user_id } => format!("welcome:{user_id}"),
-            Notification::DonationReceipt { donation_id }
-            | Notification::DonationReceived { donation_id } => {
-                format!("{}:{donation_id}", self.template())
+            Notification::DonationReceipt { donation_id } => {
+                format!("donation_receipt:{donation_id}")
             }
+            Notification::DonationsDigest { creator_id, hour } => format!(
+                "donations_digest:{creator_id}:{}",
+                hour_start(*hour).to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
             Notification::Loan { loan_id, notice } => match notice {
                 LoanNotice::Late { due_on } => format!("loan_late:{loan_id}:{due_on}"),
                 LoanNotice::Reminder { seq } => format!("loan_reminder:{loan_id}:{seq}"),
@@ -189,6 +202,7 @@ impl Notification {
                 donor_id,
             } => format!("campaign_update:{update_id}:{donor_id}"),
             Notification::PayoutSettled { payout_id, .. } => format!("payout_settled:{payout_id}"),
+            Notification::Retired => "retired".to_string(),
         }
     }
 
@@ -267,6 +281,7 @@ async fn compose(
     let base = config.public_url.trim_end_matches('/');
     let currency = config.currency.as_str();
     match *notification {
+        Notification::Retired => Ok(None),
         Notification::Welcome { user_id } => {
             let Some(to) = repo::user(conn, user_id).await? else {
                 return Ok(None);
@@ -298,32 +313,6 @@ async fn compose(
                         "receipt_url",
                         &format!("{base}/my/donations/{}/receipt", d.donation_id),
                     ),
-                    ("campaign_url", &campaign_url(base, &d)),
-                ],
-            )?;
-            Ok(Some((to, email)))
-        }
-        Notification::DonationReceived { donation_id } => {
-            let Some(d) = repo::donation(conn, donation_id).await? else {
-                return Ok(None);
-            };
-            let Some(to) = repo::user(conn, d.creator_id).await? else {
-                return Ok(None);
-            };
-            let donor = if d.anonymous {
-                "An anonymous donor".to_string()
-            } else {
-                format!("{} {}", d.donor_first_name, d.donor_last_name)
-            };
-            let email = render(
-                templates::DONATION_RECEIVED,
-                &[
-                    ("first_name", &to.first_name),
-                    ("donor_name", &donor),
-                    ("campaign_title", &d.campaign_title),
-                    ("amount", &money(d.amount, &d.currency)),
-                    ("raised", &money(d.raised_amount, &d.currency)),
-                    ("goal", &money(d.goal_amount, &d.currency)),
                     ("campaign_url", &campaign_url(base, &d)),
                 ],
             )?;
@@ -608,6 +597,9 @@ async fn compose(
         Notification::RepaymentDigest { lender_id, day } => {
             compose_digest(conn, config, lender_id, day).await
         }
+        Notification::DonationsDigest { creator_id, hour } => {
+            compose_donations_digest(conn, config, creator_id, hour).await
+        }
         Notification::CampaignUpdate {
             update_id,
             donor_id,
@@ -751,6 +743,77 @@ async fn compose_digest(
     Ok(Some((to, email)))
 }
 
+/// A creator's summary of the gifts their campaigns received in the hour from `hour`, one line
+/// per campaign and no donor named (anonymous gifts stay anonymous); `None` when there were
+/// none (refunded meanwhile, say).
+async fn compose_donations_digest(
+    conn: &mut sqlx::PgConnection,
+    config: &Config,
+    creator_id: Uuid,
+    hour: DateTime<Utc>,
+) -> Result<Option<(Recipient, Email)>> {
+    let (from, to_time) = hour_bounds(hour);
+    let campaigns = repo::gifts_to_creator_between(conn, creator_id, from, to_time).await?;
+    if campaigns.is_empty() {
+        return Ok(None);
+    }
+    let Some(to) = repo::user(conn, creator_id).await? else {
+        return Ok(None);
+    };
+    let base = config.public_url.trim_end_matches('/');
+    let lines = campaigns
+        .iter()
+        .map(|c| {
+            format!(
+                "- \"{}\": {}, {}; raised so far {} of its {} goal\n  {base}/campaigns/{}",
+                c.title,
+                counted(c.donations, "gift"),
+                money(c.amount, &c.currency),
+                money(c.raised_amount, &c.currency),
+                money(c.goal_amount, &c.currency),
+                c.campaign_id
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Summed per currency: campaigns need not all raise in the same one.
+    let mut totals = std::collections::BTreeMap::<&str, i64>::new();
+    for c in &campaigns {
+        *totals.entry(c.currency.as_str()).or_default() += c.amount;
+    }
+    let total = totals
+        .iter()
+        .map(|(currency, amount)| money(*amount, currency))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let email = render(
+        templates::DONATIONS_DIGEST,
+        &[
+            ("first_name", &to.first_name),
+            (
+                "donations",
+                &counted(campaigns.iter().map(|c| c.donations).sum(), "donation"),
+            ),
+            ("total", &total),
+            ("from", &from.format("%H:00").to_string()),
+            // The day's last hour ends at 24:00, not at 00:00 of the day it names.
+            ("to", &format!("{:02}:00", from.hour() + 1)),
+            ("day", &from.format("%Y-%m-%d").to_string()),
+            ("lines", &lines),
+        ],
+    )?;
+    Ok(Some((to, email)))
+}
+
+/// `1 gift`, `2 gifts`.
+fn counted(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The web page listing everything a user has lent.
 fn portfolio_url(base: &str) -> String {
     format!("{base}/my/lending")
@@ -760,6 +823,18 @@ fn portfolio_url(base: &str) -> String {
 fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let from = day.and_time(NaiveTime::MIN).and_utc();
     (from, from + chrono::Duration::days(1))
+}
+
+/// The start of the UTC hour `at` falls in.
+pub fn hour_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    // Fails only for instants at the very edge of chrono's range.
+    at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(at)
+}
+
+/// `[start of at's hour, an hour later)`.
+fn hour_bounds(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = hour_start(at);
+    (from, from + chrono::Duration::hours(1))
 }
 
 /// Lenders a [`notify_lenders`] or [`send_repayment_digests`] walk reads at a time.
@@ -833,6 +908,46 @@ pub async fn send_repayment_digests(
     Ok(sent)
 }
 
+/// Creators a [`send_donation_digests`] walk reads at a time.
+const CREATOR_PAGE: i64 = 500;
+
+/// Emails every creator whose campaigns received completed gifts in the UTC hour starting at
+/// `hour` (any instant in it will do) one summary of that hour's gifts, walking them a page at
+/// a time. Deduplicated per creator and hour, so a second run sends only what the first did
+/// not. Returns how many were sent.
+#[tracing::instrument(skip_all, fields(%hour))]
+pub async fn send_donation_digests(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    hour: DateTime<Utc>,
+) -> Result<usize> {
+    let (from, to) = hour_bounds(hour);
+    let mut after = None;
+    let mut sent = 0;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page =
+            repo::creators_given_to_between(&mut conn, from, to, after, CREATOR_PAGE).await?;
+        drop(conn);
+        let Some(&last) = page.last() else {
+            break;
+        };
+        after = Some(last);
+        for &creator_id in &page {
+            let notification = Notification::DonationsDigest {
+                creator_id,
+                hour: from,
+            };
+            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
+                sent += 1;
+            }
+        }
+    }
+    tracing::info!(sent, "donation_digests_sent");
+    Ok(sent)
+}
+
 /// Donors a [`notify_donors`] walk reads at a time.
 const DONOR_PAGE: i64 = 500;
 
@@ -901,7 +1016,13 @@ mod tests {
     fn receipts_are_essential_and_the_rest_is_not() {
         let id = Uuid::nil();
         assert!(Notification::DonationReceipt { donation_id: id }.essential());
-        assert!(!Notification::DonationReceived { donation_id: id }.essential());
+        assert!(
+            !Notification::DonationsDigest {
+                creator_id: id,
+                hour: Utc::now()
+            }
+            .essential()
+        );
         assert!(!Notification::Welcome { user_id: id }.essential());
     }
 
@@ -957,11 +1078,49 @@ mod tests {
     }
 
     #[test]
-    fn donor_and_creator_mails_for_one_donation_have_different_keys() {
-        let id = Uuid::new_v4();
-        assert_ne!(
-            Notification::DonationReceipt { donation_id: id }.dedupe_key(),
-            Notification::DonationReceived { donation_id: id }.dedupe_key()
+    fn donation_digests_are_keyed_per_creator_and_hour() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let at = |h, m| {
+            NaiveDate::from_ymd_opt(2026, 3, 1)
+                .and_then(|d| d.and_hms_opt(h, m, 7))
+                .expect("time")
+                .and_utc()
+        };
+        let digest = |creator_id, hour| Notification::DonationsDigest { creator_id, hour };
+        assert_eq!(
+            digest(a, at(14, 0)).dedupe_key(),
+            format!("donations_digest:{a}:2026-03-01T14:00:00Z")
         );
+        assert_eq!(
+            hour_start(at(14, 59)),
+            at(14, 0) - chrono::Duration::seconds(7)
+        );
+        // Any instant of the hour names the same digest.
+        assert_eq!(
+            digest(a, at(14, 0)).dedupe_key(),
+            digest(a, at(14, 59)).dedupe_key()
+        );
+        assert_ne!(
+            digest(a, at(14, 0)).dedupe_key(),
+            digest(a, at(15, 0)).dedupe_key()
+        );
+        assert_ne!(
+            digest(a, at(14, 0)).dedupe_key(),
+            digest(b, at(14, 0)).dedupe_key()
+        );
+    }
+
+    #[test]
+    fn kinds_an_older_version_queued_decode_as_retired_and_send_nothing() {
+        let old = serde_json::json!({"type": "donation_received", "donation_id": Uuid::nil()});
+        let decoded: Notification = serde_json::from_value(old).expect("decodes");
+        assert_eq!(decoded, Notification::Retired);
+        assert!(!decoded.essential());
+    }
+
+    #[test]
+    fn counts_are_spelled_in_the_singular_or_plural() {
+        assert_eq!(counted(1, "gift"), "1 gift");
+        assert_eq!(counted(3, "donation"), "3 donations");
     }
 }

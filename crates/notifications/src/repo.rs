@@ -40,22 +40,16 @@ pub async fn link_open(conn: &mut PgConnection, token_id: Uuid) -> Result<bool> 
     .await?)
 }
 
-/// A donation with its campaign, donor and creator.
+/// A donation with its campaign, for the donor's receipt and refund emails.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DonationFacts {
     pub donation_id: Uuid,
     pub amount: i64,
-    pub anonymous: bool,
     pub created_at: DateTime<Utc>,
     pub campaign_id: Uuid,
     pub campaign_title: String,
     pub currency: String,
-    pub goal_amount: i64,
-    pub raised_amount: i64,
     pub donor_id: Uuid,
-    pub donor_first_name: String,
-    pub donor_last_name: String,
-    pub creator_id: Uuid,
     pub campaign_status: String,
     /// How an all-or-nothing campaign ended (`released` or `refunded`), once it has.
     pub settlement: Option<String>,
@@ -63,16 +57,11 @@ pub struct DonationFacts {
 
 pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Option<DonationFacts>> {
     Ok(sqlx::query_as(
-        "select d.id as donation_id, d.amount, d.anonymous, d.created_at,
-                c.id as campaign_id, c.title as campaign_title, c.currency, c.goal_amount,
-                coalesce((select t.raised_amount from read.campaign_totals t
-                          where t.campaign_id = c.id), 0)::bigint as raised_amount,
-                u.id as donor_id, u.first_name as donor_first_name,
-                u.last_name as donor_last_name,
-                c.creator_id, c.status as campaign_status, c.settlement
+        "select d.id as donation_id, d.amount, d.created_at, d.donor_id,
+                c.id as campaign_id, c.title as campaign_title, c.currency,
+                c.status as campaign_status, c.settlement
          from read.donations d
          join read.campaigns c on c.id = d.campaign_id
-         join read.users u on u.id = d.donor_id
          where d.id = $1",
     )
     .bind(donation_id)
@@ -377,6 +366,72 @@ pub async fn repayments_received_between(
          order by r.created_at, r.id",
     )
     .bind(lender_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Creators of campaigns that received completed gifts made in `[from, to)`, after `after` in
+/// id order, at most `limit`. The range reads `idx_donation_created`.
+pub async fn creators_given_to_between(
+    conn: &mut PgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select distinct c.creator_id from read.donations d
+         join read.campaigns c on c.id = d.campaign_id
+         where d.created_at >= $1 and d.created_at < $2 and d.status = 'completed'
+           and ($3::uuid is null or c.creator_id > $3)
+         order by c.creator_id limit $4",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What one campaign received in a digest's hour, with its totals now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CampaignGifts {
+    pub campaign_id: Uuid,
+    pub title: String,
+    pub currency: String,
+    pub goal_amount: i64,
+    /// Raised so far, the hour's gifts and any since included.
+    pub raised_amount: i64,
+    /// Completed gifts made in the hour, and their sum.
+    pub donations: i64,
+    pub amount: i64,
+}
+
+/// The creator's campaigns that received completed gifts made in `[from, to)`, largest sum
+/// first. Reads the creator's campaigns (`idx_campaign_creator`), then each one's gifts in the
+/// range (`idx_donation_campaign_created`).
+pub async fn gifts_to_creator_between(
+    conn: &mut PgConnection,
+    creator_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<CampaignGifts>> {
+    Ok(sqlx::query_as(
+        "select c.id as campaign_id, c.title, c.currency, c.goal_amount,
+                coalesce((select t.raised_amount from read.campaign_totals t
+                          where t.campaign_id = c.id), 0)::bigint as raised_amount,
+                count(*)::bigint as donations, sum(d.amount)::bigint as amount
+         from read.campaigns c
+         join read.donations d on d.campaign_id = c.id
+         where c.creator_id = $1 and d.created_at >= $2 and d.created_at < $3
+           and d.status = 'completed'
+         group by c.id, c.title, c.currency, c.goal_amount
+         order by sum(d.amount) desc, c.id",
+    )
+    .bind(creator_id)
     .bind(from)
     .bind(to)
     .fetch_all(conn)

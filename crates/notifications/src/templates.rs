@@ -5,7 +5,7 @@ use platform::error::{Error, Result};
 
 pub const WELCOME: &str = include_str!("../templates/welcome.txt");
 pub const DONATION_RECEIPT: &str = include_str!("../templates/donation_receipt.txt");
-pub const DONATION_RECEIVED: &str = include_str!("../templates/donation_received.txt");
+pub const DONATIONS_DIGEST: &str = include_str!("../templates/donations_digest.txt");
 pub const LOAN_APPROVED: &str = include_str!("../templates/loan_approved.txt");
 pub const LOAN_REJECTED: &str = include_str!("../templates/loan_rejected.txt");
 pub const LOAN_FUNDED: &str = include_str!("../templates/loan_funded.txt");
@@ -113,7 +113,7 @@ mod tests {
         for t in [
             WELCOME,
             DONATION_RECEIPT,
-            DONATION_RECEIVED,
+            DONATIONS_DIGEST,
             LENDER_FUNDED,
             LENDER_LATE,
             LENDER_DEFAULTED,

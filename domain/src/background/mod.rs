@@ -3,10 +3,12 @@
 //! scheduled job from each cron tick's time and runs it ([`scheduled`]). Both only decide when a
 //! job runs and record how it went; what it does lives here.
 
+mod creators;
 mod lenders;
 pub mod queued;
 pub mod scheduled;
 
+pub use creators::DonationDigest;
 pub use lenders::RepaymentDigest;
 
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! The queued job kinds: thin adapters from a payload to the context function that does the
 //! work. The relay and Redis deliver at least once, so each is idempotent.
 
-use jobs::kinds::{NotifyLenders, SendRepaymentDigests};
+use jobs::kinds::{NotifyLenders, SendDonationDigests, SendRepaymentDigests};
 use jobs::{
     DeliverWebhook, DispatchWebhooks, GenerateReport, InvalidateCache, Job, JobKind, NotifyDonors,
     RecomputeCampaignStats, ScoreLoan, SendNotification, cache,
@@ -133,6 +133,28 @@ impl BackgroundJob for SendRepaymentDigests {
 impl QueuedJob for SendRepaymentDigests {
     fn into_job(self) -> Job {
         Job::SendRepaymentDigests(self)
+    }
+}
+
+impl BackgroundJob for SendDonationDigests {
+    const NAME: &'static str = <Self as JobKind>::NAME;
+    type Context = JobContext;
+
+    async fn run(&self, ctx: &JobContext) -> Result<()> {
+        notifications::send_donation_digests(
+            &ctx.app.infra.db.write,
+            &ctx.mailer,
+            &ctx.app.infra.config,
+            self.hour,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl QueuedJob for SendDonationDigests {
+    fn into_job(self) -> Job {
+        Job::SendDonationDigests(self)
     }
 }
 

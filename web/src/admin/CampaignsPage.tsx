@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { $api, client, type Schemas } from '../api/client';
 import { unwrap } from '../api/errors';
-import { Async, Badge, Button, Empty, ErrorBox, Money, PageTitle, Pagination, SelectField, Table, TextField, Td } from '../components/ui';
+import { Async, Badge, Button, Empty, ErrorBox, Money, PageTitle, PrevNext, SelectField, Table, TextField, Td } from '../components/ui';
 import { label } from '../campaigns/constants';
 import { useAction } from '../lib/useAction';
 import { ReasonAction } from './ReasonAction';
@@ -26,7 +26,10 @@ export default function CampaignsPage() {
       <Async q={list}>
         {(d) =>
           d.items.length === 0 ? (
-            <Empty>No campaigns.</Empty>
+            <>
+              <Empty>No campaigns.</Empty>
+              <PrevNext page={d.page} hasMore={false} onPage={setPage} />
+            </>
           ) : (
             <>
               <Table caption="Campaigns" head={['Title', 'Creator', 'Status', 'Raised', 'Action']}>
@@ -34,7 +37,7 @@ export default function CampaignsPage() {
                   <Row key={c.id} c={c} />
                 ))}
               </Table>
-              <Pagination page={d.page} limit={d.limit} total={d.total} onPage={setPage} />
+              <PrevNext page={d.page} hasMore={d.hasMore} onPage={setPage} />
             </>
           )
         }

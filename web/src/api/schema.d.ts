@@ -384,7 +384,8 @@ export interface paths {
          *     caller's own drafts, `status=suspended` the caller's own suspended campaigns, or every
          *     one for an admin). Filters: status, category, creator, `featured=true`; full-text `q`;
          *     sort `newest` (default), `most_raised`, `ending_soon`, `featured`. Page with
-         *     `page`/`limit`, or follow `nextCursor` for deep paging.
+         *     `page`/`limit`, or follow `nextCursor` for deep paging; `hasMore` tells whether another
+         *     page follows (the filtered set is not counted).
          */
         get: operations["listCampaigns"];
         put?: never;
@@ -1723,8 +1724,11 @@ export interface components {
             page: number;
             /** Format: int64 */
             limit: number;
-            /** Format: int64 */
-            total: number;
+            /**
+             * @description True when another page follows (fetched as limit + 1 rows; there is no count of the
+             *     whole filtered set).
+             */
+            hasMore: boolean;
             /** @description Keyset cursor for the next page (newest and ending_soon sorts); null on the last page. */
             nextCursor?: string | null;
         };
@@ -2183,7 +2187,7 @@ export interface components {
          * @description The worker's queues, one per job kind.
          * @enum {string}
          */
-        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook" | "notify_donors" | "notify_lenders" | "send_repayment_digests";
+        JobQueue: "recompute_campaign_stats" | "invalidate_cache" | "send_notification" | "score_loan" | "generate_report" | "dispatch_webhooks" | "deliver_webhook" | "notify_donors" | "notify_lenders" | "send_repayment_digests" | "send_donation_digests";
         /** JobsOverview */
         JobsOverview: {
             queues: components["schemas"]["QueueDto"][];

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { $api } from '../api/client';
-import { Async, Button, Checkbox, Empty, PageTitle, Pagination, SelectField, TextField } from '../components/ui';
+import { Async, Button, Checkbox, Empty, PageTitle, PrevNext, SelectField, TextField } from '../components/ui';
 import { CampaignCard } from './CampaignCard';
 import { CATEGORIES, SORTS, label } from './constants';
 import type { CampaignCategory, CampaignSort } from '../api/types';
@@ -68,23 +68,26 @@ export default function BrowsePage() {
         <Checkbox label="Featured only" checked={featured} onChange={(e) => update({ featured: e.target.checked ? 'true' : '' })} />
       </form>
       <Async q={list} label="Loading campaigns…">
-        {(data) =>
-          data.items.length === 0 ? (
-            <Empty>No campaigns match. Try another search or category{featured ? ', or show more than the featured ones' : ''}.</Empty>
+        {(data) => {
+          // The list says whether another page follows, not how many campaigns match.
+          const paging = <PrevNext page={data.page} hasMore={data.hasMore} onPage={(p) => update({ page: String(p) })} />;
+          return data.items.length === 0 ? (
+            <>
+              <Empty>No campaigns match. Try another search or category{featured ? ', or show more than the featured ones' : ''}.</Empty>
+              {/* Past the last page (e.g. an old link): still a way back. */}
+              {paging}
+            </>
           ) : (
             <>
-              <p className="mb-2 text-sm text-slate-700" aria-live="polite">
-                {data.total} campaign{data.total === 1 ? '' : 's'}
-              </p>
               <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 {data.items.map((c) => (
                   <CampaignCard key={c.id} c={c} />
                 ))}
               </div>
-              <Pagination page={data.page} limit={data.limit} total={data.total} onPage={(p) => update({ page: String(p) })} />
+              {paging}
             </>
-          )
-        }
+          );
+        }}
       </Async>
     </div>
   );

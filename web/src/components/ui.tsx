@@ -280,6 +280,27 @@ export function Pagination({
   );
 }
 
+/**
+ * Previous/Next paging for lists that say only whether another page follows (`hasMore`), not how
+ * many there are. Hidden when there is nothing to page to.
+ */
+export function PrevNext({ page, hasMore, onPage }: { page: number; hasMore: boolean; onPage: (p: number) => void }) {
+  if (page <= 1 && !hasMore) return null;
+  return (
+    <nav aria-label="Pagination" className="mt-4 flex items-center justify-center gap-3">
+      <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        Previous
+      </Button>
+      <span className="text-sm" aria-live="polite">
+        Page {page}
+      </span>
+      <Button variant="secondary" disabled={!hasMore} onClick={() => onPage(page + 1)}>
+        Next
+      </Button>
+    </nav>
+  );
+}
+
 export function Card({ children, className }: { children: ReactNode; className?: string }) {
   return <section className={cx('rounded-lg border border-slate-200 bg-white p-4 shadow-sm', className)}>{children}</section>;
 }

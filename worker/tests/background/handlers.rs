@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
+use domain::background::{BackgroundJob, DonationDigest};
 use domain::campaigns::cache::{CacheStats, PageCache};
 use domain::campaigns::repo::StatTotals as Totals;
 use domain::infra::mail::Mailer;
@@ -153,7 +155,7 @@ async fn a_notification_handled_twice_sends_one_email() {
 }
 
 #[tokio::test]
-async fn a_donation_mails_a_receipt_to_the_donor_and_news_to_the_creator() {
+async fn a_donation_mails_a_receipt_to_the_donor_and_nothing_to_the_creator() {
     let env = TestEnv::new().await;
     let creator = env.user("Cleo", true).await;
     // Receipts are essential: sent even to a donor who turned notifications off.
@@ -169,45 +171,245 @@ async fn a_donation_mails_a_receipt_to_the_donor_and_news_to_the_creator() {
     })
     .await;
 
-    let both = eventually(Duration::from_secs(20), || async {
-        env.mails_to(&donor.email).len() == 1 && env.mails_to(&creator.email).len() == 1
+    let receipt = eventually(Duration::from_secs(20), || async {
+        env.mails_to(&donor.email).len() == 1
     })
     .await;
     worker.stop().await;
-    assert!(both, "mails: {:?}", env.mails());
+    assert!(receipt, "mails: {:?}", env.mails());
     let receipt = &env.mails_to(&donor.email)[0];
     assert!(
         receipt.contains(r#"Subject: Your receipt: 25.50 USD to "Clean water for Lakeside""#),
         "{receipt}"
     );
     assert!(receipt.contains(&donation.to_string()));
-    let news = &env.mails_to(&creator.email)[0];
-    assert!(news.contains("Dan Tester just donated 25.50 USD"), "{news}");
-    assert!(
-        news.contains("raised 25.50 USD of its 1000.00 USD goal"),
-        "{news}"
-    );
-    assert!(news.contains(&format!("https://commonpot.test/campaigns/{campaign}")));
+    // One job per gift: the creator hears in the hourly digest instead.
+    let handled: Vec<String> = sqlx::query_scalar("select template from notifications_sent")
+        .fetch_all(env.pool())
+        .await
+        .expect("handled");
+    assert_eq!(handled, ["donation_receipt"]);
+    let mails = Queues::new(&env.app.infra.kv)
+        .depths()
+        .await
+        .expect("depths")
+        .into_iter()
+        .find(|d| d.queue == "send_notification")
+        .expect("the mail queue");
+    assert_eq!(mails.pending + mails.scheduled, 0);
+    assert!(env.mails_to(&creator.email).is_empty());
+}
+
+/// The hour starting three hours ago: no gift a fixture makes now falls in it.
+fn past_hour() -> DateTime<Utc> {
+    notifications::hour_start(Utc::now()) - ChronoDuration::hours(3)
+}
+
+/// `between 13:00 and 14:00 UTC on 2026-03-01`, as a digest of `hour` says it.
+fn window(hour: DateTime<Utc>) -> String {
+    format!(
+        "between {} and {:02}:00 UTC on {}",
+        hour.format("%H:00"),
+        hour.hour() + 1,
+        hour.format("%Y-%m-%d")
+    )
 }
 
 #[tokio::test]
-async fn creators_who_turned_notifications_off_get_no_donation_news() {
+async fn creators_get_one_digest_per_hour_of_what_their_campaigns_received() {
+    let env = TestEnv::new().await;
+    let (cleo, cole) = (env.user("Cleo", true).await, env.user("Cole", true).await);
+    let (dan, eve) = (env.user("Dan", true).await, env.user("Eve", true).await);
+    let water = env.campaign_titled(cleo.id, "Clean water").await;
+    let books = env.campaign_titled(cleo.id, "Library books").await;
+    let garden = env.campaign_titled(cole.id, "Community garden").await;
+    let hour = past_hour();
+    let at = |minutes| Some(hour + ChronoDuration::minutes(minutes));
+    env.donation_at(water, dan.id, 1_000, at(0)).await;
+    env.donation_at(water, eve.id, 2_550, at(59)).await;
+    env.donation_at(books, dan.id, 400, at(30)).await;
+    env.donation_at(garden, eve.id, 700, at(10)).await;
+    // Just outside the hour, on either side.
+    env.donation_at(water, dan.id, 5_000, at(60)).await;
+    env.donation_at(books, eve.id, 300, at(-1)).await;
+    // Refunded since: counted nowhere.
+    let refunded = env.donation_at(garden, dan.id, 900, at(20)).await;
+    sqlx::query("update donations set status = 'refunded', refunded_at = now() where id = $1")
+        .bind(refunded)
+        .execute(env.pool())
+        .await
+        .expect("refund");
+    sqlx::query(
+        "update campaign_stats_shards set raised_amount = raised_amount - 900
+         where campaign_id = $1",
+    )
+    .bind(garden)
+    .execute(env.pool())
+    .await
+    .expect("stats");
+    let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
+    let config = &env.app.infra.config;
+    let digests = |hour| notifications::send_donation_digests(env.pool(), &mailer, config, hour);
+
+    assert_eq!(digests(hour).await.expect("sends"), 2);
+    assert_eq!(
+        digests(hour + ChronoDuration::minutes(30))
+            .await
+            .expect("again"),
+        0,
+        "once per creator and hour"
+    );
+
+    let cleos = env.mails_to(&cleo.email);
+    assert_eq!(cleos.len(), 1, "{cleos:?}");
+    let mail = &cleos[0];
+    assert!(
+        mail.contains(&format!(
+            "Your campaigns received 3 donations totalling 39.50 USD {}.",
+            window(hour)
+        )),
+        "{mail}"
+    );
+    // Raised so far counts every standing gift, the one after the hour included.
+    assert!(
+        mail.contains(
+            r#"- "Clean water": 2 gifts, 35.50 USD; raised so far 85.50 USD of its 1000.00 USD goal"#
+        ),
+        "{mail}"
+    );
+    assert!(mail.contains(&format!("https://commonpot.test/campaigns/{water}")));
+    assert!(
+        mail.contains(
+            r#"- "Library books": 1 gift, 4.00 USD; raised so far 7.00 USD of its 1000.00 USD goal"#
+        ),
+        "{mail}"
+    );
+    assert!(mail.contains(&format!("https://commonpot.test/campaigns/{books}")));
+    assert!(!mail.contains("Community garden"), "{mail}");
+    // The digest names no donor, so anonymous gifts stay anonymous.
+    assert!(!mail.contains("Dan Tester") && !mail.contains("Eve Tester"));
+
+    let coles = env.mails_to(&cole.email);
+    assert_eq!(coles.len(), 1, "{coles:?}");
+    assert!(
+        coles[0].contains(&format!(
+            "Your campaigns received 1 donation totalling 7.00 USD {}.",
+            window(hour)
+        )),
+        "{}",
+        coles[0]
+    );
+    assert!(
+        coles[0].contains(
+            r#"- "Community garden": 1 gift, 7.00 USD; raised so far 7.00 USD of its 1000.00 USD goal"#
+        ),
+        "{}",
+        coles[0]
+    );
+
+    // The gift at the end of the hour is the next hour's.
+    let next = hour + ChronoDuration::hours(1);
+    assert_eq!(digests(next).await.expect("sends"), 1);
+    let cleos = env.mails_to(&cleo.email);
+    assert_eq!(cleos.len(), 2);
+    assert!(
+        cleos[1].contains(&format!(
+            "Your campaigns received 1 donation totalling 50.00 USD {}.",
+            window(next)
+        )),
+        "{}",
+        cleos[1]
+    );
+    assert_eq!(env.mails_to(&cole.email).len(), 1);
+}
+
+#[tokio::test]
+async fn creators_who_turned_notifications_off_get_no_digest() {
     let env = TestEnv::new().await;
     let creator = env.user("Cleo", false).await;
     let donor = env.user("Dan", true).await;
     let campaign = env.campaign(creator.id).await;
-    let donation = env.donation(campaign, donor.id, 100).await;
+    let hour = past_hour();
+    env.donation_at(
+        campaign,
+        donor.id,
+        100,
+        Some(hour + ChronoDuration::minutes(5)),
+    )
+    .await;
     let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
-    let news = Notification::DonationReceived {
-        donation_id: donation,
+    let config = &env.app.infra.config;
+    let digest = Notification::DonationsDigest {
+        creator_id: creator.id,
+        hour,
     };
 
-    let outcome = notifications::send(env.pool(), &mailer, &env.app.infra.config, &news).await;
+    let outcome = notifications::send(env.pool(), &mailer, config, &digest).await;
 
     assert_eq!(outcome.expect("send"), Outcome::OptedOut);
-    assert!(env.mails_to(&creator.email).is_empty());
-    let again = notifications::send(env.pool(), &mailer, &env.app.infra.config, &news).await;
+    assert_eq!(
+        notifications::send_donation_digests(env.pool(), &mailer, config, hour)
+            .await
+            .expect("walk"),
+        0
+    );
+    let again = notifications::send(env.pool(), &mailer, config, &digest).await;
     assert_eq!(again.expect("again"), Outcome::AlreadyHandled);
+    assert!(env.mails_to(&creator.email).is_empty());
+    // An hour without gifts has nothing to say.
+    let quiet = Notification::DonationsDigest {
+        creator_id: creator.id,
+        hour: hour - ChronoDuration::hours(1),
+    };
+    let outcome = notifications::send(env.pool(), &mailer, config, &quiet).await;
+    assert_eq!(outcome.expect("send"), Outcome::Gone);
+}
+
+#[tokio::test]
+async fn the_hourly_task_queues_the_last_hours_digests_once_for_the_worker() {
+    let env = TestEnv::new().await;
+    let creator = env.user("Cleo", true).await;
+    let donor = env.user("Dan", true).await;
+    let campaign = env.campaign(creator.id).await;
+    let hour = past_hour();
+    env.donation_at(
+        campaign,
+        donor.id,
+        1_200,
+        Some(hour + ChronoDuration::minutes(20)),
+    )
+    .await;
+    // The tick at five past the next hour works on this one; a second tick for it queues
+    // nothing more.
+    let tick = DonationDigest {
+        now: hour + ChronoDuration::minutes(65),
+    };
+    tick.run(&env.app).await.expect("queues");
+    tick.run(&env.app).await.expect("queues");
+    let depth = Queues::new(&env.app.infra.kv)
+        .depths()
+        .await
+        .expect("depths")
+        .into_iter()
+        .find(|d| d.queue == "send_donation_digests")
+        .expect("the digest queue");
+    assert_eq!(depth.pending + depth.scheduled, 1);
+
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    let sent = eventually(Duration::from_secs(20), || async {
+        env.mails_to(&creator.email).len() == 1
+    })
+    .await;
+    worker.stop().await;
+    assert!(sent, "mails: {:?}", env.mails());
+    let mail = &env.mails_to(&creator.email)[0];
+    assert!(
+        mail.contains(&format!(
+            "Your campaigns received 1 donation totalling 12.00 USD {}.",
+            window(hour)
+        )),
+        "{mail}"
+    );
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use domain::App;
 use domain::config::Config;
 use sqlx::PgPool;
@@ -136,15 +137,21 @@ impl TestEnv {
     }
 
     pub async fn campaign(&self, creator: Uuid) -> Uuid {
+        self.campaign_titled(creator, "Clean water for Lakeside")
+            .await
+    }
+
+    pub async fn campaign_titled(&self, creator: Uuid, title: &str) -> Uuid {
         let id = Uuid::new_v4();
         sqlx::query(
             "insert into campaigns (id, creator_id, title, description, goal_amount, currency,
                                     category, funding_model, status, published_at)
-             values ($1, $2, 'Clean water for Lakeside', 'A well and filters for the village school.',
+             values ($1, $2, $3, 'A well and filters for the village school.',
                      100000, 'USD', 'community', 'keep_it_all', 'active', now())",
         )
         .bind(id)
         .bind(creator)
+        .bind(title)
         .execute(self.pool())
         .await
         .expect("insert campaign");
@@ -154,17 +161,29 @@ impl TestEnv {
     /// A completed donation with its stats, as the donation path would leave them (the ledger
     /// is left out: these tests do not read it).
     pub async fn donation(&self, campaign: Uuid, donor: Uuid, amount: i64) -> Uuid {
+        self.donation_at(campaign, donor, amount, None).await
+    }
+
+    /// [`Self::donation`] made at `at` (now when `None`).
+    pub async fn donation_at(
+        &self,
+        campaign: Uuid,
+        donor: Uuid,
+        amount: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Uuid {
         let id = Uuid::new_v4();
         let mut tx = self.pool().begin().await.expect("begin");
         sqlx::query(
-            "insert into donations (id, campaign_id, donor_id, amount, ledger_txn, shard)
-             values ($1, $2, $3, $4, $5, 3)",
+            "insert into donations (id, campaign_id, donor_id, amount, ledger_txn, shard, created_at)
+             values ($1, $2, $3, $4, $5, 3, coalesce($6, now()))",
         )
         .bind(id)
         .bind(campaign)
         .bind(donor)
         .bind(amount)
         .bind(Uuid::new_v4())
+        .bind(at)
         .execute(&mut *tx)
         .await
         .expect("insert donation");
