@@ -71,6 +71,13 @@ pub struct Args {
     /// Grow the donations table to this many before re-measuring reads (0 = skip).
     #[arg(long, default_value_t = 1_000_000)]
     pub scale_donations: usize,
+    /// After the donations grow, grow the active campaigns to each of these counts in turn and
+    /// re-measure the reads (empty = skip).
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    pub scale_campaigns: Vec<usize>,
+    /// Users the platform has once the campaigns reach their last count.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scale_users: usize,
     /// Users that sign in and drive the load (each client uses its own share of them).
     #[arg(long, default_value_t = 256)]
     pub drivers: usize,
@@ -107,6 +114,8 @@ impl Args {
             self.users = self.users.min(20_000);
             self.donations = self.donations.min(10_000);
             self.scale_donations = self.scale_donations.min(100_000);
+            self.scale_campaigns = vec![20_000];
+            self.scale_users = self.scale_users.min(40_000);
             self.drivers = self.drivers.min(128);
             self.duration = self.duration.min(1.0);
             self.warm_set = self.warm_set.min(300);
@@ -126,6 +135,15 @@ impl Args {
         // Seeded wallets hold seed::DEPOSIT; keep the average spend far below it.
         if self.donations.max(self.scale_donations) > self.users * 1_000 {
             bail!("at most 1,000 seeded donations per user");
+        }
+        if self.scale_campaigns.windows(2).any(|w| w[0] >= w[1])
+            || self
+                .scale_campaigns
+                .first()
+                .is_some_and(|&c| c <= self.campaigns)
+            || self.scale_campaigns.last().is_some_and(|&c| c > 10_000_000)
+        {
+            bail!("--scale-campaigns must rise above --campaigns, up to 10,000,000");
         }
         if self.clients.is_empty() || self.clients.contains(&0) || self.duration <= 0.0 {
             bail!("--clients needs positive counts and --duration a positive number of seconds");

@@ -155,6 +155,24 @@ impl Services {
         Ok(())
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the worker.
+    pub async fn signal_worker(&self, signal: &str) -> Result<()> {
+        let pid = self
+            .list
+            .iter()
+            .find(|s| s.name == "worker")
+            .and_then(|s| s.child.id())
+            .context("the worker is not running")?;
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("kill -{signal} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// SIGTERM (graceful), then SIGKILL after 10 s.
     pub async fn stop(mut self) {
         for s in &mut self.list {

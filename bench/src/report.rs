@@ -15,11 +15,23 @@ pub const UNIFORM: &str = "http_donate_uniform";
 pub const HOT: &str = "http_donate_hot";
 pub const DETAIL: &str = "http_detail_cached";
 pub const LIST: &str = "http_list_uncached";
+pub const SEARCH: &str = "http_search_uncached";
+/// The worker draining a backlog with the api idle (its throughput: outbox events per second).
+pub const WORKER_DRAIN: &str = "worker_drain";
 pub const DONATIONS_PAGE: &str = "http_donations_page";
 
-/// Measured with the donations seeded at the start, or after growing the table.
+/// Measured with the donations seeded at the start, after growing the donations table, or
+/// after growing the campaigns (and users) as well.
 pub const BASE: &str = "base";
 pub const GROWN: &str = "grown";
+pub const CAMPAIGNS: &str = "campaigns";
+
+/// Uncached list and search pages per second measured when the performance issue was filed
+/// (release build, 2 cores); the target is three times this.
+const LIST_BEFORE: f64 = 630.0;
+
+/// The processes whose CPU a donation costs (the bench's and pgbench's own are left out).
+const SERVING: &[&str] = &["api", "pg", "worker", "redis"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
@@ -76,6 +88,7 @@ pub struct Point {
     pub stage: String,
     /// Donations in the database when the point started.
     pub donations_in_db: usize,
+    pub campaigns_in_db: usize,
     pub clients: usize,
     pub ok: u64,
     pub errors: u64,
@@ -88,22 +101,21 @@ pub struct Point {
     pub first_error: Option<String>,
     /// CPU milliseconds per operation by process group (see `cpu.rs`).
     pub cpu_ms_per_op: BTreeMap<String, f64>,
+    /// api + PostgreSQL + worker + Redis: what one operation costs the platform.
+    pub cpu_ms_serving: f64,
+    /// Donation points: the oldest unsent outbox event's age, at its worst during the point.
+    pub outbox_lag_max_s: Option<f64>,
 }
 
 impl Point {
-    pub fn new(
-        scenario: &str,
-        stage: &str,
-        donations_in_db: usize,
-        clients: usize,
-        m: &Measured,
-    ) -> Self {
+    pub fn new(scenario: &str, stage: &str, size: Size, clients: usize, m: &Measured) -> Self {
         let ms = |q: f64| m.hist.value_at_quantile(q) as f64 / 1000.0;
         let seconds = m.elapsed.as_secs_f64();
         Self {
             scenario: scenario.into(),
             stage: stage.into(),
-            donations_in_db,
+            donations_in_db: size.donations,
+            campaigns_in_db: size.campaigns,
             clients,
             ok: m.ok,
             errors: m.errors,
@@ -119,12 +131,23 @@ impl Point {
             max_ms: m.hist.max() as f64 / 1000.0,
             first_error: m.first_error.clone(),
             cpu_ms_per_op: BTreeMap::new(),
+            cpu_ms_serving: 0.0,
+            outbox_lag_max_s: None,
         }
     }
 
     pub fn with_cpu(self, cpu_ms_per_op: BTreeMap<String, f64>) -> Self {
+        let cpu_ms_serving = SERVING.iter().filter_map(|g| cpu_ms_per_op.get(*g)).sum();
         Self {
             cpu_ms_per_op,
+            cpu_ms_serving,
+            ..self
+        }
+    }
+
+    pub fn with_outbox_lag(self, seconds: f64) -> Self {
+        Self {
+            outbox_lag_max_s: Some(seconds),
             ..self
         }
     }
@@ -135,10 +158,14 @@ impl Point {
             .iter()
             .map(|(group, ms)| format!("{group} {ms:.2}"))
             .collect();
+        let lag = self
+            .outbox_lag_max_s
+            .map_or(String::new(), |s| format!("  lag {s:.1}s"));
         format!(
-            "{:<22} {:>5} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}   {}",
+            "{:<24} {:>9} {:>9} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}   sum {:.2} = {}{lag}",
             self.scenario,
-            if self.stage == GROWN { "grown" } else { "" },
+            if self.stage == BASE { "" } else { &self.stage },
+            self.campaigns_in_db,
             self.donations_in_db,
             self.clients,
             self.throughput,
@@ -146,9 +173,17 @@ impl Point {
             self.p95_ms,
             self.p99_ms,
             self.errors,
+            self.cpu_ms_serving,
             cpu.join("  ")
         )
     }
+}
+
+/// How big the platform was when a point was measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub donations: usize,
+    pub campaigns: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,25 +255,52 @@ impl Results {
                 });
             }
         }
-        for scenario in [DETAIL, LIST, DONATIONS_PAGE] {
-            if let (Some(small), Some(large)) = (
-                self.find(scenario, BASE, scale_clients),
-                self.find(scenario, GROWN, scale_clients),
-            ) {
-                ratios.push(Ratio {
-                    name: format!("{scenario}_p50_grown_over_base"),
-                    clients: scale_clients,
-                    value: ratio(large.p50_ms, small.p50_ms),
-                });
-                ratios.push(Ratio {
-                    name: format!("{scenario}_p99_grown_over_base"),
-                    clients: scale_clients,
-                    value: ratio(large.p99_ms, small.p99_ms),
-                });
+        for scenario in [DETAIL, LIST, SEARCH, DONATIONS_PAGE] {
+            let grown = self.find(scenario, GROWN, scale_clients);
+            let pairs = [
+                (
+                    format!("{scenario}_{{q}}_grown_over_base"),
+                    self.find(scenario, BASE, scale_clients),
+                    grown,
+                ),
+                (
+                    self.largest(scenario, scale_clients)
+                        .map_or(String::new(), |p| {
+                            format!(
+                                "{scenario}_{{q}}_{}_over_{}_campaigns",
+                                p.campaigns_in_db,
+                                grown.map_or(0, |g| g.campaigns_in_db)
+                            )
+                        }),
+                    grown,
+                    self.largest(scenario, scale_clients),
+                ),
+            ];
+            for (name, small, large) in pairs {
+                if let (Some(small), Some(large)) = (small, large) {
+                    for (q, a, b) in [
+                        ("p50", large.p50_ms, small.p50_ms),
+                        ("p99", large.p99_ms, small.p99_ms),
+                    ] {
+                        ratios.push(Ratio {
+                            name: name.replace("{q}", q),
+                            clients: scale_clients,
+                            value: ratio(a, b),
+                        });
+                    }
+                }
             }
         }
         self.ratios = ratios;
         self.targets = self.judge(scale_clients);
+    }
+
+    /// The point of `scenario` at `clients` measured with the most campaigns after growing them.
+    fn largest(&self, scenario: &str, clients: usize) -> Option<&Point> {
+        self.points
+            .iter()
+            .filter(|p| p.scenario == scenario && p.stage == CAMPAIGNS && p.clients == clients)
+            .max_by_key(|p| p.campaigns_in_db)
     }
 
     fn ratio_at(&self, name: &str, clients: usize) -> Option<f64> {
@@ -321,6 +383,67 @@ impl Results {
                 met: p50.is_some_and(|v| v <= 1.5) && p99.is_some_and(|v| v <= 1.5),
             });
         }
+        for scenario in [LIST, SEARCH, DETAIL, DONATIONS_PAGE] {
+            let at = |q: &str| {
+                self.largest(scenario, scale_clients).and_then(|p| {
+                    self.ratio_at(
+                        &format!(
+                            "{scenario}_{q}_{}_over_{}_campaigns",
+                            p.campaigns_in_db,
+                            self.find(scenario, GROWN, scale_clients)
+                                .map_or(0, |g| g.campaigns_in_db)
+                        ),
+                        scale_clients,
+                    )
+                })
+            };
+            let (p50, p99) = (at("p50"), at("p99"));
+            t.push(Target {
+                name: format!("{scenario} latency flat as campaigns grow (p50, p99)"),
+                goal: "<= 1.5x".into(),
+                measured: format!("{} / {}", fmt(p50), fmt(p99)),
+                met: p50.is_some_and(|v| v <= 1.5) && p99.is_some_and(|v| v <= 1.5),
+            });
+        }
+        for scenario in [LIST, SEARCH] {
+            let best = self
+                .points
+                .iter()
+                .filter(|p| p.scenario == scenario && p.stage == BASE)
+                .max_by(|a, b| a.throughput.total_cmp(&b.throughput));
+            let per_s = best.map(|p| p.throughput);
+            t.push(Target {
+                name: format!("{scenario} throughput (best client count, pages/s)"),
+                goal: format!(">= {:.0}", 3.0 * LIST_BEFORE),
+                measured: per_s.map_or("not measured".into(), |v| format!("{v:.0}")),
+                met: per_s.is_some_and(|v| v >= 3.0 * LIST_BEFORE),
+            });
+            let pg = best.and_then(|p| p.cpu_ms_per_op.get("pg").copied());
+            t.push(Target {
+                name: format!("{scenario}: PostgreSQL CPU per page at that point (ms)"),
+                goal: "<= 0.5".into(),
+                measured: fmt(pg),
+                met: pg.is_some_and(|v| v <= 0.5),
+            });
+        }
+        let cpu = self.find(UNIFORM, BASE, 32).map(|p| p.cpu_ms_serving);
+        t.push(Target {
+            name: "CPU per donation at 32 clients, api+pg+worker+redis (ms)".into(),
+            goal: "<= 0.35".into(),
+            measured: fmt(cpu),
+            met: cpu.is_some_and(|v| v <= 0.35),
+        });
+        let lag = self
+            .points
+            .iter()
+            .filter_map(|p| p.outbox_lag_max_s)
+            .reduce(f64::max);
+        t.push(Target {
+            name: "outbox lag, worst over every donation point (s)".into(),
+            goal: "< 2".into(),
+            measured: fmt(lag),
+            met: lag.is_some_and(|v| v < 2.0),
+        });
         t
     }
 
@@ -340,9 +463,10 @@ impl Results {
         );
         let _ = writeln!(
             s,
-            "{:<22} {:>5} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>7}   CPU ms per op",
+            "{:<24} {:>9} {:>9} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>7}   CPU ms per op (sum = api+pg+worker+redis)",
             "scenario",
             "stage",
+            "campaigns",
             "donations",
             "clients",
             "ops/s",

@@ -6,7 +6,11 @@
 //!    commit's statements for 16 per commit: the limit), over HTTP spread over all campaigns, and over HTTP all
 //!    to one campaign; after every point the totals must have moved by exactly what clients
 //!    saw acknowledged, and the platform's audit must pass;
-//! 3. the donations table grown (default to 1,000,000) and the reads measured again.
+//! 3. the worker paused during one more donation point, then timed draining the backlog with
+//!    the api idle;
+//! 4. the donations table grown (default to 1,000,000) and the reads measured again;
+//! 5. the campaigns grown (default to 100,000, then 1,000,000, with 1,000,000 users) and the
+//!    reads measured at each size.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -23,7 +27,8 @@ use crate::db::{self, Auditor, Database};
 use crate::driver::{self, Driver, Measured};
 use crate::procs::Services;
 use crate::report::{
-    BASE, DETAIL, DONATIONS_PAGE, GROWN, HOT, LIST, Machine, Point, RAW, Results, UNIFORM,
+    BASE, CAMPAIGNS, DETAIL, DONATIONS_PAGE, GROWN, HOT, LIST, Machine, Point, RAW, Results,
+    SEARCH, Size, UNIFORM, WORKER_DRAIN,
 };
 use crate::seed::{self, Seeded, WORDS};
 use crate::{Args, cpu, pgbench, raw};
@@ -33,6 +38,8 @@ use futures::future::BoxFuture;
 const AMOUNT: i64 = 500;
 /// Clients of the pgbench points.
 pub const PGBENCH_CLIENTS: usize = 32;
+/// The worker point's donations, made while the worker is paused.
+const UNIFORM_WORKER_PAUSED: &str = "http_donate_worker_paused";
 const CATEGORIES: &[&str] = &["animals", "community", "education", "health", "technology"];
 
 pub struct Bench<'a> {
@@ -49,6 +56,8 @@ pub struct Bench<'a> {
     audits: u32,
     notes: Vec<String>,
     in_db: usize,
+    /// During the worker point's donations: the outbox lag is then the pause, not the worker.
+    worker_paused: bool,
 }
 
 impl<'a> Bench<'a> {
@@ -89,6 +98,7 @@ impl<'a> Bench<'a> {
             points: Vec::new(),
             audits: 1,
             notes: Vec::new(),
+            worker_paused: false,
         };
         let outcome = bench.phases(&mut services).await;
         let worker_running = services.worker;
@@ -102,6 +112,8 @@ impl<'a> Bench<'a> {
                 "users": args.users,
                 "donations_seeded": args.donations,
                 "donations_grown_to": args.scale_donations,
+                "campaigns_grown_to": args.scale_campaigns,
+                "users_grown_to": args.scale_users,
                 "driving_users": args.drivers,
                 "clients": args.clients,
                 "seconds_per_point": args.duration,
@@ -142,10 +154,12 @@ impl<'a> Bench<'a> {
                 .await?;
             services.check_alive()?;
         }
-        for &c in &clients {
-            self.read_point(LIST, BASE, c, list_op(self.ctx.clone()))
-                .await?;
-            services.check_alive()?;
+        for (scenario, search) in [(LIST, false), (SEARCH, true)] {
+            for &c in &clients {
+                self.read_point(scenario, BASE, c, list_op(self.ctx.clone(), search))
+                    .await?;
+                services.check_alive()?;
+            }
         }
         let scale_clients = self.args.scale_clients;
         if grow {
@@ -164,13 +178,17 @@ impl<'a> Bench<'a> {
         pool.close().await;
         self.pgbench_points().await?;
         for &c in &clients {
-            let op = http_donate_op(self.ctx.clone(), c, None);
+            let op = http_donate_op(self.ctx.clone(), UNIFORM, c, None);
             self.donation_point(UNIFORM, c, None, op).await?;
             services.check_alive()?;
         }
         for &c in &clients {
-            let op = http_donate_op(self.ctx.clone(), c, Some(hot));
+            let op = http_donate_op(self.ctx.clone(), HOT, c, Some(hot));
             self.donation_point(HOT, c, Some(hot), op).await?;
+            services.check_alive()?;
+        }
+        if self.worker {
+            self.worker_drain_point(services).await?;
             services.check_alive()?;
         }
 
@@ -180,27 +198,63 @@ impl<'a> Bench<'a> {
             }
             let missing = self.args.scale_donations - self.seeded.donations;
             seed::grow_donations(&self.url, &mut self.seeded, self.args.scale_donations).await?;
-            self.retire_cached_pages().await?;
             self.in_db += missing;
-            self.auditor.check("growing the donations table").await?;
-            self.audits += 1;
-            println!("== audit after growing: clean");
-            let warm = self.warm_detail().await?;
-            let c = scale_clients;
-            self.read_point(DETAIL, GROWN, c, detail_op(self.ctx.clone(), warm))
+            self.after_growth("growing the donations table").await?;
+            self.grown_reads(GROWN).await?;
+            services.check_alive()?;
+        }
+        let steps = self.args.scale_campaigns.clone();
+        for (i, &campaigns) in steps.iter().enumerate() {
+            let users = if i + 1 == steps.len() {
+                self.args.scale_users
+            } else {
+                0
+            };
+            seed::grow_platform(&self.url, &mut self.seeded, campaigns, users).await?;
+            self.ctx.campaigns = Arc::new(self.seeded.campaigns.clone());
+            self.ctx.list_urls = Arc::new(ListUrls::new(&self.ctx.base, &self.seeded));
+            self.after_growth(&format!("growing to {campaigns} campaigns"))
                 .await?;
-            self.read_point(LIST, GROWN, c, list_op(self.ctx.clone()))
-                .await?;
-            self.read_point(
-                DONATIONS_PAGE,
-                GROWN,
-                c,
-                donations_page_op(self.ctx.clone()),
-            )
-            .await?;
+            self.grown_reads(CAMPAIGNS).await?;
             services.check_alive()?;
         }
         Ok(())
+    }
+
+    /// After rows were added behind the api's back (COPY): retires every cached page, as an
+    /// operator would after a bulk import, and audits.
+    async fn after_growth(&mut self, what: &str) -> Result<()> {
+        self.retire_cached_pages().await?;
+        self.auditor.check(what).await?;
+        self.audits += 1;
+        println!("== audit after {what}: clean");
+        Ok(())
+    }
+
+    /// Detail, list, search and the donations page at `--scale-clients`, after a growth.
+    async fn grown_reads(&mut self, stage: &str) -> Result<()> {
+        let warm = self.warm_detail().await?;
+        let c = self.args.scale_clients;
+        self.read_point(DETAIL, stage, c, detail_op(self.ctx.clone(), warm))
+            .await?;
+        self.read_point(LIST, stage, c, list_op(self.ctx.clone(), false))
+            .await?;
+        self.read_point(SEARCH, stage, c, list_op(self.ctx.clone(), true))
+            .await?;
+        self.read_point(
+            DONATIONS_PAGE,
+            stage,
+            c,
+            donations_page_op(self.ctx.clone()),
+        )
+        .await
+    }
+
+    fn size(&self) -> Size {
+        Size {
+            donations: self.in_db,
+            campaigns: self.seeded.campaigns.len(),
+        }
     }
 
     fn print(&self, p: &Point) {
@@ -220,7 +274,7 @@ impl<'a> Bench<'a> {
     {
         let cpu_before = cpu::snapshot();
         let m = driver::measure(clients, self.args.point_duration(), op).await?;
-        let p = Point::new(scenario, stage, self.in_db, clients, &m).with_cpu(cpu::per_op(
+        let p = Point::new(scenario, stage, self.size(), clients, &m).with_cpu(cpu::per_op(
             &cpu_before,
             &cpu::snapshot(),
             m.ok,
@@ -265,12 +319,22 @@ impl<'a> Bench<'a> {
             None => None,
         };
         let cpu_before = cpu::snapshot();
+        let lag = LagSampler::start(self.check_db.clone());
         let m: Measured = measure.await?;
-        let p = Point::new(scenario, BASE, self.in_db, clients, &m).with_cpu(cpu::per_op(
+        // The point's background work counts too: CPU is read once the worker has caught up.
+        if self.worker && !self.worker_paused {
+            self.wait_for_worker().await?;
+        }
+        let cpu_after = cpu::snapshot();
+        let mut p = Point::new(scenario, BASE, self.size(), clients, &m).with_cpu(cpu::per_op(
             &cpu_before,
-            &cpu::snapshot(),
+            &cpu_after,
             m.ok,
         ));
+        let worst_lag = lag.stop().await;
+        if self.worker && !self.worker_paused {
+            p = p.with_outbox_lag(worst_lag);
+        }
         self.print(&p);
         let phase = format!("{scenario} at {clients} clients");
         let after = db::totals(&self.check_db, None).await?;
@@ -341,6 +405,53 @@ impl<'a> Bench<'a> {
             pgbench::SET16
         ));
         pgbench::clean_up(&self.check_db).await
+    }
+
+    /// The worker point: the worker is paused (SIGSTOP) during one more uniform donation point
+    /// at 32 clients, then resumed with the api idle and timed until it has relayed every
+    /// outbox event and emptied its queues. Its throughput is outbox events per second.
+    async fn worker_drain_point(&mut self, services: &Services) -> Result<()> {
+        self.wait_for_worker().await?;
+        services.signal_worker("STOP").await?;
+        self.worker_paused = true;
+        let op = http_donate_op(self.ctx.clone(), UNIFORM_WORKER_PAUSED, 32, None);
+        let paused = self
+            .donation_point(UNIFORM_WORKER_PAUSED, 32, None, op)
+            .await;
+        services.signal_worker("CONT").await?;
+        self.worker_paused = false;
+        paused?;
+        let events: i64 = sqlx::query_scalar("select count(*) from outbox where sent_at is null")
+            .fetch_one(&self.check_db)
+            .await?;
+        let mails_before = mail_files(&self.args.out.join("mail"));
+        let cpu_before = cpu::snapshot();
+        let started = Instant::now();
+        self.wait_for_worker().await?;
+        let m = Measured {
+            ok: u64::try_from(events).unwrap_or(0),
+            errors: 0,
+            elapsed: started.elapsed(),
+            hist: hdrhistogram::Histogram::new(3)?,
+            first_error: None,
+        };
+        let p = Point::new(WORKER_DRAIN, BASE, self.size(), 1, &m).with_cpu(cpu::per_op(
+            &cpu_before,
+            &cpu::snapshot(),
+            m.ok,
+        ));
+        self.print(&p);
+        let mails = mail_files(&self.args.out.join("mail")).saturating_sub(mails_before);
+        self.notes.push(format!(
+            "{WORKER_DRAIN}: with the api idle the worker relayed {events} outbox events and \
+             sent {mails} emails in {:.1} s ({:.0} events/s, {:.0} emails/s); its row's CPU is \
+             per event",
+            m.elapsed.as_secs_f64(),
+            p.throughput,
+            mails as f64 / m.elapsed.as_secs_f64().max(0.001)
+        ));
+        self.points.push(p);
+        Ok(())
     }
 
     /// Reads `warm_set` detail pages once so they are cached, and checks Redis holds them.
@@ -478,8 +589,8 @@ fn raw_op(ctx: Ctx, pool: PgPool, clients: usize) -> Op {
     })
 }
 
-fn http_donate_op(ctx: Ctx, clients: usize, hot: Option<Uuid>) -> Op {
-    let tag = if hot.is_some() { "hot" } else { "uniform" };
+/// Donations over HTTP; `tag` keeps each point's idempotency keys its own.
+fn http_donate_op(ctx: Ctx, tag: &'static str, clients: usize, hot: Option<Uuid>) -> Op {
     Box::new(move |c, seq| {
         let token = &pick(&ctx.drivers, clients, c, seq).token;
         let campaign = campaign(&ctx.campaigns, hot);
@@ -504,9 +615,15 @@ fn detail_op(ctx: Ctx, warm: Arc<Vec<Uuid>>) -> Op {
     })
 }
 
-fn list_op(ctx: Ctx) -> Op {
+/// Uncached list pages, or (`search`) uncached full-text searches.
+fn list_op(ctx: Ctx, search: bool) -> Op {
     Box::new(move |_, seq| {
-        let request = ctx.client.get(ctx.list_urls.next(seq));
+        let url = if search {
+            ctx.list_urls.search()
+        } else {
+            ctx.list_urls.list(seq)
+        };
+        let request = ctx.client.get(url);
         Box::pin(async move { driver::expect_status(request.send().await?, 200).await })
     })
 }
@@ -548,33 +665,44 @@ impl ListUrls {
         format!("{}?status=active&limit=20&cursor={cursor}", self.base)
     }
 
-    fn next(&self, seq: u64) -> String {
-        let kind = seq % 3;
-        if kind == 0 {
+    /// A keyset page at a random cursor, or a category page sorted newest or ending soon.
+    fn list(&self, seq: u64) -> String {
+        if seq.is_multiple_of(2) {
             return self.keyset();
         }
-        for _ in 0..20 {
+        self.fresh(|| {
+            let c = CATEGORIES[rand::random_range(0..CATEGORIES.len())];
+            let sort = if rand::random_bool(0.5) {
+                "newest"
+            } else {
+                "ending_soon"
+            };
+            let page = rand::random_range(1..=40);
+            let limit = rand::random_range(10..=30);
+            format!("status=active&category={c}&sort={sort}&page={page}&limit={limit}")
+        })
+    }
+
+    /// A full-text search for one word or two, on one of its first five pages.
+    fn search(&self) -> String {
+        self.fresh(|| {
             let page = rand::random_range(1..=5);
             let limit = rand::random_range(10..=30);
-            let query = if kind == 1 {
-                let w = WORDS[rand::random_range(0..WORDS.len())];
-                if rand::random_bool(0.5) {
-                    let w2 = WORDS[rand::random_range(0..WORDS.len())];
-                    format!("q={w}%20{w2}&page={page}&limit={limit}")
-                } else {
-                    format!("q={w}&page={page}&limit={limit}")
-                }
+            let w = WORDS[rand::random_range(0..WORDS.len())];
+            if rand::random_bool(0.5) {
+                let w2 = WORDS[rand::random_range(0..WORDS.len())];
+                format!("q={w}%20{w2}&page={page}&limit={limit}")
             } else {
-                let c = CATEGORIES[rand::random_range(0..CATEGORIES.len())];
-                let sort = if rand::random_bool(0.5) {
-                    "newest"
-                } else {
-                    "ending_soon"
-                };
-                let page = rand::random_range(1..=40);
-                format!("status=active&category={c}&sort={sort}&page={page}&limit={limit}")
-            };
-            let url = format!("{}?{query}", self.base);
+                format!("q={w}&page={page}&limit={limit}")
+            }
+        })
+    }
+
+    /// A URL from `query` not requested before in this run (a keyset page when 20 tries all
+    /// repeated one).
+    fn fresh(&self, query: impl Fn() -> String) -> String {
+        for _ in 0..20 {
+            let url = format!("{}?{}", self.base, query());
             let fresh = self
                 .seen
                 .lock()
@@ -585,5 +713,55 @@ impl ListUrls {
             }
         }
         self.keyset()
+    }
+}
+
+/// Files under the worker's mail folder (one per email sent).
+fn mail_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() { mail_files(&path) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+/// Samples the age of the oldest unsent outbox event every 200 ms until stopped, keeping the
+/// worst.
+struct LagSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<f64>,
+}
+
+impl LagSampler {
+    fn start(db: PgPool) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut worst = 0.0f64;
+            loop {
+                let age: Option<f64> = sqlx::query_scalar(
+                    "select extract(epoch from clock_timestamp() - created_at)::float8
+                     from outbox where sent_at is null order by id limit 1",
+                )
+                .fetch_optional(&db)
+                .await
+                .ok()
+                .flatten();
+                worst = worst.max(age.unwrap_or(0.0));
+                tokio::select! {
+                    _ = &mut stopped => return worst,
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) -> f64 {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or(0.0)
     }
 }

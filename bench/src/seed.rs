@@ -129,38 +129,86 @@ pub async fn seed(url: &str, users: usize, campaigns: usize, donations: usize) -
     let mut rng = StdRng::seed_from_u64(20261125);
     let mut conn = loader(url).await?;
     println!("== seeding {users} users, {campaigns} campaigns, {donations} donations");
+    let now = Utc::now();
+    let mut seeded = Seeded {
+        users: Vec::new(),
+        campaigns: Vec::new(),
+        oldest: now,
+        newest: now,
+        donations: 0,
+    };
+    add_users(&mut conn, &mut seeded, users).await?;
+    add_campaigns(&mut conn, &mut seeded, campaigns, &mut rng).await?;
+    add_donations(&mut conn, &mut seeded, donations, &mut rng).await?;
+    conn.execute("vacuum (analyze)").await?;
+    println!("   seeded in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(seeded)
+}
+
+/// Grows the campaigns to `campaigns` and the users to `users` (existing rows are kept), as a
+/// platform grows: new users with funded wallets, new active campaigns without donations yet.
+pub async fn grow_platform(
+    url: &str,
+    seeded: &mut Seeded,
+    campaigns: usize,
+    users: usize,
+) -> Result<()> {
+    let started = Instant::now();
+    println!(
+        "== growing to {campaigns} campaigns and {} users",
+        users.max(seeded.users.len())
+    );
+    let mut conn = loader(url).await?;
+    let mut rng = StdRng::seed_from_u64(campaigns as u64);
+    add_users(&mut conn, seeded, users.saturating_sub(seeded.users.len())).await?;
+    let more = campaigns.saturating_sub(seeded.campaigns.len());
+    add_campaigns(&mut conn, seeded, more, &mut rng).await?;
+    conn.execute("vacuum (analyze)").await?;
+    println!("   grown in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Adds `n` users, each with a wallet holding one confirmed sandbox deposit and its two ledger
+/// lines. One argon2 hash is computed and shared by all of them.
+async fn add_users(conn: &mut PgConnection, seeded: &mut Seeded, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
     let hash = Argon2::default()
         .hash_password(PASSWORD.as_bytes())
         .map_err(|e| anyhow::anyhow!("hashing the seed password: {e}"))?
         .to_string();
-
-    let user_ids: Vec<Uuid> = (0..users).map(|_| Uuid::new_v4()).collect();
-    let deposit_txns: Vec<Uuid> = (0..users).map(|_| Uuid::new_v4()).collect();
+    let first = seeded.users.len();
+    let user_ids: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+    let deposit_txns: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+    // Version 7 ids grow with time: the new deposits are those from this one on.
+    let first_deposit = Uuid::now_v7();
     let mut tx = conn.begin().await?;
-    let pb = bar(users, "users");
+    let pb = bar(n, "users");
     copy_rows(
         &mut tx,
         "copy users (id, email, password_hash, first_name, last_name) from stdin (format csv)",
-        users,
+        n,
         &pb,
         |i, b| {
+            let g = first + i;
             let _ = writeln!(
                 b,
                 "{},{},\"{hash}\",{},{}",
                 user_ids[i],
-                email(i),
-                FIRST[i % FIRST.len()],
-                LAST[(i / FIRST.len()) % LAST.len()]
+                email(g),
+                FIRST[g % FIRST.len()],
+                LAST[(g / FIRST.len()) % LAST.len()]
             );
         },
     )
     .await?;
     pb.finish();
-    let pb = bar(users, "wallets + deposits");
+    let pb = bar(n, "wallets + deposits");
     copy_rows(
         &mut tx,
         "copy wallets (user_id, balance) from stdin (format csv)",
-        users,
+        n,
         &pb,
         |i, b| {
             let _ = writeln!(b, "{},{DEPOSIT}", user_ids[i]);
@@ -171,7 +219,7 @@ pub async fn seed(url: &str, users: usize, campaigns: usize, donations: usize) -
         &mut tx,
         "copy deposits (id, user_id, amount, provider, status, ledger_txn, confirmed_at)
          from stdin (format csv)",
-        users,
+        n,
         &pb,
         |i, b| {
             let _ = writeln!(
@@ -184,48 +232,70 @@ pub async fn seed(url: &str, users: usize, campaigns: usize, donations: usize) -
         },
     )
     .await?;
-    tx.execute(
+    sqlx::query(
         "insert into ledger_entries (txn_id, account, amount, kind, created_at)
          select d.ledger_txn, v.account, v.amount, 'deposit', d.confirmed_at
          from deposits d, lateral (values ('external:payments', -d.amount),
                                          ('wallet:' || d.user_id, d.amount)) as v(account, amount)
+         where d.id >= $1
          order by d.id",
     )
+    .bind(first_deposit)
+    .execute(&mut *tx)
     .await?;
     pb.finish();
+    tx.commit().await?;
+    seeded.users.extend(user_ids);
+    Ok(())
+}
 
+/// Adds `n` active campaigns created at random times over the last year; titles and
+/// descriptions draw on [`WORDS`], a fifth are all-or-nothing with a deadline.
+async fn add_campaigns(
+    conn: &mut PgConnection,
+    seeded: &mut Seeded,
+    n: usize,
+    rng: &mut StdRng,
+) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
     let now = Utc::now();
-    let campaign_ids: Vec<Uuid> = (0..campaigns).map(|_| Uuid::now_v7()).collect();
+    let first = seeded.campaigns.len();
+    let campaign_ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
     let year_micros = Duration::days(365).num_microseconds().unwrap_or(i64::MAX);
-    let created: Vec<DateTime<Utc>> = (0..campaigns)
+    let created: Vec<DateTime<Utc>> = (0..n)
         .map(|_| now - Duration::microseconds(rng.random_range(60_000_000..year_micros)))
         .collect();
-    let creators = users.clamp(1, 2_000);
-    let pb = bar(campaigns, "campaigns");
+    let creators = seeded.users.len().clamp(1, 2_000);
+    let users = &seeded.users;
+    let mut tx = conn.begin().await?;
+    let pb = bar(n, "campaigns");
     copy_rows(
         &mut tx,
         "copy campaigns (id, creator_id, title, description, goal_amount, currency, category,
             funding_model, status, deadline, published_at, created_at, updated_at)
          from stdin (format csv)",
-        campaigns,
+        n,
         &pb,
         |i, b| {
-            let w = WORDS[i % WORDS.len()];
-            let w2 = WORDS[(i / WORDS.len() + 3) % WORDS.len()];
-            let place = PLACES[(i / 7) % PLACES.len()];
-            let all_or_nothing = i % 5 == 0;
+            let g = first + i;
+            let w = WORDS[g % WORDS.len()];
+            let w2 = WORDS[(g / WORDS.len() + 3) % WORDS.len()];
+            let place = PLACES[(g / 7) % PLACES.len()];
+            let all_or_nothing = g.is_multiple_of(5);
             let deadline = if all_or_nothing {
-                (now + Duration::days(30 + (i % 300) as i64)).to_rfc3339()
+                (now + Duration::days(30 + (g % 300) as i64)).to_rfc3339()
             } else {
                 String::new()
             };
             let _ = writeln!(
                 b,
-                "{},{},New {w} for {place} {i},Help us fund a {w} project in {place}. Every gift also supports {w2} for local families.,{},USD,{},{},active,{deadline},{c},{c},{c}",
+                "{},{},New {w} for {place} {g},Help us fund a {w} project in {place}. Every gift also supports {w2} for local families.,{},USD,{},{},active,{deadline},{c},{c},{c}",
                 campaign_ids[i],
-                user_ids[i % creators],
-                100_000 + (i as i64 % 50) * 10_000,
-                CATEGORIES[i % CATEGORIES.len()],
+                users[g % creators],
+                100_000 + (g as i64 % 50) * 10_000,
+                CATEGORIES[g % CATEGORIES.len()],
                 if all_or_nothing {
                     "all_or_nothing"
                 } else {
@@ -238,18 +308,22 @@ pub async fn seed(url: &str, users: usize, campaigns: usize, donations: usize) -
     .await?;
     pb.finish();
     tx.commit().await?;
-
-    let mut seeded = Seeded {
-        users: user_ids,
-        campaigns: campaign_ids,
-        oldest: created.iter().min().copied().unwrap_or(now),
-        newest: created.iter().max().copied().unwrap_or(now),
-        donations: 0,
-    };
-    add_donations(&mut conn, &mut seeded, donations, &mut rng).await?;
-    conn.execute("vacuum (analyze)").await?;
-    println!("   seeded in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(seeded)
+    if let Some(&min) = created.iter().min() {
+        seeded.oldest = if first == 0 {
+            min
+        } else {
+            seeded.oldest.min(min)
+        };
+    }
+    if let Some(&max) = created.iter().max() {
+        seeded.newest = if first == 0 {
+            max
+        } else {
+            seeded.newest.max(max)
+        };
+    }
+    seeded.campaigns.extend(campaign_ids);
+    Ok(())
 }
 
 /// Grows the donations table to `target` rows (existing donations are kept).
