@@ -433,17 +433,25 @@ impl Results {
             measured: fmt(cpu),
             met: cpu.is_some_and(|v| v <= 0.35),
         });
-        let lag = self
-            .points
-            .iter()
-            .filter_map(|p| p.outbox_lag_max_s)
-            .reduce(f64::max);
-        t.push(Target {
-            name: "outbox lag, worst over every donation point (s)".into(),
-            goal: "< 2".into(),
-            measured: fmt(lag),
-            met: lag.is_some_and(|v| v < 2.0),
-        });
+        // The HTTP points are the product; the raw and pgbench points write faster than the
+        // worker drains (see the worker point), so their lag is shown on its own.
+        for (what, http) in [
+            ("the HTTP donation points", true),
+            ("every donation point", false),
+        ] {
+            let lag = self
+                .points
+                .iter()
+                .filter(|p| !http || p.scenario.starts_with("http_"))
+                .filter_map(|p| p.outbox_lag_max_s)
+                .reduce(f64::max);
+            t.push(Target {
+                name: format!("outbox lag, worst over {what} (s)"),
+                goal: "< 2".into(),
+                measured: fmt(lag),
+                met: lag.is_some_and(|v| v < 2.0),
+            });
+        }
         t
     }
 

@@ -33,12 +33,13 @@ async fn seeded() -> PgPool {
          from generate_series(1, 20000) i",
         "with u as (select id, row_number() over (order by id) as rn from users)
          insert into campaigns (id, creator_id, title, description, goal_amount, currency, category,
-             funding_model, status, created_at, published_at)
+             funding_model, status, created_at, published_at, deadline)
          select gen_random_uuid(), u.id, 'Campaign number ' || i,
              'A description long enough for campaign ' || i, 100000, 'USD',
              (array['health', 'education', 'animals', 'community'])[1 + i % 4], 'keep_it_all',
              case i % 10 when 0 then 'draft' when 1 then 'completed' else 'active' end,
-             now() - i * interval '1 minute', now() - i * interval '1 minute'
+             now() - i * interval '1 minute', now() - i * interval '1 minute',
+             case when i % 3 = 0 then now() + i * interval '1 hour' end
          from generate_series(1, 10000) i join u on u.rn = 1 + i % 1000",
         "with c as (select id, row_number() over (order by id) as rn from campaigns),
               u as (select id, row_number() over (order by id) as rn from users)
@@ -150,6 +151,23 @@ async fn campaign_reads_and_the_donations_page_use_indexes_not_sequential_scans(
             ListQuery {
                 sort: Sort::Featured,
                 ..page(None, None)
+            },
+        ),
+        (
+            "ending soon in a category",
+            ListQuery {
+                sort: Sort::EndingSoon,
+                category: Some("health".into()),
+                offset: 200,
+                ..page(Some(CampaignStatus::Active), None)
+            },
+        ),
+        (
+            "newest in a category, deep",
+            ListQuery {
+                category: Some("education".into()),
+                offset: 600,
+                ..page(Some(CampaignStatus::Active), None)
             },
         ),
         (
