@@ -265,15 +265,19 @@ export function Pagination({
 }) {
   const pages = Math.max(1, Math.ceil(total / limit));
   if (pages <= 1) return null;
+  return <PageNav page={page} label={`Page ${page} of ${pages}`} hasMore={page < pages} onPage={onPage} />;
+}
+
+function PageNav({ page, label, hasMore, onPage }: { page: number; label: string; hasMore: boolean; onPage: (p: number) => void }) {
   return (
     <nav aria-label="Pagination" className="mt-4 flex items-center justify-center gap-3">
       <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
         Previous
       </Button>
       <span className="text-sm" aria-live="polite">
-        Page {page} of {pages}
+        {label}
       </span>
-      <Button variant="secondary" disabled={page >= pages} onClick={() => onPage(page + 1)}>
+      <Button variant="secondary" disabled={!hasMore} onClick={() => onPage(page + 1)}>
         Next
       </Button>
     </nav>
@@ -286,19 +290,7 @@ export function Pagination({
  */
 export function PrevNext({ page, hasMore, onPage }: { page: number; hasMore: boolean; onPage: (p: number) => void }) {
   if (page <= 1 && !hasMore) return null;
-  return (
-    <nav aria-label="Pagination" className="mt-4 flex items-center justify-center gap-3">
-      <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
-        Previous
-      </Button>
-      <span className="text-sm" aria-live="polite">
-        Page {page}
-      </span>
-      <Button variant="secondary" disabled={!hasMore} onClick={() => onPage(page + 1)}>
-        Next
-      </Button>
-    </nav>
-  );
+  return <PageNav page={page} label={`Page ${page}`} hasMore={hasMore} onPage={onPage} />;
 }
 
 export function Card({ children, className }: { children: ReactNode; className?: string }) {
