@@ -851,27 +851,21 @@ pub async fn notify_lenders(
     loan_id: Uuid,
     notice: LenderNotice,
 ) -> Result<usize> {
-    let mut after = None;
-    let mut sent = 0;
-    loop {
-        let mut conn = pool.acquire().await?;
-        let page = repo::lenders_after(&mut conn, loan_id, after, LENDER_PAGE).await?;
-        drop(conn);
-        let Some(&last) = page.last() else {
-            break;
-        };
-        after = Some(last);
-        for &lender_id in &page {
-            let notification = Notification::Lender {
-                loan_id,
-                lender_id,
-                notice,
-            };
-            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
-                sent += 1;
-            }
-        }
-    }
+    let sent = send_each(
+        pool,
+        mailer,
+        config,
+        |after| async move {
+            let mut conn = pool.acquire().await?;
+            repo::lenders_after(&mut conn, loan_id, after, LENDER_PAGE).await
+        },
+        |lender_id| Notification::Lender {
+            loan_id,
+            lender_id,
+            notice,
+        },
+    )
+    .await?;
     tracing::info!(sent, "lenders_notified");
     Ok(sent)
 }
@@ -887,24 +881,49 @@ pub async fn send_repayment_digests(
     day: NaiveDate,
 ) -> Result<usize> {
     let (from, to) = day_bounds(day);
+    let sent = send_each(
+        pool,
+        mailer,
+        config,
+        |after| async move {
+            let mut conn = pool.acquire().await?;
+            repo::lenders_repaid_between(&mut conn, from, to, after, LENDER_PAGE).await
+        },
+        |lender_id| Notification::RepaymentDigest { lender_id, day },
+    )
+    .await?;
+    tracing::info!(sent, "repayment_digests_sent");
+    Ok(sent)
+}
+
+/// Sends `notification(id)` to each id `page(after)` reads (on a connection it holds only for
+/// that read), a page at a time (ids ascending, each page
+/// after the last id of the one before), every email deduplicated on its own, so running a
+/// walk again sends only what the last run did not. Returns how many were sent.
+async fn send_each<Page>(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    page: impl Fn(Option<Uuid>) -> Page,
+    notification: impl Fn(Uuid) -> Notification,
+) -> Result<usize>
+where
+    Page: std::future::Future<Output = Result<Vec<Uuid>>>,
+{
     let mut after = None;
     let mut sent = 0;
     loop {
-        let mut conn = pool.acquire().await?;
-        let page = repo::lenders_repaid_between(&mut conn, from, to, after, LENDER_PAGE).await?;
-        drop(conn);
-        let Some(&last) = page.last() else {
+        let ids = page(after).await?;
+        let Some(&last) = ids.last() else {
             break;
         };
         after = Some(last);
-        for &lender_id in &page {
-            let notification = Notification::RepaymentDigest { lender_id, day };
-            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
+        for &id in &ids {
+            if send(pool, mailer, config, &notification(id)).await? == Outcome::Sent {
                 sent += 1;
             }
         }
     }
-    tracing::info!(sent, "repayment_digests_sent");
     Ok(sent)
 }
 
@@ -923,27 +942,20 @@ pub async fn send_donation_digests(
     hour: DateTime<Utc>,
 ) -> Result<usize> {
     let (from, to) = hour_bounds(hour);
-    let mut after = None;
-    let mut sent = 0;
-    loop {
-        let mut conn = pool.acquire().await?;
-        let page =
-            repo::creators_given_to_between(&mut conn, from, to, after, CREATOR_PAGE).await?;
-        drop(conn);
-        let Some(&last) = page.last() else {
-            break;
-        };
-        after = Some(last);
-        for &creator_id in &page {
-            let notification = Notification::DonationsDigest {
-                creator_id,
-                hour: from,
-            };
-            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
-                sent += 1;
-            }
-        }
-    }
+    let sent = send_each(
+        pool,
+        mailer,
+        config,
+        |after| async move {
+            let mut conn = pool.acquire().await?;
+            repo::creators_given_to_between(&mut conn, from, to, after, CREATOR_PAGE).await
+        },
+        |creator_id| Notification::DonationsDigest {
+            creator_id,
+            hour: from,
+        },
+    )
+    .await?;
     tracing::info!(sent, "donation_digests_sent");
     Ok(sent)
 }
@@ -962,32 +974,27 @@ pub async fn notify_donors(
     campaign_id: Uuid,
     notice: DonorNotice,
 ) -> Result<usize> {
-    let mut after = None;
-    let mut sent = 0;
-    loop {
-        let mut conn = pool.acquire().await?;
-        let page = repo::donors_after(&mut conn, campaign_id, after, DONOR_PAGE).await?;
-        drop(conn);
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.donor_id);
-        for donor in &page {
-            let notification = match notice {
-                DonorNotice::Released => Notification::CampaignReleased {
-                    campaign_id,
-                    donor_id: donor.donor_id,
-                },
-                DonorNotice::Update { update_id } => Notification::CampaignUpdate {
-                    update_id,
-                    donor_id: donor.donor_id,
-                },
-            };
-            if send(pool, mailer, config, &notification).await? == Outcome::Sent {
-                sent += 1;
-            }
-        }
-    }
+    let sent = send_each(
+        pool,
+        mailer,
+        config,
+        |after| async move {
+            let mut conn = pool.acquire().await?;
+            let page = repo::donors_after(&mut conn, campaign_id, after, DONOR_PAGE).await?;
+            Ok(page.into_iter().map(|d| d.donor_id).collect())
+        },
+        |donor_id| match notice {
+            DonorNotice::Released => Notification::CampaignReleased {
+                campaign_id,
+                donor_id,
+            },
+            DonorNotice::Update { update_id } => Notification::CampaignUpdate {
+                update_id,
+                donor_id,
+            },
+        },
+    )
+    .await?;
     tracing::info!(sent, "donors_notified");
     Ok(sent)
 }
