@@ -266,7 +266,7 @@ impl TestApp {
             for job in Job::for_event(&event) {
                 match job {
                     Job::SendNotification(j) => {
-                        notifications::send(db, &mailer, config, &j.notification)
+                        notifications::send_all(db, &mailer, config, &j.notifications)
                             .await
                             .expect("send");
                     }

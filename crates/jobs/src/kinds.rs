@@ -42,10 +42,38 @@ impl JobKind for InvalidateCache {
     const NAME: &'static str = "invalidate_cache";
 }
 
-/// Send one email.
+/// Send emails, each at most once (`notifications::send_all`). The outbox relay puts the
+/// emails of many events in one job: a job costs the worker more than the email it sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SendNotificationWire")]
 pub struct SendNotification {
-    pub notification: Notification,
+    pub notifications: Vec<Notification>,
+}
+
+impl SendNotification {
+    pub fn one(notification: Notification) -> Self {
+        Self {
+            notifications: vec![notification],
+        }
+    }
+}
+
+/// What a queued `send_notification` job may hold: several emails, or the one email of a job
+/// queued (or dead-lettered) by an older version.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SendNotificationWire {
+    Many { notifications: Vec<Notification> },
+    One { notification: Notification },
+}
+
+impl From<SendNotificationWire> for SendNotification {
+    fn from(wire: SendNotificationWire) -> Self {
+        match wire {
+            SendNotificationWire::Many { notifications } => Self { notifications },
+            SendNotificationWire::One { notification } => Self::one(notification),
+        }
+    }
 }
 
 impl JobKind for SendNotification {
@@ -309,7 +337,7 @@ impl Job {
 }
 
 fn notify(notification: Notification) -> Job {
-    Job::SendNotification(SendNotification { notification })
+    Job::SendNotification(SendNotification::one(notification))
 }
 
 fn notify_lenders(loan_id: Uuid, notice: LenderNotice) -> Job {
@@ -416,6 +444,28 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<Job>(json).expect("decodes"),
             digests
+        );
+    }
+
+    #[test]
+    fn a_mail_job_carries_many_emails_and_still_reads_the_one_email_of_an_older_version() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let many = Job::SendNotification(SendNotification {
+            notifications: vec![
+                Notification::DonationReceipt { donation_id: a },
+                Notification::Welcome { user_id: b },
+            ],
+        });
+        let json = serde_json::to_value(&many).expect("encodes");
+        assert_eq!(json["kind"], "send_notification");
+        assert_eq!(serde_json::from_value::<Job>(json).expect("decodes"), many);
+        let older = serde_json::json!({
+            "kind": "send_notification",
+            "payload": {"notification": {"type": "welcome", "user_id": b}},
+        });
+        assert_eq!(
+            serde_json::from_value::<Job>(older).expect("decodes"),
+            notify(Notification::Welcome { user_id: b })
         );
     }
 }

@@ -25,7 +25,7 @@ pub async fn queue_loan_reminders(
             };
             let key = notification.dedupe_key();
             (
-                Job::SendNotification(SendNotification { notification }),
+                Job::SendNotification(SendNotification::one(notification)),
                 Some(key),
             )
         })

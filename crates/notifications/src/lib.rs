@@ -9,6 +9,8 @@ pub mod templates;
 /// it publishes in the `read` schema (migrations/20261128000100_read_views.sql).
 pub const TABLES: &[&str] = &["notifications_sent"];
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, DurationRound, NaiveDate, NaiveTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -238,45 +240,132 @@ pub enum Outcome {
     Gone,
 }
 
-/// Sends `notification` unless it was already handled.
-///
-/// The dedupe row is inserted in a transaction that commits only after the mail was handed to
-/// the transport: a failed send rolls it back so a retry sends again, and a concurrent
-/// duplicate waits on the row and then sees it taken.
-#[tracing::instrument(skip_all, fields(template = notification.template()))]
+/// Notifications claimed and sent in one transaction at most: it stays open while their emails
+/// are handed to the transport.
+const SEND_CHUNK: usize = 100;
+
+/// Sends `notification` unless it was already handled ([`send_all`] of one).
 pub async fn send(
     pool: &PgPool,
     mailer: &Mailer,
     config: &Config,
     notification: &Notification,
 ) -> Result<Outcome> {
-    let mut conn = pool.acquire().await?;
-    let Some((to, email)) = compose(&mut conn, config, notification).await? else {
-        return Ok(Outcome::Gone);
-    };
-    drop(conn);
-    let opted_out = !notification.essential() && !to.email_notifications;
-    let mut tx = pool.begin().await?;
-    let outcome = if opted_out { "skipped" } else { "sent" };
-    let key = notification.dedupe_key();
-    if !repo::claim(&mut tx, &key, to.user_id, notification.template(), outcome).await? {
-        return Ok(Outcome::AlreadyHandled);
-    }
-    if !opted_out {
-        mailer.send(&to.email, &email.subject, email.body).await?;
-    }
-    tx.commit().await?;
-    Ok(if opted_out {
-        Outcome::OptedOut
-    } else {
-        Outcome::Sent
-    })
+    let outcomes = send_all(pool, mailer, config, std::slice::from_ref(notification)).await?;
+    // One notification in, one outcome out.
+    Ok(outcomes.into_iter().next().unwrap_or(Outcome::Gone))
 }
 
+/// Sends each of `notifications` that was not already handled; their outcomes, in order.
+///
+/// A chunk at a time: the emails are composed (receipts with one query for the chunk), then
+/// their dedupe rows are claimed with one statement, in a transaction that commits only after
+/// the emails were handed to the transport. When a send fails, the claims of that email and of
+/// the unsent ones after it are withdrawn and the rest committed before the error is returned,
+/// so a retry sends only what was not sent. A concurrent duplicate waits on the rows and then
+/// sees them taken.
+#[tracing::instrument(skip_all, fields(count = notifications.len()))]
+pub async fn send_all(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    notifications: &[Notification],
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::with_capacity(notifications.len());
+    for chunk in notifications.chunks(SEND_CHUNK) {
+        outcomes.extend(send_chunk(pool, mailer, config, chunk).await?);
+    }
+    Ok(outcomes)
+}
+
+async fn send_chunk(
+    pool: &PgPool,
+    mailer: &Mailer,
+    config: &Config,
+    notifications: &[Notification],
+) -> Result<Vec<Outcome>> {
+    let mut conn = pool.acquire().await?;
+    let receipt_ids: Vec<Uuid> = notifications
+        .iter()
+        .filter_map(|n| match n {
+            Notification::DonationReceipt { donation_id } => Some(*donation_id),
+            _ => None,
+        })
+        .collect();
+    let receipts: HashMap<Uuid, repo::ReceiptFacts> = if receipt_ids.is_empty() {
+        HashMap::new()
+    } else {
+        repo::receipts(&mut conn, &receipt_ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.donation.donation_id, r))
+            .collect()
+    };
+    let mut emails = Vec::with_capacity(notifications.len());
+    for notification in notifications {
+        emails.push(compose(&mut conn, config, notification, &receipts).await?);
+    }
+    drop(conn);
+
+    let claims: Vec<repo::Claim> = notifications
+        .iter()
+        .zip(&emails)
+        .filter_map(|(n, email)| {
+            let (to, _) = email.as_ref()?;
+            Some(repo::Claim {
+                dedupe_key: n.dedupe_key(),
+                user_id: to.user_id,
+                template: n.template(),
+                outcome: if opted_out(n, to) { "skipped" } else { "sent" },
+            })
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    // A key taken out as its email is handled, so a notification listed twice is sent once.
+    let mut claimed: HashSet<String> = repo::claim_all(&mut tx, &claims)
+        .await?
+        .into_iter()
+        .collect();
+    let mut outcomes = Vec::with_capacity(notifications.len());
+    for (notification, email) in notifications.iter().zip(emails) {
+        let Some((to, email)) = email else {
+            outcomes.push(Outcome::Gone);
+            continue;
+        };
+        if !claimed.remove(&notification.dedupe_key()) {
+            outcomes.push(Outcome::AlreadyHandled);
+            continue;
+        }
+        if opted_out(notification, &to) {
+            outcomes.push(Outcome::OptedOut);
+            continue;
+        }
+        if let Err(e) = mailer.send(&to.email, &email.subject, email.body).await {
+            // This email and the claimed ones after it were not sent: their claims go back.
+            claimed.insert(notification.dedupe_key());
+            let unsent: Vec<String> = claimed.into_iter().collect();
+            repo::withdraw(&mut tx, &unsent).await?;
+            tx.commit().await?;
+            return Err(e);
+        }
+        outcomes.push(Outcome::Sent);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Non-essential mail to a user who turned it off is skipped (and recorded as such).
+fn opted_out(notification: &Notification, to: &Recipient) -> bool {
+    !notification.essential() && !to.email_notifications
+}
+
+/// The email of `notification` and who it goes to, or `None` when there is no one to send it
+/// to. Receipts are looked up in `receipts`, read beforehand for the whole chunk.
 async fn compose(
     conn: &mut sqlx::PgConnection,
     config: &Config,
     notification: &Notification,
+    receipts: &HashMap<Uuid, repo::ReceiptFacts>,
 ) -> Result<Option<(Recipient, Email)>> {
     let base = config.public_url.trim_end_matches('/');
     let currency = config.currency.as_str();
@@ -293,10 +382,11 @@ async fn compose(
             Ok(Some((to, email)))
         }
         Notification::DonationReceipt { donation_id } => {
-            let Some(d) = repo::donation(conn, donation_id).await? else {
-                return Ok(None);
-            };
-            let Some(to) = repo::user(conn, d.donor_id).await? else {
+            let Some(repo::ReceiptFacts {
+                donation: d,
+                donor: to,
+            }) = receipts.get(&donation_id).cloned()
+            else {
                 return Ok(None);
             };
             let email = render(
@@ -896,15 +986,15 @@ pub async fn send_repayment_digests(
     Ok(sent)
 }
 
-/// Sends `notification(id)` to each id `page(after)` reads (on a connection it holds only for
-/// that read), a page at a time (ids ascending, each page
-/// after the last id of the one before), every email deduplicated on its own, so running a
+/// Sends `notification(id)` to each id `read_page(after)` reads (on a connection it holds only
+/// for that read), a page at a time (ids ascending, each page after the last id of the one
+/// before; each page through [`send_all`]), every email deduplicated on its own, so running a
 /// walk again sends only what the last run did not. Returns how many were sent.
 async fn send_each<Page>(
     pool: &PgPool,
     mailer: &Mailer,
     config: &Config,
-    page: impl Fn(Option<Uuid>) -> Page,
+    read_page: impl Fn(Option<Uuid>) -> Page,
     notification: impl Fn(Uuid) -> Notification,
 ) -> Result<usize>
 where
@@ -913,16 +1003,14 @@ where
     let mut after = None;
     let mut sent = 0;
     loop {
-        let ids = page(after).await?;
+        let ids = read_page(after).await?;
         let Some(&last) = ids.last() else {
             break;
         };
         after = Some(last);
-        for &id in &ids {
-            if send(pool, mailer, config, &notification(id)).await? == Outcome::Sent {
-                sent += 1;
-            }
-        }
+        let page: Vec<Notification> = ids.iter().map(|&id| notification(id)).collect();
+        let outcomes = send_all(pool, mailer, config, &page).await?;
+        sent += outcomes.iter().filter(|o| **o == Outcome::Sent).count();
     }
     Ok(sent)
 }

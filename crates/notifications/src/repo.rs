@@ -69,6 +69,34 @@ pub async fn donation(conn: &mut PgConnection, donation_id: Uuid) -> Result<Opti
     .await?)
 }
 
+/// A receipt's donation and its donor, read together.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReceiptFacts {
+    #[sqlx(flatten)]
+    pub donation: DonationFacts,
+    #[sqlx(flatten)]
+    pub donor: Recipient,
+}
+
+/// The receipts' facts for `donation_ids`, in one query: a batch of receipts would otherwise
+/// cost two queries each. Donations whose donor is gone or deactivated are left out.
+pub async fn receipts(conn: &mut PgConnection, donation_ids: &[Uuid]) -> Result<Vec<ReceiptFacts>> {
+    Ok(sqlx::query_as(
+        "select d.id as donation_id, d.amount, d.created_at, d.donor_id,
+                c.id as campaign_id, c.title as campaign_title, c.currency,
+                c.status as campaign_status, c.settlement,
+                u.id as user_id, u.email, u.first_name, u.email_notifications,
+                u.email_verified_at is not null as email_verified
+         from read.donations d
+         join read.campaigns c on c.id = d.campaign_id
+         join read.users u on u.id = d.donor_id and u.is_active
+         where d.id = any($1)",
+    )
+    .bind(donation_ids)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// What a payout email says.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PayoutFacts {
@@ -93,27 +121,46 @@ pub async fn payout(conn: &mut PgConnection, payout_id: Uuid) -> Result<Option<P
     .await?)
 }
 
-/// Claims `dedupe_key` inside the caller's transaction. False when it was claimed (and
-/// committed) before: the notification has already been handled.
-pub async fn claim(
-    conn: &mut PgConnection,
-    dedupe_key: &str,
-    user_id: Uuid,
-    template: &str,
-    outcome: &str,
-) -> Result<bool> {
-    let inserted = sqlx::query(
+/// One email's dedupe row, to claim.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub dedupe_key: String,
+    pub user_id: Uuid,
+    pub template: &'static str,
+    /// `sent`, or `skipped` for a user who turned off non-essential mail.
+    pub outcome: &'static str,
+}
+
+/// Claims every key of `claims` inside the caller's transaction, in one statement, and returns
+/// the keys it claimed: a key claimed (and committed) before is not among them, its email was
+/// already handled. A concurrent claim of the same key waits for the other transaction.
+pub async fn claim_all(conn: &mut PgConnection, claims: &[Claim]) -> Result<Vec<String>> {
+    let keys: Vec<&str> = claims.iter().map(|c| c.dedupe_key.as_str()).collect();
+    let users: Vec<Uuid> = claims.iter().map(|c| c.user_id).collect();
+    let templates: Vec<&str> = claims.iter().map(|c| c.template).collect();
+    let outcomes: Vec<&str> = claims.iter().map(|c| c.outcome).collect();
+    Ok(sqlx::query_scalar(
         "insert into notifications_sent (dedupe_key, user_id, template, outcome)
-         values ($1, $2, $3, $4)
-         on conflict (dedupe_key) do nothing",
+         select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[])
+         on conflict (dedupe_key) do nothing
+         returning dedupe_key",
     )
-    .bind(dedupe_key)
-    .bind(user_id)
-    .bind(template)
-    .bind(outcome)
-    .execute(conn)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+    .bind(&keys)
+    .bind(&users)
+    .bind(&templates)
+    .bind(&outcomes)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Gives back claims of the caller's transaction whose emails were not sent, so that the
+/// transaction can still commit the ones that were.
+pub async fn withdraw(conn: &mut PgConnection, dedupe_keys: &[String]) -> Result<()> {
+    sqlx::query("delete from notifications_sent where dedupe_key = any($1)")
+        .bind(dedupe_keys)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// A loan with what its emails mention.

@@ -50,14 +50,14 @@ impl BackgroundJob for SendNotification {
     type Context = JobContext;
 
     async fn run(&self, ctx: &JobContext) -> Result<()> {
-        let outcome = notifications::send(
+        let outcomes = notifications::send_all(
             &ctx.app.infra.db.write,
             &ctx.mailer,
             &ctx.app.infra.config,
-            &self.notification,
+            &self.notifications,
         )
         .await?;
-        tracing::debug!(?outcome, "notification handled");
+        tracing::debug!(?outcomes, "notifications handled");
         Ok(())
     }
 }

@@ -154,6 +154,81 @@ async fn a_notification_handled_twice_sends_one_email() {
     assert!(mails[0].contains("https://commonpot.test"));
 }
 
+async fn set_email(env: &TestEnv, user: Uuid, email: &str) {
+    sqlx::query("update users set email = $2 where id = $1")
+        .bind(user)
+        .bind(email)
+        .execute(env.pool())
+        .await
+        .expect("email");
+}
+
+#[tokio::test]
+async fn a_batch_whose_send_fails_midway_keeps_what_was_sent_and_retries_only_the_rest() {
+    let env = TestEnv::new().await;
+    let creator = env.user("Cleo", true).await;
+    let (ann, ben, cal) = (
+        env.user("Ann", true).await,
+        env.user("Ben", true).await,
+        env.user("Cal", true).await,
+    );
+    let quiet = env.user("Quinn", false).await;
+    let campaign = env.campaign(creator.id).await;
+    let gifts = [
+        env.donation(campaign, ann.id, 100).await,
+        env.donation(campaign, ben.id, 200).await,
+        env.donation(campaign, cal.id, 300).await,
+    ];
+    let receipt = |donation_id| Notification::DonationReceipt { donation_id };
+    // Cal's receipt twice: the same email listed twice in a batch goes out once.
+    let batch = [
+        receipt(gifts[0]),
+        Notification::Welcome { user_id: quiet.id },
+        receipt(gifts[1]),
+        receipt(gifts[2]),
+        receipt(gifts[2]),
+    ];
+    // An address the mailer refuses: Ben's receipt fails to send.
+    set_email(&env, ben.id, "no address").await;
+    let mailer = Mailer::new(&env.app.infra.config).expect("mailer");
+    let config = &env.app.infra.config;
+
+    let failed = notifications::send_all(env.pool(), &mailer, config, &batch).await;
+
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(env.mails_to(&ann.email).len(), 1);
+    assert!(env.mails_to(&cal.email).is_empty());
+    let handled: Vec<(String, String)> = sqlx::query_as(
+        "select template, outcome from notifications_sent order by template, outcome",
+    )
+    .fetch_all(env.pool())
+    .await
+    .expect("handled");
+    assert_eq!(
+        handled,
+        [
+            ("donation_receipt".to_string(), "sent".to_string()),
+            ("welcome".to_string(), "skipped".to_string()),
+        ],
+        "what was handled before the failure stays handled, the rest is given back"
+    );
+
+    set_email(&env, ben.id, &ben.email).await;
+    let retried = notifications::send_all(env.pool(), &mailer, config, &batch)
+        .await
+        .expect("retry");
+
+    use Outcome::{AlreadyHandled, Sent};
+    assert_eq!(
+        retried,
+        [AlreadyHandled, AlreadyHandled, Sent, Sent, AlreadyHandled]
+    );
+    for user in [&ann, &ben, &cal] {
+        assert_eq!(env.mails_to(&user.email).len(), 1, "{}", user.email);
+    }
+    assert!(env.mails_to(&quiet.email).is_empty());
+}
+
 #[tokio::test]
 async fn a_donation_mails_a_receipt_to_the_donor_and_nothing_to_the_creator() {
     let env = TestEnv::new().await;

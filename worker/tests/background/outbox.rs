@@ -69,6 +69,32 @@ async fn committed_events_become_jobs_once_and_their_rows_are_marked_sent() {
 }
 
 #[tokio::test]
+async fn the_emails_of_many_events_ride_in_one_job_a_hundred_events_to_a_job() {
+    let env = TestEnv::new().await;
+    let queues = Queues::new(&env.app.infra.kv);
+    for _ in 0..101 {
+        let user = env.user("Ada", true).await;
+        env.commit_event(&Event::UserRegistered { user_id: user.id })
+            .await;
+    }
+
+    assert_eq!(
+        relay_batch(env.pool(), &queues, 500).await.expect("relay"),
+        101
+    );
+
+    let depths = queues.depths().await.expect("depths");
+    assert_eq!(pending(&depths, "send_notification"), 2);
+    let worker = RunningWorker::start(&env.app, fast_worker());
+    let all_sent = eventually(Duration::from_secs(20), || async {
+        env.mails().len() == 101
+    })
+    .await;
+    worker.stop().await;
+    assert!(all_sent, "{} mails", env.mails().len());
+}
+
+#[tokio::test]
 async fn a_row_relayed_again_after_a_lost_commit_is_not_queued_twice() {
     let env = TestEnv::new().await;
     let user = env.user("Ada", true).await;
