@@ -307,13 +307,16 @@ async fn send_chunk(
     }
     drop(conn);
 
+    // Once per notification: a key may hold the day it was computed.
+    let keys: Vec<String> = notifications.iter().map(Notification::dedupe_key).collect();
     let claims: Vec<repo::Claim> = notifications
         .iter()
+        .zip(&keys)
         .zip(&emails)
-        .filter_map(|(n, email)| {
+        .filter_map(|((n, key), email)| {
             let (to, _) = email.as_ref()?;
             Some(repo::Claim {
-                dedupe_key: n.dedupe_key(),
+                dedupe_key: key.clone(),
                 user_id: to.user_id,
                 template: n.template(),
                 outcome: if opted_out(n, to) { "skipped" } else { "sent" },
@@ -327,12 +330,12 @@ async fn send_chunk(
         .into_iter()
         .collect();
     let mut outcomes = Vec::with_capacity(notifications.len());
-    for (notification, email) in notifications.iter().zip(emails) {
+    for ((notification, key), email) in notifications.iter().zip(keys).zip(emails) {
         let Some((to, email)) = email else {
             outcomes.push(Outcome::Gone);
             continue;
         };
-        if !claimed.remove(&notification.dedupe_key()) {
+        if !claimed.remove(&key) {
             outcomes.push(Outcome::AlreadyHandled);
             continue;
         }
@@ -342,7 +345,7 @@ async fn send_chunk(
         }
         if let Err(e) = mailer.send(&to.email, &email.subject, email.body).await {
             // This email and the claimed ones after it were not sent: their claims go back.
-            claimed.insert(notification.dedupe_key());
+            claimed.insert(key);
             let unsent: Vec<String> = claimed.into_iter().collect();
             repo::withdraw(&mut tx, &unsent).await?;
             tx.commit().await?;
