@@ -17,6 +17,7 @@ mod raw;
 mod report;
 mod scenarios;
 mod seed;
+mod statements;
 
 use std::path::PathBuf;
 use std::time::Duration;

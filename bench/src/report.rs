@@ -7,6 +7,7 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 
 use crate::driver::Measured;
+use crate::statements::Profile;
 
 pub const RAW: &str = "raw_sql_donate";
 pub const PGBENCH_ONE: &str = crate::pgbench::ONE;
@@ -105,6 +106,10 @@ pub struct Point {
     pub cpu_ms_serving: f64,
     /// Donation points: the oldest unsent outbox event's age, at its worst during the point.
     pub outbox_lag_max_s: Option<f64>,
+    /// Statements per operation and the costliest ones (when pg_stat_statements is loaded).
+    pub statements: Option<Profile>,
+    /// HTTP donation points: donations per group-commit transaction (from the api's metrics).
+    pub donations_per_commit: Option<f64>,
 }
 
 impl Point {
@@ -133,6 +138,8 @@ impl Point {
             cpu_ms_per_op: BTreeMap::new(),
             cpu_ms_serving: 0.0,
             outbox_lag_max_s: None,
+            statements: None,
+            donations_per_commit: None,
         }
     }
 
@@ -152,6 +159,10 @@ impl Point {
         }
     }
 
+    pub fn with_statements(self, statements: Option<Profile>) -> Self {
+        Self { statements, ..self }
+    }
+
     pub fn line(&self) -> String {
         let cpu: Vec<String> = self
             .cpu_ms_per_op
@@ -161,8 +172,15 @@ impl Point {
         let lag = self
             .outbox_lag_max_s
             .map_or(String::new(), |s| format!("  lag {s:.1}s"));
+        let statements = self
+            .statements
+            .as_ref()
+            .map_or(String::new(), |s| format!("  stmts {:.1}", s.per_op));
+        let batch = self
+            .donations_per_commit
+            .map_or(String::new(), |b| format!("  batch {b:.1}"));
         format!(
-            "{:<24} {:>9} {:>9} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}   sum {:.2} = {}{lag}",
+            "{:<24} {:>9} {:>9} {:>9} {:>7} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>7}   sum {:.2} = {}{lag}{statements}{batch}",
             self.scenario,
             if self.stage == BASE { "" } else { &self.stage },
             self.campaigns_in_db,
@@ -505,6 +523,7 @@ impl Results {
                 t.measured
             );
         }
+        self.statements_table(&mut s);
         let errors: Vec<&Point> = self.points.iter().filter(|p| p.errors > 0).collect();
         if !errors.is_empty() {
             let _ = writeln!(s, "\nfirst error per point with errors");
@@ -527,5 +546,49 @@ impl Results {
             self.audits_passed
         );
         s
+    }
+
+    /// Where PostgreSQL's time goes for the points the targets turn on: statements per
+    /// operation and the costliest statements (the JSON has them for every point).
+    fn statements_table(&self, s: &mut String) {
+        let best = |scenario: &str| {
+            self.points
+                .iter()
+                .filter(|p| p.scenario == scenario && p.stage == BASE)
+                .max_by(|a, b| a.throughput.total_cmp(&b.throughput))
+        };
+        let shown = [
+            self.find(UNIFORM, BASE, 32),
+            self.find(PGBENCH_SET16, BASE, crate::scenarios::PGBENCH_CLIENTS),
+            self.find(WORKER_DRAIN, BASE, 1),
+            best(LIST),
+            best(SEARCH),
+        ];
+        let mut header = false;
+        for p in shown.into_iter().flatten() {
+            let Some(profile) = &p.statements else {
+                continue;
+            };
+            if !header {
+                let _ = writeln!(
+                    s,
+                    "
+statements (pg_stat_statements): per operation, then the costliest"
+                );
+                header = true;
+            }
+            let _ = writeln!(
+                s,
+                "  {} @{}: {:.1} statements per operation",
+                p.scenario, p.clients, profile.per_op
+            );
+            for top in &profile.top {
+                let _ = writeln!(
+                    s,
+                    "    {:>8} calls {:>9.1} ms  {}",
+                    top.calls, top.total_ms, top.query
+                );
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@ use crate::report::{
     SEARCH, Size, UNIFORM, WORKER_DRAIN,
 };
 use crate::seed::{self, Seeded, WORDS};
+use crate::statements::{Profile, Statements};
 use crate::{Args, cpu, pgbench, raw};
 use futures::future::BoxFuture;
 
@@ -58,6 +59,11 @@ pub struct Bench<'a> {
     in_db: usize,
     /// During the worker point's donations: the outbox lag is then the pause, not the worker.
     worker_paused: bool,
+    /// Statement counts per point; `None` when the server does not load pg_stat_statements.
+    statements: Option<Statements>,
+    /// Receipts the worker owes: one per donation a point made (seeded and grown donations
+    /// have no outbox events).
+    receipts: usize,
 }
 
 impl<'a> Bench<'a> {
@@ -85,6 +91,18 @@ impl<'a> Bench<'a> {
             run: Uuid::new_v4().simple().to_string()[..8].to_string(),
             list_urls: Arc::new(ListUrls::new(&services.base_url, &seeded)),
         };
+        let check_db = db::pool(&database.url, 2).await?;
+        let mut notes = Vec::new();
+        let statements = match Statements::open(&check_db).await {
+            Ok(statements) => Some(statements),
+            Err(why) => {
+                notes.push(format!(
+                    "statements per operation not measured: pg_stat_statements is not loaded \
+                     by this server (bench/run starts one that loads it): {why}"
+                ));
+                None
+            }
+        };
         let mut bench = Bench {
             args,
             url: database.url.clone(),
@@ -94,11 +112,13 @@ impl<'a> Bench<'a> {
             redis_prefix: services.redis_prefix.clone(),
             worker: services.worker,
             auditor,
-            check_db: db::pool(&database.url, 2).await?,
+            check_db,
             points: Vec::new(),
             audits: 1,
-            notes: Vec::new(),
+            notes,
             worker_paused: false,
+            statements,
+            receipts: 0,
         };
         let outcome = bench.phases(&mut services).await;
         let worker_running = services.worker;
@@ -257,6 +277,43 @@ impl<'a> Bench<'a> {
         }
     }
 
+    /// The api's group-commit batches so far and the donations they held, from its metrics.
+    async fn group_commits(&self) -> Result<(f64, f64)> {
+        let text = self
+            .ctx
+            .client
+            .get(format!("{}/metrics", self.ctx.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Ok((
+            value("commonpot_group_commit_batch_size_count "),
+            value("commonpot_group_commit_batch_size_sum "),
+        ))
+    }
+
+    async fn reset_statements(&self) -> Result<()> {
+        match &self.statements {
+            Some(statements) => statements.reset().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The statements since [`Self::reset_statements`], per one of `ops` operations.
+    async fn read_statements(&self, ops: u64) -> Result<Option<Profile>> {
+        match &self.statements {
+            Some(statements) => Ok(Some(statements.read(ops).await?)),
+            None => Ok(None),
+        }
+    }
+
     fn print(&self, p: &Point) {
         println!("   {}", p.line());
     }
@@ -272,13 +329,12 @@ impl<'a> Bench<'a> {
         F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<()>> + Send + 'static,
     {
+        self.reset_statements().await?;
         let cpu_before = cpu::snapshot();
         let m = driver::measure(clients, self.args.point_duration(), op).await?;
-        let p = Point::new(scenario, stage, self.size(), clients, &m).with_cpu(cpu::per_op(
-            &cpu_before,
-            &cpu::snapshot(),
-            m.ok,
-        ));
+        let p = Point::new(scenario, stage, self.size(), clients, &m)
+            .with_cpu(cpu::per_op(&cpu_before, &cpu::snapshot(), m.ok))
+            .with_statements(self.read_statements(m.ok).await?);
         self.print(&p);
         self.points.push(p);
         Ok(())
@@ -318,19 +374,25 @@ impl<'a> Bench<'a> {
             Some(id) => Some(db::totals(&self.check_db, Some(id)).await?),
             None => None,
         };
+        self.reset_statements().await?;
+        let batches_before = self.group_commits().await?;
         let cpu_before = cpu::snapshot();
         let lag = LagSampler::start(self.check_db.clone());
         let m: Measured = measure.await?;
+        self.receipts += usize::try_from(m.ok).unwrap_or(0);
         // The point's background work counts too: CPU is read once the worker has caught up.
         if self.worker && !self.worker_paused {
             self.wait_for_worker().await?;
         }
         let cpu_after = cpu::snapshot();
-        let mut p = Point::new(scenario, BASE, self.size(), clients, &m).with_cpu(cpu::per_op(
-            &cpu_before,
-            &cpu_after,
-            m.ok,
-        ));
+        let mut p = Point::new(scenario, BASE, self.size(), clients, &m)
+            .with_cpu(cpu::per_op(&cpu_before, &cpu_after, m.ok))
+            .with_statements(self.read_statements(m.ok).await?);
+        let (batches, donations) = self.group_commits().await?;
+        if batches > batches_before.0 {
+            p.donations_per_commit =
+                Some((donations - batches_before.1) / (batches - batches_before.0));
+        }
         let worst_lag = lag.stop().await;
         if self.worker && !self.worker_paused {
             p = p.with_outbox_lag(worst_lag);
@@ -425,6 +487,7 @@ impl<'a> Bench<'a> {
             .fetch_one(&self.check_db)
             .await?;
         let mails_before = mail_files(&self.args.out.join("mail"));
+        self.reset_statements().await?;
         let cpu_before = cpu::snapshot();
         let started = Instant::now();
         self.wait_for_worker().await?;
@@ -435,11 +498,9 @@ impl<'a> Bench<'a> {
             hist: hdrhistogram::Histogram::new(3)?,
             first_error: None,
         };
-        let p = Point::new(WORKER_DRAIN, BASE, self.size(), 1, &m).with_cpu(cpu::per_op(
-            &cpu_before,
-            &cpu::snapshot(),
-            m.ok,
-        ));
+        let p = Point::new(WORKER_DRAIN, BASE, self.size(), 1, &m)
+            .with_cpu(cpu::per_op(&cpu_before, &cpu::snapshot(), m.ok))
+            .with_statements(self.read_statements(m.ok).await?);
         self.print(&p);
         let mails = mail_files(&self.args.out.join("mail")).saturating_sub(mails_before);
         self.notes.push(format!(
@@ -520,10 +581,11 @@ impl<'a> Bench<'a> {
         }
     }
 
-    /// Waits (up to two minutes) until the worker has relayed every outbox event and emptied
-    /// its queues, so a backlog left by one point does not compete with the next one's
-    /// measurements (each point still pays for the background work of its own donations as
-    /// they happen).
+    /// Waits (up to two minutes) until the worker has relayed every outbox event, emptied its
+    /// queues and written every receipt owed (a job it has taken but not finished, up to a
+    /// hundred receipts, is in no queue's count), so a backlog left by one point does not
+    /// compete with the next one's measurements (each point still pays for the background work
+    /// of its own donations as they happen).
     async fn wait_for_worker(&mut self) -> Result<()> {
         let kv = domain::infra::kv::Kv::connect(&self.args.redis_url, &self.redis_prefix)
             .await
@@ -542,12 +604,20 @@ impl<'a> Bench<'a> {
                 .iter()
                 .map(|d| d.pending)
                 .sum();
-            if unsent == 0 && pending == 0 {
+            // Listing the folder costs more than the two counts: only once they are zero.
+            let owed = if unsent == 0 && pending == 0 {
+                self.receipts
+                    .saturating_sub(mail_files(&self.args.out.join("mail")))
+            } else {
+                self.receipts
+            };
+            if unsent == 0 && pending == 0 && owed == 0 {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 self.notes.push(format!(
-                    "the worker still had {unsent} outbox events and {pending} jobs waiting when the next point started"
+                    "the worker still had {unsent} outbox events, {pending} jobs waiting and \
+                     {owed} receipts unsent when the next point started"
                 ));
                 return Ok(());
             }
