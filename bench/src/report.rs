@@ -582,7 +582,7 @@ statements (pg_stat_statements): per operation, then the costliest"
                 "  {} @{}: {:.1} statements per operation",
                 p.scenario, p.clients, profile.per_op
             );
-            for top in &profile.top {
+            for top in profile.top.iter().take(6) {
                 let _ = writeln!(
                     s,
                     "    {:>8} calls {:>9.1} ms  {}",

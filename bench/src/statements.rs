@@ -6,8 +6,8 @@ use anyhow::Result;
 use serde::Serialize;
 use sqlx::PgPool;
 
-/// Statements kept per point (the JSON has them all; the table prints some points' list).
-const TOP: usize = 6;
+/// Statements kept per point in the JSON (the table prints the first few of some points).
+const TOP: usize = 30;
 
 /// One statement's share of a point.
 #[derive(Debug, Clone, Serialize)]
