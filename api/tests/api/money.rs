@@ -782,6 +782,42 @@ async fn live_totals_stream_to_viewers_as_donations_arrive() {
 }
 
 #[tokio::test]
+async fn live_totals_are_published_only_for_campaigns_someone_watches() {
+    let app = spawn_app().await;
+    let (creator, donor) = (app.register().await, app.register().await);
+    app.fund(&donor, 10_000).await;
+    let watched = app.active_campaign(&creator, "keep_it_all", 50_000).await;
+    let unwatched = app.active_campaign(&creator, "keep_it_all", 50_000).await;
+    // A pattern subscription sees every campaign's channel without counting as a viewer.
+    let kv = &app.app.infra.kv;
+    let mut all = kv.client().get_async_pubsub().await.expect("pubsub");
+    all.psubscribe(kv.key("campaign:*:events"))
+        .await
+        .expect("psubscribe");
+    let viewer = app.get(&format!("/api/campaigns/{watched}/events")).await;
+    assert_eq!(viewer.status().as_u16(), 200);
+    let mut viewer = viewer.bytes_stream();
+    viewer.next().await.expect("snapshot").expect("bytes");
+
+    for (n, campaign) in [unwatched, watched].into_iter().enumerate() {
+        let key = format!("gift-{n}");
+        assert_eq!(app.donate(&donor, campaign, 500, &key).await.status(), 201);
+    }
+
+    let mut messages = all.on_message();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), messages.next())
+        .await
+        .expect("a message in time")
+        .expect("message");
+    assert_eq!(
+        first.get_channel_name(),
+        kv.key(format!("campaign:{watched}:events"))
+    );
+    let more = tokio::time::timeout(std::time::Duration::from_millis(500), messages.next()).await;
+    assert!(more.is_err(), "nothing for the campaign nobody watches");
+}
+
+#[tokio::test]
 async fn campaign_images_are_type_checked_and_served_through_presigned_urls() {
     let app = spawn_app().await;
     let (creator, other) = (app.register().await, app.register().await);

@@ -1,7 +1,7 @@
 //! Live campaign totals for server-sent events. Donations only mark a campaign as changed; a
 //! background task coalesces the marks for a moment and publishes each changed campaign's
 //! totals once on Redis pub/sub, so a viral campaign costs one stats query per tick, not one per
-//! donation, and donations never wait on Redis.
+//! donation, and donations never wait on Redis. Campaigns nobody is watching are skipped.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -46,7 +46,14 @@ async fn publish_loop(infra: Handles, mut changes: mpsc::UnboundedReceiver<Uuid>
         if !infra.kv.available() {
             continue;
         }
-        let ids: Vec<Uuid> = ids.into_iter().collect();
+        let ids = match watched(&infra, ids).await {
+            Ok(ids) if ids.is_empty() => continue,
+            Ok(ids) => ids,
+            Err(e) => {
+                infra.kv.mark_down(&e);
+                continue;
+            }
+        };
         let stats = match repo::stats_for(&infra.db.read, &ids).await {
             Ok(stats) => stats,
             Err(e) => {
@@ -68,4 +75,25 @@ async fn publish_loop(infra: Handles, mut changes: mpsc::UnboundedReceiver<Uuid>
             infra.kv.mark_down(&e);
         }
     }
+}
+
+/// The campaigns of `ids` someone is watching: each viewer subscribes to its campaign's channel
+/// (on whichever api instance), so Redis counts them. The rest cost no stats query and no
+/// message. A viewer who subscribes just after the count reads its snapshot after subscribing,
+/// and so after the change being published.
+async fn watched(infra: &Handles, ids: HashSet<Uuid>) -> redis::RedisResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut numsub = redis::cmd("PUBSUB");
+    numsub.arg("NUMSUB");
+    for id in &ids {
+        numsub.arg(events_channel(&infra.kv, *id));
+    }
+    // Channel, subscribers, channel, subscribers, … in the order asked.
+    let counts: Vec<(String, u64)> = numsub.query_async(&mut infra.kv.conn()).await?;
+    Ok(ids
+        .into_iter()
+        .zip(counts)
+        .filter(|(_, (_, viewers))| *viewers > 0)
+        .map(|(id, _)| id)
+        .collect())
 }
