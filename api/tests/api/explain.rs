@@ -57,68 +57,70 @@ async fn seeded() -> PgPool {
     db
 }
 
-/// Every (node type, relation) in the plan tree.
-fn nodes(plan: &Value, out: &mut Vec<(String, Option<String>)>) {
-    if let Some(node) = plan.get("Plan").or(Some(plan)) {
-        if let Some(kind) = node.get("Node Type").and_then(Value::as_str) {
-            let relation = node
-                .get("Relation Name")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            out.push((kind.to_string(), relation));
-        }
-        if let Some(children) = node.get("Plans").and_then(Value::as_array) {
-            for child in children {
-                nodes(child, out);
+/// One node of a plan: its type, the relation it reads and the index it reads it through.
+#[derive(Debug)]
+struct Node {
+    kind: String,
+    relation: Option<String>,
+    index: Option<String>,
+}
+
+/// Every node of the plans `explain (format json)` returned.
+fn plan_nodes(explained: &Value) -> Vec<Node> {
+    fn walk(plan: &Value, out: &mut Vec<Node>) {
+        if let Some(node) = plan.get("Plan").or(Some(plan)) {
+            if let Some(kind) = node.get("Node Type").and_then(Value::as_str) {
+                let text = |key: &str| node.get(key).and_then(Value::as_str).map(str::to_string);
+                out.push(Node {
+                    kind: kind.to_string(),
+                    relation: text("Relation Name"),
+                    index: text("Index Name"),
+                });
+            }
+            if let Some(children) = node.get("Plans").and_then(Value::as_array) {
+                for child in children {
+                    walk(child, out);
+                }
             }
         }
     }
+    let mut all = Vec::new();
+    for top in explained.as_array().expect("explain returns an array") {
+        walk(top, &mut all);
+    }
+    all
 }
 
 /// Asserts no sequential scan of a big table and an index scan of `main`; for pages, also that
 /// the index gives the order (no sort: a page must not read and sort every matching row).
 fn assert_indexed(name: &str, explained: &Value, main: &str, page: bool) {
-    let mut all = Vec::new();
-    for top in explained.as_array().expect("explain returns an array") {
-        nodes(top, &mut all);
-    }
+    let all = plan_nodes(explained);
     let seq: Vec<_> = all
         .iter()
-        .filter(|(kind, rel)| {
-            kind == "Seq Scan" && rel.as_deref().is_some_and(|r| BIG_TABLES.contains(&r))
+        .filter(|n| {
+            n.kind == "Seq Scan"
+                && n.relation
+                    .as_deref()
+                    .is_some_and(|r| BIG_TABLES.contains(&r))
         })
         .collect();
     assert!(
         seq.is_empty(),
         "{name}: sequential scan of {seq:?}\n{explained:#}"
     );
-    let indexed = all.iter().any(|(kind, rel)| {
+    let indexed = all.iter().any(|n| {
         matches!(
-            kind.as_str(),
+            n.kind.as_str(),
             "Index Scan" | "Index Only Scan" | "Bitmap Heap Scan"
-        ) && rel.as_deref() == Some(main)
+        ) && n.relation.as_deref() == Some(main)
     });
     assert!(indexed, "{name}: no index scan of {main}\n{explained:#}");
     if page {
-        let sorts = all.iter().any(|(kind, _)| kind.ends_with("Sort"));
+        let sorts = all.iter().any(|n| n.kind.ends_with("Sort"));
         assert!(
             !sorts,
             "{name}: the page is sorted, not read in index order\n{explained:#}"
         );
-    }
-}
-
-/// The names of the indexes the plan reads.
-fn indexes(plan: &Value, out: &mut Vec<String>) {
-    match plan {
-        Value::Object(node) => {
-            if let Some(name) = node.get("Index Name").and_then(Value::as_str) {
-                out.push(name.to_string());
-            }
-            node.values().for_each(|v| indexes(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| indexes(v, out)),
-        _ => {}
     }
 }
 
@@ -202,9 +204,11 @@ async fn campaign_reads_and_the_donations_page_use_indexes_not_sequential_scans(
         // A category's page reads that category's index: an index led by a status nearly every
         // row shares looks ordered to the planner, and read it would filter out the others.
         if query.category.is_some() {
-            let mut used = Vec::new();
-            indexes(&plan, &mut used);
-            used.retain(|index| index.starts_with("idx_campaign"));
+            let used: Vec<String> = plan_nodes(&plan)
+                .into_iter()
+                .filter_map(|n| n.index)
+                .filter(|index| index.starts_with("idx_campaign"))
+                .collect();
             let expected = match query.sort {
                 Sort::EndingSoon => "idx_campaign_status_category_deadline",
                 _ => "idx_campaign_status_category",
