@@ -3,8 +3,8 @@
 //! shards, `campaign_donors`, the wallets and the ledger so the audit stays clean.
 //!
 //! The seeding connection sets `session_replication_role = replica`, which skips triggers and
-//! foreign-key checks while loading (the deferred ledger-balance trigger would otherwise run
-//! once per line). The audit afterwards checks everything those would have.
+//! foreign-key checks while loading (the ledger-balance trigger would otherwise collect and
+//! sum every loaded line once more). The audit afterwards checks everything those would have.
 
 use std::fmt::Write as _;
 use std::time::Instant;

@@ -172,6 +172,52 @@ async fn a_donation_moves_money_from_wallet_to_campaign_with_balanced_ledger_lin
 }
 
 #[tokio::test]
+async fn the_database_refuses_ledger_lines_that_do_not_balance_in_their_statement() {
+    let app = spawn_app().await;
+    let db = &app.app.infra.db.write;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let before = app.count("select count(*) from ledger_entries").await;
+    // Two transactions in one statement: one balanced, one not.
+    let r = insert_lines(db, &[(a, -100), (a, 100), (b, -100), (b, 90)]).await;
+    assert!(unbalanced(r), "an unbalanced transaction was accepted");
+    // A transaction's lines go in one statement: half of one is refused even if the other half
+    // would follow.
+    let r = insert_lines(db, &[(a, -100)]).await;
+    assert!(unbalanced(r), "a one-sided line was accepted");
+    assert_eq!(
+        app.count("select count(*) from ledger_entries").await,
+        before
+    );
+    // Balanced statements go in, several transactions at once.
+    insert_lines(db, &[(a, -100), (a, 100), (b, -7), (b, 3), (b, 4)])
+        .await
+        .expect("balanced lines");
+    assert_eq!(
+        app.count("select count(*) from ledger_entries").await,
+        before + 5
+    );
+}
+
+/// Inserts test lines `(txn, amount)` on made-up accounts in one statement.
+async fn insert_lines(db: &sqlx::PgPool, lines: &[(Uuid, i64)]) -> Result<(), sqlx::Error> {
+    let (txns, amounts): (Vec<Uuid>, Vec<i64>) = lines.iter().copied().unzip();
+    sqlx::query(
+        "insert into ledger_entries (txn_id, account, amount, kind)
+         select t, 'external:test' || n, a, 'test'
+         from unnest($1::uuid[], $2::bigint[]) with ordinality as l(t, a, n)",
+    )
+    .bind(txns)
+    .bind(amounts)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+fn unbalanced(r: Result<(), sqlx::Error>) -> bool {
+    matches!(r, Err(sqlx::Error::Database(e)) if e.constraint() == Some("ledger_txn_balanced"))
+}
+
+#[tokio::test]
 async fn two_hundred_concurrent_donations_to_one_campaign_are_exact_and_never_overdraw() {
     let app = spawn_app().await;
     let creator = app.register().await;

@@ -1,5 +1,6 @@
 //! The double-entry ledger: every money movement is a set of lines under one transaction id
-//! that sums to zero. A deferred trigger re-checks the sum at commit.
+//! that sums to zero. A trigger re-checks the sum of each insert statement's lines per
+//! transaction, so a transaction's lines must go in one statement (as [`write_many`] does).
 
 use std::fmt;
 
