@@ -8,6 +8,7 @@
 //! the total from before their gift. If Redis fails between a commit and its bump, the short
 //! [`LIVE_PAGE_TTL`] bounds how long a total can lag. Redis down → every read is a miss.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -27,13 +28,28 @@ pub const LIVE_PAGE_TTL: Duration = Duration::from_secs(60);
 /// A stats generation outlives every page filled under an older value of it.
 const STATS_GEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+// The campaigns generation and the page under it; returns the page's key too.
+static LOOKUP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local g = redis.call('GET', KEYS[1]) or '0'
+local key = ARGV[1] .. g .. ':' .. ARGV[2]
+return {key, redis.call('GET', key)}
+",
+    )
+});
+
 // Both generations and the page under them; returns the page's key too.
-const LOOKUP_LIVE: &str = r"
+static LOOKUP_LIVE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local g = redis.call('GET', KEYS[1]) or '0'
 local s = redis.call('GET', KEYS[2]) or '0'
 local key = ARGV[1] .. g .. ':s' .. s .. ':' .. ARGV[2]
 return {key, redis.call('GET', key)}
-";
+",
+    )
+});
 
 fn stats_gen_key(kv: &Kv, campaign_id: Uuid) -> String {
     kv.key(format!("campaign:{campaign_id}:stats_gen"))
@@ -95,36 +111,35 @@ impl PageCache<'_> {
         self.kv.key(PAGES_GENERATION)
     }
 
-    /// The current generation, or `None` when Redis is unavailable.
-    pub async fn generation(&self) -> Option<u64> {
-        if !self.kv.available() {
-            return None;
-        }
-        let mut conn = self.kv.conn();
-        match conn.get::<_, Option<u64>>(self.gen_key()).await {
-            Ok(g) => Some(g.unwrap_or(0)),
-            Err(e) => {
-                self.kv.mark_down(&e);
-                None
-            }
-        }
+    /// Reads the campaigns generation and the page `name` under it in one round trip. Returns
+    /// the cached value, if any, and the key to fill on a miss (`None` when Redis is
+    /// unavailable).
+    pub async fn lookup<T: DeserializeOwned>(&self, name: &str) -> (Option<T>, Option<String>) {
+        self.run_lookup(&LOOKUP, &[self.gen_key()], name).await
     }
 
-    /// Reads both generations (campaigns, and `campaign_id`'s stats) and the page under them in
-    /// one round trip (single-instance Redis). Returns the cached value, if any, and the key to
-    /// fill on a miss (`None` when Redis is unavailable).
+    /// As [`Self::lookup`], under both generations (campaigns, and `campaign_id`'s stats).
     pub async fn lookup_live<T: DeserializeOwned>(
         &self,
         campaign_id: Uuid,
+        name: &str,
+    ) -> (Option<T>, Option<String>) {
+        let keys = [self.gen_key(), stats_gen_key(self.kv, campaign_id)];
+        self.run_lookup(&LOOKUP_LIVE, &keys, name).await
+    }
+
+    async fn run_lookup<T: DeserializeOwned>(
+        &self,
+        script: &redis::Script,
+        keys: &[String],
         name: &str,
     ) -> (Option<T>, Option<String>) {
         if !self.kv.available() {
             return (None, None);
         }
         let mut conn = self.kv.conn();
-        let found: redis::RedisResult<(String, Option<String>)> = redis::Script::new(LOOKUP_LIVE)
-            .key(self.gen_key())
-            .key(stats_gen_key(self.kv, campaign_id))
+        let found: redis::RedisResult<(String, Option<String>)> = script
+            .key(keys)
             .arg(self.kv.key("campaigns:g"))
             .arg(name)
             .invoke_async(&mut conn)
@@ -134,21 +149,6 @@ impl PageCache<'_> {
             Err(e) => {
                 self.kv.mark_down(&e);
                 (None, None)
-            }
-        }
-    }
-
-    pub fn key(&self, generation: u64, name: &str) -> String {
-        self.kv.key(format!("campaigns:g{generation}:{name}"))
-    }
-
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut conn = self.kv.conn();
-        match conn.get::<_, Option<String>>(key).await {
-            Ok(raw) => self.counted(raw),
-            Err(e) => {
-                self.kv.mark_down(&e);
-                None
             }
         }
     }

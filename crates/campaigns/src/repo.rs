@@ -452,15 +452,36 @@ pub fn detail_sql() -> String {
     format!("{SELECT} where c.id = $1")
 }
 
-/// One page, and whether another follows: the page statement reads one row past the page
-/// (`limit + 1`) rather than counting the whole filtered set.
-pub async fn list(db: impl PgExecutor<'_>, q: &ListQuery) -> Result<(Vec<Campaign>, bool)> {
-    let mut rows: Vec<CampaignRow> = page_query("", q).build_query_as().fetch_all(db).await?;
+/// A row of [`page_query`]: the campaign and its live totals.
+#[derive(FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    campaign: CampaignRow,
+    raised_amount: i64,
+    total_donors: i64,
+    donations_count: i64,
+}
+
+/// One page with each campaign's live totals, and whether another page follows: the page
+/// statement reads one row past the page (`limit + 1`) rather than counting the whole filtered
+/// set.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    q: &ListQuery,
+) -> Result<(Vec<(Campaign, CampaignStats)>, bool)> {
+    let mut rows: Vec<PageRow> = page_query("", q).build_query_as().fetch_all(db).await?;
     let has_more = rows.len() as i64 > q.limit;
     rows.truncate(usize::try_from(q.limit).unwrap_or(0));
     let items = rows
         .into_iter()
-        .map(Campaign::try_from)
+        .map(|r| {
+            let stats = CampaignStats {
+                raised_amount: r.raised_amount,
+                total_donors: r.total_donors,
+                donations_count: r.donations_count,
+            };
+            Ok((Campaign::try_from(r.campaign)?, stats))
+        })
         .collect::<Result<_>>()?;
     Ok((items, has_more))
 }
@@ -474,16 +495,17 @@ const PAGE_COLUMNS: &str = "c.id, c.creator_id, c.title, c.description, c.goal_a
 /// reads `q.limit + 1` rows: the extra one only tells that another page follows.
 ///
 /// The page is cut (order, offset, limit) on `campaigns` alone and only its rows look up their
-/// creator's name: joined first, every row an offset skips would cost a lookup in `users`. The
-/// lookup is a subquery per row rather than a join so the page keeps the index's order (a
-/// join would be sorted again).
+/// creator's name and sum their stats shards: joined first, every row an offset skips would
+/// cost those lookups. The name is a subquery per row and the totals a lateral join (a nested
+/// loop over the page) so the page keeps the index's order (a plain join would be sorted
+/// again). The totals come with the page so a page read costs one statement.
 pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     let mut b = QueryBuilder::<Postgres>::new(format!(
         "{prefix}select p.id, p.creator_id,
             (select u.full_name from read.users u where u.id = p.creator_id) as creator_name,
             p.title, p.description, p.goal_amount, p.currency, p.category, p.funding_model,
             p.status, p.deadline, p.settlement, p.published_at, p.featured_at, p.created_at,
-            p.updated_at
+            p.updated_at, t.raised_amount, t.total_donors, t.donations_count
         from (select {PAGE_COLUMNS}"
     ));
     if q.sort == Sort::MostRaised {
@@ -543,7 +565,15 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     if q.cursor.is_none() {
         b.push(" offset ").push_bind(q.offset);
     }
-    b.push(") p order by ").push(outer);
+    b.push(
+        ") p cross join lateral (
+            select coalesce(sum(s.raised_amount), 0)::bigint as raised_amount,
+                coalesce(sum(s.donors_count), 0)::bigint as total_donors,
+                coalesce(sum(s.donations_count), 0)::bigint as donations_count
+            from campaign_stats_shards s where s.campaign_id = p.id) t
+        order by ",
+    )
+    .push(outer);
     b
 }
 

@@ -393,42 +393,51 @@ impl CampaignService {
         // through the cache.
         let cacheable = status.is_none_or(CampaignStatus::is_public);
         let cache = self.cache();
-        let key = match (cacheable, cache.generation().await) {
-            (true, Some(g)) => Some(cache.key(
-                g,
-                &format!(
-                    "list:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}:{}:{:?}",
-                    query.status,
-                    query.category,
-                    query.creator_id,
-                    query.q,
-                    sort,
-                    query.featured,
-                    query.limit,
-                    query.offset,
-                    p.cursor
-                ),
-            )),
-            _ => None,
-        };
         // A page cached in the earlier `(campaigns, total)` shape fails to decode as
-        // `(campaigns, has_more)` (a JSON number is not a bool): `get` counts it a miss and the
-        // fresh page overwrites it.
-        let cached: Option<(Vec<Campaign>, bool)> = match &key {
-            Some(k) => cache.get(k).await,
-            None => None,
+        // `(campaigns, has_more)` (a JSON number is not a bool): the lookup counts it a miss and
+        // the fresh page overwrites it.
+        let (cached, key): (Option<(Vec<Campaign>, bool)>, _) = if cacheable {
+            let name = format!(
+                "list:{:?}:{:?}:{:?}:{:?}:{:?}:{}:{}:{}:{:?}",
+                query.status,
+                query.category,
+                query.creator_id,
+                query.q,
+                sort,
+                query.featured,
+                query.limit,
+                query.offset,
+                p.cursor
+            );
+            cache.lookup(&name).await
+        } else {
+            (None, None)
         };
-        let (campaigns, has_more) = match cached {
-            Some(hit) => hit,
+        // The cache holds the page without its totals, which are read fresh for every reader:
+        // with the page on a miss (one statement), on their own on a hit.
+        let (items, has_more) = match cached {
+            Some((campaigns, has_more)) => {
+                let ids: Vec<Uuid> = campaigns.iter().map(|c| c.id).collect();
+                let stats = repo::stats_for(&self.infra.db.read, &ids).await?;
+                let items = campaigns
+                    .into_iter()
+                    .map(|c| {
+                        let s = stats.get(&c.id).copied().unwrap_or_default();
+                        (c, s)
+                    })
+                    .collect();
+                (items, has_more)
+            }
             None => {
-                let fresh = repo::list(&self.infra.db.read, &query).await?;
+                let (items, has_more) = repo::list(&self.infra.db.read, &query).await?;
                 if let Some(k) = &key {
-                    cache.put(k, &fresh).await;
+                    let campaigns: Vec<&Campaign> = items.iter().map(|(c, _)| c).collect();
+                    cache.put(k, &(campaigns, has_more)).await;
                 }
-                fresh
+                (items, has_more)
             }
         };
-        let next_cursor = match (sort, campaigns.last()) {
+        let next_cursor = match (sort, items.last().map(|(c, _)| c)) {
             (Sort::MostRaised | Sort::Featured, _) | (_, None) => None,
             _ if !has_more => None,
             (Sort::Newest, Some(last)) => Some(encode_cursor(&Cursor {
@@ -439,15 +448,6 @@ impl CampaignService {
                 .deadline
                 .map(|at| encode_cursor(&Cursor { at, id: last.id })),
         };
-        let ids: Vec<Uuid> = campaigns.iter().map(|c| c.id).collect();
-        let stats = repo::stats_for(&self.infra.db.read, &ids).await?;
-        let items = campaigns
-            .into_iter()
-            .map(|c| {
-                let s = stats.get(&c.id).copied().unwrap_or_default();
-                (c, s)
-            })
-            .collect();
         Ok(ListPage {
             items,
             has_more,

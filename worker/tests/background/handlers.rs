@@ -103,9 +103,21 @@ async fn invalidate_cache_retires_the_campaign_pages_and_is_harmless_twice() {
     let kv = &env.app.infra.kv;
     let stats = CacheStats::default();
     let pages = PageCache { kv, stats: &stats };
-    let before = pages.generation().await.expect("redis up");
-    let page = pages.key(before, "list:newest");
+    let generation = || async {
+        let g: Option<u64> = kv
+            .conn()
+            .get(kv.key(cache::CAMPAIGN_PAGES_GENERATION))
+            .await
+            .expect("redis up");
+        g.unwrap_or(0)
+    };
+    let before = generation().await;
+    let (missing, page) = pages.lookup::<String>("list:newest").await;
+    assert_eq!(missing, None);
+    let page = page.expect("redis up");
     pages.put(&page, &"cached page").await;
+    let (cached, _) = pages.lookup::<String>("list:newest").await;
+    assert_eq!(cached.as_deref(), Some("cached page"));
     let _: () = kv
         .conn()
         .set(kv.key("dashboard"), "cached")
@@ -117,16 +129,14 @@ async fn invalidate_cache_retires_the_campaign_pages_and_is_harmless_twice() {
     };
 
     cache::invalidate(kv, &job).await.expect("first");
-    let after_first = pages.generation().await.expect("redis up");
+    let after_first = generation().await;
     cache::invalidate(kv, &job).await.expect("second");
-    let after_second = pages.generation().await.expect("redis up");
+    let after_second = generation().await;
 
     assert!(after_first > before && after_second > before);
-    assert_ne!(
-        pages.key(after_second, "list:newest"),
-        page,
-        "the old page is unreachable"
-    );
+    let (retired, key) = pages.lookup::<String>("list:newest").await;
+    assert_eq!(retired, None, "the old page is unreachable");
+    assert_ne!(key.as_deref(), Some(page.as_str()));
     let dashboard: Option<String> = kv.conn().get(kv.key("dashboard")).await.expect("get");
     assert_eq!(dashboard, None);
 }
