@@ -42,10 +42,16 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let resolved = match (bearer, api_key) {
-        (Some(token), _) => Some(app.accounts().authenticate_bearer(&token).await),
-        (None, Some(key)) => Some(app.accounts().authenticate_api_key(&key).await),
-        (None, None) => None,
+    let path = req.uri().path();
+    let limited = (path == "/api" || path.starts_with("/api/")) && !UNLIMITED.contains(&path);
+    // A bearer's session check also counts its request, in one Redis round trip.
+    let (resolved, counted) = match (bearer, api_key) {
+        (Some(token), _) => {
+            let (principal, verdict) = app.accounts().authenticate_bearer(&token, limited).await;
+            (Some(principal), verdict)
+        }
+        (None, Some(key)) => (Some(app.accounts().authenticate_api_key(&key).await), None),
+        (None, None) => (None, None),
     };
     let principal = match resolved {
         Some(Ok(principal)) => Some(principal),
@@ -57,18 +63,19 @@ pub async fn identify<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Re
         None => None,
     };
 
-    let path = req.uri().path();
-    let limited = (path == "/api" || path.starts_with("/api/")) && !UNLIMITED.contains(&path);
-    let verdict = if limited {
-        let ip = client_ip(&req, app.infra.config.trust_proxy);
-        let caller = match &principal {
-            Some(p) => Caller::User(p),
-            // Callers with bad credentials count as anonymous, which also slows token guessing.
-            None => Caller::Anonymous { ip: &ip },
-        };
-        app.rate_limiter().hit(caller).await
-    } else {
-        Verdict::Unlimited
+    let verdict = match counted {
+        _ if !limited => Verdict::Unlimited,
+        Some(verdict) => verdict,
+        None => {
+            let ip = client_ip(&req, app.infra.config.trust_proxy);
+            let caller = match &principal {
+                Some(p) => Caller::User(p),
+                // Callers with bad credentials count as anonymous, which also slows token
+                // guessing.
+                None => Caller::Anonymous { ip: &ip },
+            };
+            app.rate_limiter().hit(caller).await
+        }
     };
     let quota = match verdict {
         Verdict::Counted(quota) => Some(quota),

@@ -633,6 +633,48 @@ async fn standard_premium_and_admin_callers_have_their_own_limits() {
 }
 
 #[tokio::test]
+async fn a_token_that_does_not_match_its_session_counts_as_anonymous_not_on_a_users_counter() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_ANONYMOUS", "7/60"),
+        ("RATE_LIMIT_AUTHENTICATED", "5/300"),
+    ])
+    .await;
+    let (a, b) = (app.register().await, app.register().await);
+    let secret = app.app.infra.config.jwt_secret.expose().as_bytes();
+    let sessions = Sessions::new(&app.app.infra.kv, secret);
+    let sid = |u: &TestUser| {
+        u.refresh_token
+            .split_once('.')
+            .expect("sid.secret")
+            .0
+            .to_string()
+    };
+    // Minted with the real secret (as if it leaked): a's token on b's session, and a's own
+    // session claiming the admin role.
+    let borrowed = sessions
+        .issue_access(a.id, Role::User, Tier::Standard, &sid(&b))
+        .expect("token");
+    let escalated = sessions
+        .issue_access(a.id, Role::Admin, Tier::Standard, &sid(&a))
+        .expect("token");
+    for (what, token) in [("borrowed", &borrowed), ("escalated", &escalated)] {
+        let resp = app.me(Cred::Bearer(token)).await;
+        assert_eq!(status(&resp), 401, "{what}");
+        assert_eq!(
+            header(&resp, "ratelimit-limit").as_deref(),
+            Some("7"),
+            "{what} counted as anonymous"
+        );
+    }
+    // Neither user's counter moved: each one's first request leaves 4 of 5.
+    for user in [&a, &b] {
+        let resp = app.me(Cred::Bearer(&user.access_token)).await;
+        assert_eq!(status(&resp), 200);
+        assert_eq!(remaining(&resp), Some(4));
+    }
+}
+
+#[tokio::test]
 async fn anonymous_limits_key_on_the_peer_address_unless_the_proxy_is_trusted() {
     let spoof = |app: &TestApp, ip: &str| {
         app.client

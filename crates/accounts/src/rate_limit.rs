@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::model::{Principal, Tier};
 use platform::Handles;
-use platform::config::RateLimit;
+use platform::config::{RateLimit, RateLimits};
+use uuid::Uuid;
 
 /// How long the limiter may wait for Redis before letting the request through.
 const STORE_TIMEOUT: Duration = Duration::from_millis(250);
@@ -79,14 +80,7 @@ impl RateLimiter {
         let (name, limit) = match caller {
             Caller::Anonymous { ip } => (format!("rl:ip:{ip}"), limits.anonymous),
             Caller::User(p) if p.is_admin() => return Verdict::Unlimited,
-            // The tier is part of the key so that a tier change starts a fresh window.
-            Caller::User(p) => match p.tier {
-                Tier::Standard => (
-                    format!("rl:user:{}:standard", p.user_id),
-                    limits.authenticated,
-                ),
-                Tier::Premium => (format!("rl:user:{}:premium", p.user_id), limits.premium),
-            },
+            Caller::User(p) => (user_counter(p.user_id, p.tier), limit_of(limits, p.tier)),
         };
         self.hit_named(&name, limit).await
     }
@@ -115,6 +109,31 @@ impl RateLimiter {
             .invoke_async(&mut conn)
             .await
     }
+}
+
+/// A user's counter. The tier is part of the name so that a tier change starts a fresh window.
+pub(crate) fn user_counter(user_id: Uuid, tier: Tier) -> String {
+    format!("rl:user:{user_id}:{}", tier.as_str())
+}
+
+fn limit_of(limits: &RateLimits, tier: Tier) -> RateLimit {
+    match tier {
+        Tier::Standard => limits.authenticated,
+        Tier::Premium => limits.premium,
+    }
+}
+
+/// A user's counter after a request counted with the session check (see
+/// [`crate::sessions::Sessions::state`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hits {
+    pub count: u64,
+    pub ttl_ms: u64,
+}
+
+/// The verdict on a request counted on the user's counter for `tier`.
+pub(crate) fn counted(limits: &RateLimits, tier: Tier, hits: Hits) -> Verdict {
+    Verdict::Counted(quota(limit_of(limits, tier), hits.count, hits.ttl_ms))
 }
 
 fn quota(limit: RateLimit, count: u64, ttl_ms: u64) -> Quota {

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::{Email, Password, PersonName, Principal, Role, Tier, User};
+use super::rate_limit::{self, Verdict};
 use super::repo::{self, AdminChange, ApiKeyRow, ProfileChange};
 use super::sessions::{ACCESS_TTL, Claims, Rotation, SessionInfo, Sessions};
 use super::verification;
@@ -256,40 +257,67 @@ impl AccountService {
         }
     }
 
-    /// Resolves a bearer access token. When Redis cannot answer, falls back to the token's
-    /// signature and expiry plus the account as PostgreSQL has it (active flag, role, tier), so
-    /// donations keep working during a Redis outage; only logout then lags, by at most the
-    /// token's 15 minutes.
-    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal> {
+    /// Resolves a bearer access token and, with `count`, counts the request against the
+    /// caller's rate limit in the same Redis round trip. The verdict is `None` when the request
+    /// was not counted there (refused credentials count as anonymous; sessions from before the
+    /// store kept role and tier, and Redis outages, count on their own): the caller then asks
+    /// the [`RateLimiter`](crate::rate_limit::RateLimiter).
+    ///
+    /// When Redis cannot answer, falls back to the token's signature and expiry plus the
+    /// account as PostgreSQL has it (active flag, role, tier), so donations keep working during
+    /// a Redis outage; only logout then lags, by at most the token's 15 minutes.
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        count: bool,
+    ) -> (Result<Principal>, Option<Verdict>) {
         let sessions = self.sessions();
-        let claims = sessions.verify_access(token)?;
-        let session = match sessions.state(&claims.sid).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return Err(Error::Unauthorized("session has ended")),
+        let claims = match sessions.verify_access(token) {
+            Ok(claims) => claims,
+            Err(e) => return (Err(e), None),
+        };
+        let limits = &self.infra.config.rate_limits;
+        let (session, hits) = match sessions.state(&claims, count.then_some(limits)).await {
+            Ok((Some(session), hits)) => (session, hits),
+            Ok((None, _)) => return (Err(Error::Unauthorized("session has ended")), None),
             Err(e) => {
                 tracing::warn!(error = %e, "session store unavailable; checking account in PostgreSQL");
                 // A role or tier change made during the outage could not end the sessions, so
                 // the claims may be stale: trust the database instead.
-                return self.principal_from_db(&claims).await;
+                return (self.principal_from_db(&claims).await, None);
             }
         };
         // The token's subject must be the session's user, and its role the session's: a
         // token minted with a stolen secret cannot borrow someone else's session or promote
-        // itself.
+        // itself (the script counted nothing then).
         if session.user_id != claims.sub {
-            return Err(Error::Unauthorized("invalid or expired access token"));
+            return (
+                Err(Error::Unauthorized("invalid or expired access token")),
+                None,
+            );
         }
         match (session.role, session.tier) {
-            (Some(role), Some(tier)) if role == claims.role => Ok(Principal {
-                user_id: claims.sub,
-                role,
-                tier,
-                session_id: Some(claims.sid),
-                request_id: None,
-            }),
-            (Some(_), Some(_)) => Err(Error::Unauthorized("invalid or expired access token")),
+            (Some(role), Some(tier)) if role == claims.role => {
+                let verdict = match (role, hits) {
+                    (Role::Admin, _) => Some(Verdict::Unlimited),
+                    (Role::User, Some(hits)) => Some(rate_limit::counted(limits, tier, hits)),
+                    (Role::User, None) => None,
+                };
+                let principal = Principal {
+                    user_id: claims.sub,
+                    role,
+                    tier,
+                    session_id: Some(claims.sid),
+                    request_id: None,
+                };
+                (Ok(principal), verdict)
+            }
+            (Some(_), Some(_)) => (
+                Err(Error::Unauthorized("invalid or expired access token")),
+                None,
+            ),
             // Sessions started before the store kept role and tier.
-            _ => self.principal_from_db(&claims).await,
+            _ => (self.principal_from_db(&claims).await, None),
         }
     }
 

@@ -9,6 +9,7 @@
 //! The session also holds the user's role and tier: a request takes them from there, not from
 //! the token's claims, and the token's subject must be the session's user.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use base64::Engine;
@@ -21,8 +22,37 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::{Role, Tier};
+use super::rate_limit::{Hits, user_counter};
+use platform::config::{RateLimit, RateLimits};
 use platform::error::{Error, Result};
 use platform::infra::kv::Kv;
+
+// The session's user, role and tier, and (when ARGV[5] is 1, the session is the token's user
+// ARGV[1] with the token's role ARGV[2], and that role is not admin) one more request on the
+// user's counter for the session's tier, KEYS[2] (standard) or KEYS[3] (premium), as the
+// limiter's own script counts it. Returns {user, role, tier, count, ms left}: '' for a missing
+// field, -1 for a request not counted.
+static STATE_AND_HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local s = redis.call('HMGET', KEYS[1], 'user', 'role', 'tier')
+local user, role, tier = s[1] or '', s[2] or '', s[3] or ''
+local key, window
+if tier == 'standard' then key, window = KEYS[2], ARGV[3]
+elseif tier == 'premium' then key, window = KEYS[3], ARGV[4] end
+if ARGV[5] ~= '1' or user ~= ARGV[1] or role ~= ARGV[2] or role == 'admin' or not key then
+  return {user, role, tier, -1, -1}
+end
+local n = redis.call('INCR', key)
+local ttl = redis.call('PTTL', key)
+if ttl < 0 then
+  redis.call('PEXPIRE', key, window)
+  ttl = tonumber(window)
+end
+return {user, role, tier, n, ttl}
+",
+    )
+});
 
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 pub const SESSION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -225,23 +255,39 @@ impl<'a> Sessions<'a> {
         }
     }
 
-    /// The live session's user, role and tier; `None` once it has ended. Errors mean Redis
-    /// could not answer.
-    pub async fn state(&self, sid: &str) -> redis::RedisResult<Option<SessionState>> {
+    /// The live session's user, role and tier (`None` once it has ended) and, with `count`,
+    /// the request counted against the limit of the token's user in the same round trip: only
+    /// when the session is that user's, with the token's role, and not an admin's (see
+    /// [`STATE_AND_HIT`]). Errors mean Redis could not answer.
+    pub(crate) async fn state(
+        &self,
+        claims: &Claims,
+        count: Option<&RateLimits>,
+    ) -> redis::RedisResult<(Option<SessionState>, Option<Hits>)> {
         let mut conn = self.kv.conn();
-        let (user, role, tier): (Option<String>, Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(self.session_key(sid))
-                .arg(&["user", "role", "tier"])
-                .query_async(&mut conn)
-                .await?;
-        Ok(user
-            .and_then(|u| Uuid::parse_str(&u).ok())
-            .map(|user_id| SessionState {
-                user_id,
-                role: role.and_then(|r| Role::parse(&r).ok()),
-                tier: tier.and_then(|t| Tier::parse(&t).ok()),
-            }))
+        let window_ms =
+            |limit: RateLimit| u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+        let (user, role, tier, n, ttl_ms): (String, String, String, i64, i64) = STATE_AND_HIT
+            .key(self.session_key(&claims.sid))
+            .key(self.kv.key(user_counter(claims.sub, Tier::Standard)))
+            .key(self.kv.key(user_counter(claims.sub, Tier::Premium)))
+            .arg(claims.sub.to_string())
+            .arg(claims.role.as_str())
+            .arg(count.map_or(0, |l| window_ms(l.authenticated)))
+            .arg(count.map_or(0, |l| window_ms(l.premium)))
+            .arg(u8::from(count.is_some()))
+            .invoke_async(&mut conn)
+            .await?;
+        let state = Uuid::parse_str(&user).ok().map(|user_id| SessionState {
+            user_id,
+            role: Role::parse(&role).ok(),
+            tier: Tier::parse(&tier).ok(),
+        });
+        let hits = u64::try_from(n)
+            .ok()
+            .zip(u64::try_from(ttl_ms).ok())
+            .map(|(count, ttl_ms)| Hits { count, ttl_ms });
+        Ok((state, hits))
     }
 
     /// The ids of the user's sessions (some may have ended since).
