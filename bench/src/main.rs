@@ -73,7 +73,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     pub scale_donations: usize,
     /// After the donations grow, grow the active campaigns to each of these counts in turn and
-    /// re-measure the reads (empty = skip).
+    /// re-measure the reads (0 = skip).
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     pub scale_campaigns: Vec<usize>,
     /// Users the platform has once the campaigns reach their last count.
@@ -109,7 +109,11 @@ pub struct Args {
 }
 
 impl Args {
-    fn apply_quick(&mut self) {
+    /// `--scale-campaigns 0` (no growth) and `--quick` (smaller sizes).
+    fn apply_shorthands(&mut self) {
+        if self.scale_campaigns == [0] {
+            self.scale_campaigns.clear();
+        }
         if self.quick {
             self.campaigns = self.campaigns.min(2_000);
             self.users = self.users.min(20_000);
@@ -160,7 +164,7 @@ impl Args {
 #[tokio::main]
 async fn main() {
     let mut args = Args::parse();
-    args.apply_quick();
+    args.apply_shorthands();
     if let Err(e) = run(args).await {
         eprintln!("\nbench failed: {e:#}");
         std::process::exit(1);
