@@ -17,20 +17,25 @@ use uuid::Uuid;
 /// How long the limiter may wait for Redis before letting the request through.
 const STORE_TIMEOUT: Duration = Duration::from_millis(250);
 
-// INCR, and set the window's expiry when the counter is new (or somehow lost its TTL, which
-// would otherwise block the caller forever). Returns {count, milliseconds left}.
-static HIT: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local n = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
+/// One more request on the counter `key` (a Lua local), whose window is `window` milliseconds:
+/// INCR, and set the window's expiry when the counter is new (or somehow lost its TTL, which
+/// would otherwise block the caller forever). Leaves the count in `n` and the milliseconds left
+/// in `ttl`. Shared by [`HIT`] and the session check that counts in the same round trip
+/// ([`crate::sessions`]), so the counting rule is written once.
+pub(crate) const COUNT_LUA: &str = r"
+local n = redis.call('INCR', key)
+local ttl = redis.call('PTTL', key)
 if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+  redis.call('PEXPIRE', key, window)
+  ttl = tonumber(window)
 end
-return {n, ttl}
-",
-    )
+";
+
+// Counts one request on KEYS[1] with a window of ARGV[1] ms. Returns {count, milliseconds left}.
+static HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(&format!(
+        "local key, window = KEYS[1], ARGV[1]\n{COUNT_LUA}return {{n, ttl}}\n"
+    ))
 });
 
 /// Who is counted.
@@ -102,10 +107,9 @@ impl RateLimiter {
     }
 
     async fn count(&self, name: &str, limit: RateLimit) -> redis::RedisResult<(u64, u64)> {
-        let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
         let mut conn = self.infra.kv.conn();
         HIT.key(self.infra.kv.key(name))
-            .arg(window_ms)
+            .arg(window_ms(limit))
             .invoke_async(&mut conn)
             .await
     }
@@ -114,6 +118,11 @@ impl RateLimiter {
 /// A user's counter. The tier is part of the name so that a tier change starts a fresh window.
 pub(crate) fn user_counter(user_id: Uuid, tier: Tier) -> String {
     format!("rl:user:{user_id}:{}", tier.as_str())
+}
+
+/// A limit's window in milliseconds, as the counting scripts take it.
+pub(crate) fn window_ms(limit: RateLimit) -> u64 {
+    u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn limit_of(limits: &RateLimits, tier: Tier) -> RateLimit {

@@ -22,18 +22,18 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::model::{Role, Tier};
-use super::rate_limit::{Hits, user_counter};
-use platform::config::{RateLimit, RateLimits};
+use super::rate_limit::{COUNT_LUA, Hits, user_counter, window_ms};
+use platform::config::RateLimits;
 use platform::error::{Error, Result};
 use platform::infra::kv::Kv;
 
 // The session's user, role and tier, and (when ARGV[5] is 1, the session is the token's user
 // ARGV[1] with the token's role ARGV[2], and that role is not admin) one more request on the
-// user's counter for the session's tier, KEYS[2] (standard) or KEYS[3] (premium), as the
-// limiter's own script counts it. Returns {user, role, tier, count, ms left}: '' for a missing
-// field, -1 for a request not counted.
+// user's counter for the session's tier, KEYS[2] (standard, window ARGV[3] ms) or KEYS[3]
+// (premium, ARGV[4]), counted as the limiter counts (`COUNT_LUA`). Returns {user, role, tier,
+// count, ms left}: '' for a missing field, -1 for a request not counted.
 static STATE_AND_HIT: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
+    redis::Script::new(&format!(
         r"
 local s = redis.call('HMGET', KEYS[1], 'user', 'role', 'tier')
 local user, role, tier = s[1] or '', s[2] or '', s[3] or ''
@@ -41,17 +41,11 @@ local key, window
 if tier == 'standard' then key, window = KEYS[2], ARGV[3]
 elseif tier == 'premium' then key, window = KEYS[3], ARGV[4] end
 if ARGV[5] ~= '1' or user ~= ARGV[1] or role ~= ARGV[2] or role == 'admin' or not key then
-  return {user, role, tier, -1, -1}
+  return {{user, role, tier, -1, -1}}
 end
-local n = redis.call('INCR', key)
-local ttl = redis.call('PTTL', key)
-if ttl < 0 then
-  redis.call('PEXPIRE', key, window)
-  ttl = tonumber(window)
-end
-return {user, role, tier, n, ttl}
-",
-    )
+{COUNT_LUA}return {{user, role, tier, n, ttl}}
+"
+    ))
 });
 
 pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -265,8 +259,6 @@ impl<'a> Sessions<'a> {
         count: Option<&RateLimits>,
     ) -> redis::RedisResult<(Option<SessionState>, Option<Hits>)> {
         let mut conn = self.kv.conn();
-        let window_ms =
-            |limit: RateLimit| u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
         let (user, role, tier, n, ttl_ms): (String, String, String, i64, i64) = STATE_AND_HIT
             .key(self.session_key(&claims.sid))
             .key(self.kv.key(user_counter(claims.sub, Tier::Standard)))
