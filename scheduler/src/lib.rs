@@ -25,6 +25,7 @@ use domain::background::{BackgroundJob, DonationDigest, RepaymentDigest};
 use domain::infra::metrics::{JOB_DURATION, JOB_FAILURES};
 use domain::infra::telemetry;
 use domain::jobs::runs;
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
@@ -199,7 +200,12 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
     // The outcome is logged inside the tagged scope: the failure's error event is the one
     // Sentry receives, and it must say which task failed.
     let run = async {
-        let result = (ctx.task.run)(ctx.app.clone(), scheduled_for).await;
+        // A panic is the task's failure like any other: caught here, the claimed run is still
+        // finished with its error instead of staying claimed and unexplained.
+        let result = std::panic::AssertUnwindSafe((ctx.task.run)(ctx.app.clone(), scheduled_for))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(domain::Error::internal(panic_message(panic.as_ref()))));
         match &result {
             Ok(()) => tracing::info!("scheduled task done"),
             Err(e) => tracing::error!(error = %e, "scheduled task failed"),
@@ -216,6 +222,16 @@ async fn on_tick(tick: Tick, ctx: Data<TickContext>) -> Result<(), BoxDynError> 
     let error = result.as_ref().err().map(ToString::to_string);
     runs::finish(pool, ctx.task.name, scheduled_for, error.as_deref()).await?;
     Ok(result?)
+}
+
+/// What a panic said, when it said it with a string (as `panic!` and `expect` do).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let said = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("the task panicked: {said}")
 }
 
 #[cfg(test)]

@@ -134,3 +134,45 @@ async fn the_lease_has_one_holder_and_passes_on_when_released_or_expired() {
     assert!(!b.is_leader().await);
     assert!(a.try_lead().await, "expired: another takes over");
 }
+
+/// Panics whenever it runs.
+struct Panics;
+
+impl BackgroundJob for Panics {
+    const NAME: &'static str = "panics";
+    type Context = App;
+
+    async fn run(&self, _app: &App) -> domain::Result<()> {
+        panic!("boom")
+    }
+}
+
+#[tokio::test]
+async fn a_task_that_panics_finishes_its_run_with_the_panic_and_the_next_tick_runs() {
+    let env = TestEnv::new().await;
+    let task = ScheduledTask::new("* * * * * *", |_| Panics).expect("schedule");
+
+    commonpot_scheduler::run(
+        env.app.clone(),
+        vec![task],
+        Options::default(),
+        tokio::time::sleep(Duration::from_millis(3500)),
+    )
+    .await
+    .expect("scheduler ran");
+
+    let runs: Vec<(Option<DateTime<Utc>>, Option<String>)> = sqlx::query_as(
+        "select finished_at, error from scheduler_runs where task = 'panics' order by scheduled_for",
+    )
+    .fetch_all(env.pool())
+    .await
+    .expect("runs");
+    assert!(runs.len() >= 2, "ticks after a panic still run: {runs:?}");
+    for (finished_at, error) in &runs {
+        assert!(finished_at.is_some(), "a run left claimed: {runs:?}");
+        assert_eq!(
+            error.as_deref(),
+            Some("internal error: the task panicked: boom")
+        );
+    }
+}
