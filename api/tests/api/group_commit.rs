@@ -441,6 +441,9 @@ async fn the_goal_sweep_records_a_goal_no_batch_looked_at_again_once() {
             .as_u16(),
         201
     );
+    // The gift's batch has looked at the goal again (still short) before the stats move on.
+    app.wait_until(|s| s.settled.load(Ordering::Relaxed) == s.batches.load(Ordering::Relaxed))
+        .await;
     // As if a batch that crossed the goal committed and its process died before looking again.
     sqlx::query(
         "update campaign_stats_shards set raised_amount = raised_amount + 600

@@ -77,6 +77,8 @@ pub struct GroupCommitStats {
     /// Donations queued and not yet taken into a batch.
     pub waiting: AtomicU64,
     pub batches: AtomicU64,
+    /// Batches wholly done: answered, and their goals looked at again after the commit.
+    pub settled: AtomicU64,
     pub donations: AtomicU64,
     pub largest_batch: AtomicU64,
     /// Donations written again on their own after their batch failed.
@@ -234,6 +236,7 @@ async fn commit(db: &PgPool, kv: &Kv, mut batch: Vec<Pending>, stats: &GroupComm
         // The goal sweep (`MoneyService::sweep_goals`) finds what this missed.
         tracing::warn!(error = %e, "goal recheck after a donation batch failed");
     }
+    stats.settled.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A batch's check of its campaigns' goals sees only committed gifts and its own, so two
