@@ -469,7 +469,12 @@ pub async fn list(
     db: impl PgExecutor<'_>,
     q: &ListQuery,
 ) -> Result<(Vec<(Campaign, CampaignStats)>, bool)> {
-    let mut rows: Vec<PageRow> = page_query("", q).build_query_as().fetch_all(db).await?;
+    // A search is not kept prepared: each is planned for its own words (see `page_query`).
+    let mut rows: Vec<PageRow> = page_query("", q)
+        .build_query_as()
+        .persistent(q.q.is_none())
+        .fetch_all(db)
+        .await?;
     let has_more = rows.len() as i64 > q.limit;
     rows.truncate(usize::try_from(q.limit).unwrap_or(0));
     let items = rows
@@ -486,40 +491,71 @@ pub async fn list(
     Ok((items, has_more))
 }
 
+/// The campaign columns of a page, before the creator's name is joined on.
+const PAGE_COLUMNS: &str = "c.id, c.creator_id, c.title, c.description, c.goal_amount,
+    c.currency, c.category, c.funding_model, c.status, c.deadline, c.settlement, c.published_at,
+    c.featured_at, c.created_at, c.updated_at";
+
 /// The page statement of [`list`], after `prefix` (the plan tests put `explain` there). It
 /// reads `q.limit + 1` rows: the extra one only tells that another page follows.
 ///
-/// The page is cut (order, offset, limit) on the ids and sort keys alone — columns an index
-/// holds, so rows an offset skips are read from the index without visiting the table (a deep
-/// category page skipped 1,000 rows in 2 ms through the table, 0.15 ms through the index) —
-/// and only the page's rows are then read whole, look up their creator's name and sum their
-/// stats shards. The name is a subquery per row and the joins nested loops over the page, so
-/// the page keeps the index's order (a hash join would be sorted again). The totals come with
-/// the page so a page read costs one statement.
+/// The page is cut (order, offset, limit) on `campaigns` alone, and only its rows look up their
+/// creator's name and sum their stats shards. The name is a subquery per row and the joins
+/// nested loops over the page, so the page keeps the index's order (a hash join would be sorted
+/// again). The totals come with the page so a page read costs one statement.
+///
+/// A page past an offset is cut on ids and sort keys only — columns an index holds, so the rows
+/// the offset skips are read from the index without visiting the table (a category page 1,000
+/// rows deep: 2 ms through the table, 0.15 ms through the index) — and its rows are then read
+/// whole by id. A first or cursor page skips nothing and reads its rows whole at once (joining
+/// back would cost an index probe per row).
+///
+/// A browse (no words) is planned once per connection rather than at every request (planning
+/// cost ~0.3 ms a page): its row counts are written into the statement as powers of two (few
+/// texts) — the cut's bound (`offset + limit + 1`) and the page's (`limit + 1`) — and only the
+/// exact limit and offset are parameters, applied to what those return. PostgreSQL costs an
+/// unknown limit or offset as a tenth of its input, so bounded inputs make the generic plan
+/// look as cheap as a custom one and it keeps it. A search keeps its limit and offset
+/// parameters, so it is planned for its words: how common they are decides between walking the
+/// newest campaigns and reading the word index. It is not kept prepared either ([`list`]), so
+/// PostgreSQL cannot settle on one plan for all words.
 pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
+    let offset = if q.cursor.is_some() { 0 } else { q.offset };
+    let deferred = offset > 0;
+    let planned_once = q.q.is_none();
+    // Sort keys that are columns of the table, and computed ones (selected as columns so the
+    // outer order can reuse the inner one: an expression would be sorted).
+    let (keys, computed) = match q.sort {
+        Sort::Newest => (", c.created_at", ""),
+        Sort::EndingSoon => (", c.deadline", ""),
+        Sort::MostRaised => ("", ", coalesce(s.raised, 0) as raised"),
+        Sort::Featured => (", c.created_at", ", c.featured_at is null as unfeatured"),
+    };
+    let columns = if deferred {
+        format!("c.id{keys}{computed}")
+    } else {
+        format!("{PAGE_COLUMNS}{computed}")
+    };
+    let bounded = if planned_once && deferred {
+        "select * from ("
+    } else {
+        ""
+    };
     let mut b = QueryBuilder::<Postgres>::new(format!(
         "{prefix}select p.id, p.creator_id,
             (select u.full_name from read.users u where u.id = p.creator_id) as creator_name,
             p.title, p.description, p.goal_amount, p.currency, p.category, p.funding_model,
             p.status, p.deadline, p.settlement, p.published_at, p.featured_at, p.created_at,
             p.updated_at, t.raised_amount, t.total_donors, t.donations_count
-        from (select c.id"
+        from ({bounded}select {columns} from campaigns c"
     ));
-    // The sort keys, selected so the outer order can reuse the inner one.
-    match q.sort {
-        Sort::Newest => b.push(", c.created_at from campaigns c"),
-        Sort::EndingSoon => b.push(", c.deadline from campaigns c"),
-        Sort::MostRaised => b.push(
-            ", coalesce(s.raised, 0) as raised from campaigns c
-             left join (select campaign_id, sum(raised_amount) as raised
+    if q.sort == Sort::MostRaised {
+        b.push(
+            " left join (select campaign_id, sum(raised_amount) as raised
                         from campaign_stats_shards group by campaign_id) s
              on s.campaign_id = c.id",
-        ),
-        // A column, so the outer order can reuse the inner one (an expression would be sorted).
-        Sort::Featured => {
-            b.push(", c.featured_at is null as unfeatured, c.created_at from campaigns c")
-        }
-    };
+        );
+    }
     push_filters(&mut b, q);
     if let Some(cur) = &q.cursor {
         match q.sort {
@@ -543,38 +579,62 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     if q.sort == Sort::EndingSoon {
         b.push(" and c.deadline is not null");
     }
-    // The same order inside (to cut the page) and outside (on the cut page's keys).
-    let (inner, outer) = match q.sort {
-        Sort::Newest => (
-            "c.created_at desc, c.id desc",
-            "k.created_at desc, k.id desc",
-        ),
-        Sort::MostRaised => (
-            "coalesce(s.raised, 0) desc, c.id desc",
-            "k.raised desc, k.id desc",
-        ),
-        Sort::EndingSoon => ("c.deadline asc, c.id asc", "k.deadline asc, k.id asc"),
-        Sort::Featured => (
-            "c.featured_at is null, c.created_at desc, c.id desc",
-            "k.unfeatured, k.created_at desc, k.id desc",
-        ),
+    // The same order inside (to cut the page) and outside (on the cut's columns, from `k`).
+    let inner = match q.sort {
+        Sort::Newest => "c.created_at desc, c.id desc",
+        Sort::MostRaised => "coalesce(s.raised, 0) desc, c.id desc",
+        Sort::EndingSoon => "c.deadline asc, c.id asc",
+        Sort::Featured => "c.featured_at is null, c.created_at desc, c.id desc",
+    };
+    let outer = |k: &str| match q.sort {
+        Sort::Newest => format!("{k}.created_at desc, {k}.id desc"),
+        Sort::MostRaised => format!("{k}.raised desc, {k}.id desc"),
+        Sort::EndingSoon => format!("{k}.deadline asc, {k}.id asc"),
+        Sort::Featured => format!("{k}.unfeatured, {k}.created_at desc, {k}.id desc"),
     };
     b.push(" order by ").push(inner);
-    b.push(" limit ").push_bind(q.limit + 1);
-    if q.cursor.is_none() {
-        b.push(" offset ").push_bind(q.offset);
+    if !planned_once {
+        b.push(" limit ").push_bind(q.limit + 1);
+        if deferred {
+            b.push(" offset ").push_bind(offset);
+        }
+    } else if deferred {
+        b.push(format_args!(
+            " limit {}) b order by {}",
+            bound(offset + q.limit + 1),
+            outer("b")
+        ));
+        b.push(" offset ").push_bind(offset);
+        b.push(format_args!(" limit {}", bound(q.limit + 1)));
+    } else {
+        b.push(format_args!(" limit {}", bound(q.limit + 1)));
     }
+    let k = if deferred {
+        b.push(") k join campaigns p on p.id = k.id");
+        "k"
+    } else {
+        b.push(") p");
+        "p"
+    };
     b.push(
-        ") k join campaigns p on p.id = k.id
-        cross join lateral (
+        " cross join lateral (
             select coalesce(sum(s.raised_amount), 0)::bigint as raised_amount,
                 coalesce(sum(s.donors_count), 0)::bigint as total_donors,
                 coalesce(sum(s.donations_count), 0)::bigint as donations_count
             from campaign_stats_shards s where s.campaign_id = p.id) t
         order by ",
     )
-    .push(outer);
+    .push(outer(k));
+    if planned_once {
+        b.push(" limit ").push_bind(q.limit + 1);
+    }
     b
+}
+
+/// `rows` rounded up to a power of two, at least 16: a row count written into a statement.
+fn bound(rows: i64) -> u64 {
+    let rows = u64::try_from(rows).unwrap_or(1);
+    rows.checked_next_power_of_two().unwrap_or(rows).max(16)
 }
 
 /// Active campaigns whose deadline has passed, oldest first.
