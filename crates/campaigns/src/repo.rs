@@ -532,10 +532,11 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     } else {
         format!("{PAGE_COLUMNS}{computed}")
     };
-    let bounded = if planned_once && deferred {
-        "select * from ("
+    // The cut, or (a browse past an offset) the bounded cut that the offset then applies to.
+    let open = if planned_once && deferred {
+        "(select * from ("
     } else {
-        ""
+        "("
     };
     let mut b = QueryBuilder::<Postgres>::new(format!(
         "{prefix}select p.id, p.creator_id,
@@ -543,7 +544,7 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
             p.title, p.description, p.goal_amount, p.currency, p.category, p.funding_model,
             p.status, p.deadline, p.settlement, p.published_at, p.featured_at, p.created_at,
             p.updated_at, t.raised_amount, t.total_donors, t.donations_count
-        from ({bounded}select {columns} from campaigns c"
+        from {open}select {columns} from campaigns c"
     ));
     if q.sort == Sort::MostRaised {
         b.push(
