@@ -576,7 +576,7 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
     if q.sort == Sort::EndingSoon {
         b.push(" and c.deadline is not null");
     }
-    // The same order inside (to cut the page) and outside (on the cut's columns, from `k`).
+    // The same order inside (to cut the page) and outside (on the cut's columns, by its alias).
     let inner = match q.sort {
         Sort::Newest => "c.created_at desc, c.id desc",
         Sort::MostRaised => "coalesce(s.raised, 0) desc, c.id desc",
@@ -590,21 +590,21 @@ pub fn page_query(prefix: &str, q: &ListQuery) -> QueryBuilder<Postgres> {
         Sort::Featured => format!("{k}.unfeatured, {k}.created_at desc, {k}.id desc"),
     };
     b.push(" order by ").push(inner);
-    if !planned_once {
+    if planned_once {
+        if deferred {
+            b.push(format_args!(
+                " limit {}) b order by {}",
+                bound(offset + q.limit + 1),
+                outer("b")
+            ));
+            b.push(" offset ").push_bind(offset);
+        }
+        b.push(format_args!(" limit {}", bound(q.limit + 1)));
+    } else {
         b.push(" limit ").push_bind(q.limit + 1);
         if deferred {
             b.push(" offset ").push_bind(offset);
         }
-    } else if deferred {
-        b.push(format_args!(
-            " limit {}) b order by {}",
-            bound(offset + q.limit + 1),
-            outer("b")
-        ));
-        b.push(" offset ").push_bind(offset);
-        b.push(format_args!(" limit {}", bound(q.limit + 1)));
-    } else {
-        b.push(format_args!(" limit {}", bound(q.limit + 1)));
     }
     let k = if deferred {
         b.push(") k join campaigns p on p.id = k.id");
