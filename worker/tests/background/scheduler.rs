@@ -96,13 +96,14 @@ async fn two_schedulers_sharing_a_lease_run_each_tick_once() {
 async fn two_schedulers_that_both_lead_still_run_each_tick_once() {
     let env = TestEnv::new().await;
     // Split brain: the second scheduler's lease lives under another prefix, so both lead.
-    let mut other = env.app.clone();
-    other.infra.kv = Kv::connect(
+    let mut infra = env.app.infra.clone();
+    infra.kv = Kv::connect(
         &shared_redis_url(),
         &format!("{}split:", env.app.infra.kv.prefix()),
     )
     .await
     .expect("kv");
+    let other = App::new(infra);
 
     let runs = run_schedulers(vec![env.app.clone(), other], Duration::from_millis(4500)).await;
 
