@@ -7,7 +7,7 @@ use commonpot_api::startup::Application;
 use domain::infra::{healthcheck, telemetry};
 use domain::{App, config::Config};
 
-/// glibc's allocator was a third of this process's CPU under load (`perf`, bench donation
+/// glibc's allocator was over a quarter of this process's CPU under load (`perf`, bench donation
 /// point); mimalloc keeps per-thread free lists, so the many small per-request allocations
 /// stay cheap.
 #[global_allocator]
