@@ -123,6 +123,7 @@ impl AdminApi {
                         queue: queue(q.queue),
                         pending: q.pending,
                         scheduled: q.scheduled,
+                        in_flight: q.in_flight,
                     })
                     .collect(),
                 dead_letters: live.dead_letters,

@@ -21,12 +21,16 @@ use super::security::Auth;
 
 // Not the jobs crate's depth row: its queue name is text, sent as the JobQueue set.
 #[derive(Object)]
+#[oai(rename_all = "camelCase")]
 pub struct QueueDto {
     pub queue: JobQueue,
     /// Waiting to be picked up.
     pub pending: u64,
     /// Delayed: scheduled or waiting for a retry.
     pub scheduled: u64,
+    /// Taken by a worker and not finished: running, or held by a worker that stopped until its
+    /// heartbeat lapses (about 15 s) and they are queued again.
+    pub in_flight: u64,
 }
 
 // Not the dead letter itself: the job is sent as JSON and its queue as the JobQueue set.
@@ -103,6 +107,7 @@ impl OpsApi {
                     queue: queue(q.queue),
                     pending: q.pending,
                     scheduled: q.scheduled,
+                    in_flight: q.in_flight,
                 })
                 .collect(),
             dead_letters: letters

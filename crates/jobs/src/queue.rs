@@ -26,6 +26,9 @@ pub struct QueueDepth {
     pub pending: u64,
     /// Delayed until a later time (scheduled or waiting for a retry).
     pub scheduled: u64,
+    /// Taken by a worker and not finished: running now, or held by a worker that died until its
+    /// heartbeat lapses and the jobs are queued again.
+    pub in_flight: u64,
 }
 
 #[derive(Clone)]
@@ -154,16 +157,29 @@ impl Queues {
         let mut conn = self.conn.clone();
         // apalis-redis parks every new job in the scheduled set, due at its push time, until a
         // worker's fetch moves it to the active list: jobs already due count as pending.
-        let (active, due, later): (u64, u64, u64) = redis::pipe()
+        let (active, due, later, workers): (u64, u64, u64, Vec<String>) = redis::pipe()
             .llen(config.active_jobs_list())
             .zcount(&scheduled_set, "-inf", now)
             .zcount(&scheduled_set, format!("({now}"), "+inf")
+            .zrange(config.workers_set(), 0, -1)
             .query_async(&mut conn)
             .await?;
+        // Each registered worker (a dead one too, until another re-queues its jobs) keeps the
+        // jobs it took in a set of its own.
+        let held: Vec<u64> = if workers.is_empty() {
+            Vec::new() // Redis refuses an empty pipeline.
+        } else {
+            let mut sets = redis::pipe();
+            for worker in &workers {
+                sets.scard(format!("{}:{worker}", config.inflight_jobs_set()));
+            }
+            sets.query_async(&mut conn).await?
+        };
         Ok(QueueDepth {
             queue: J::NAME,
             pending: active + due,
             scheduled: later,
+            in_flight: held.into_iter().sum(),
         })
     }
 }

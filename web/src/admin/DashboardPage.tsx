@@ -49,12 +49,13 @@ function Pipeline({ p }: { p: Schemas['PipelineDto'] }) {
           {p.deadLetters > 0 ? <Link to="/admin/jobs">{p.deadLetters}</Link> : 0}
         </Stat>
       </div>
-      <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled']}>
+      <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled', 'In flight']}>
         {p.queues.map((x) => (
           <tr key={x.queue}>
             <Td className="font-mono">{x.queue}</Td>
             <Td className="tabular-nums">{x.pending}</Td>
             <Td className="tabular-nums">{x.scheduled}</Td>
+            <Td className="tabular-nums">{x.inFlight}</Td>
           </tr>
         ))}
       </Table>

@@ -26,12 +26,13 @@ export default function JobsPage() {
           <div className="space-y-6">
             <section aria-labelledby="queues-h">
               <h2 id="queues-h" className="mb-2 text-lg font-semibold">Queues</h2>
-              <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled']}>
+              <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled', 'In flight']}>
                 {d.queues.map((x) => (
                   <tr key={x.queue}>
                     <Td className="font-mono">{x.queue}</Td>
                     <Td>{x.pending}</Td>
                     <Td>{x.scheduled}</Td>
+                    <Td>{x.inFlight}</Td>
                   </tr>
                 ))}
               </Table>

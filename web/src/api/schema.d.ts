@@ -2736,6 +2736,12 @@ export interface components {
              * @description Delayed: scheduled or waiting for a retry.
              */
             scheduled: number;
+            /**
+             * Format: uint64
+             * @description Taken by a worker and not finished: running, or held by a worker that stopped until its
+             *     heartbeat lapses (about 15 s) and they are queued again.
+             */
+            inFlight: number;
         };
         /** Ready */
         Ready: {

@@ -606,6 +606,12 @@ async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_se
     tokio::time::sleep(Duration::from_millis(500)).await;
     doomed.shutdown_background();
     assert!(env.mails().is_empty());
+    // Nothing waits in the queue, yet the job is not done: the dead worker still holds it.
+    let in_flight = || async {
+        let depths = queues.depths().await.expect("depths");
+        depths.iter().map(|d| d.in_flight).sum::<u64>()
+    };
+    assert_eq!(in_flight().await, 1);
 
     // Another worker re-queues the job once the dead one's heartbeat lapses (15 s) and runs it.
     let worker = RunningWorker::start(&env.app, fast_worker());
@@ -616,6 +622,7 @@ async fn a_worker_killed_mid_job_has_the_job_run_again_elsewhere_and_the_mail_se
     worker.stop().await;
     assert!(sent, "the job ran again");
     assert_eq!(env.mails_to(&user.email).len(), 1);
+    assert_eq!(in_flight().await, 0);
     let rows: i64 = sqlx::query_scalar("select count(*) from notifications_sent")
         .fetch_one(env.pool())
         .await
