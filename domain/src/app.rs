@@ -1,13 +1,13 @@
 //! The composition root: connections and services, built once per process and shared.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use accounts::{AccountService, rate_limit::RateLimiter};
 use campaigns::CampaignService;
 use loans::LoanService;
 use money::{MoneyService, recurring::RecurringService};
 use ops::admin::dashboard::AdminService;
-use std::ops::Deref;
-use std::sync::Arc;
-
 use platform::config::Config;
 use platform::{Handles, Readiness, Result};
 use reports::ReportsService;

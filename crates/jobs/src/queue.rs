@@ -169,9 +169,11 @@ impl Queues {
         let held: Vec<u64> = if workers.is_empty() {
             Vec::new() // Redis refuses an empty pipeline.
         } else {
+            // Named as apalis-redis's `inflight_set_for` names a worker's set.
+            let prefix = config.inflight_jobs_set();
             let mut sets = redis::pipe();
             for worker in &workers {
-                sets.scard(format!("{}:{worker}", config.inflight_jobs_set()));
+                sets.scard(format!("{prefix}:{worker}"));
             }
             sets.query_async(&mut conn).await?
         };
