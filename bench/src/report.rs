@@ -231,6 +231,8 @@ pub struct Results {
     pub notes: Vec<String>,
     pub ratios: Vec<Ratio>,
     pub targets: Vec<Target>,
+    /// What the donation targets would take, worked out from the run's own figures.
+    pub bounds: Vec<String>,
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -311,6 +313,45 @@ impl Results {
         }
         self.ratios = ratios;
         self.targets = self.judge(scale_clients);
+        self.bounds = self.bounds();
+    }
+
+    /// The donation targets against two limits of the run itself: the set-based pgbench
+    /// point (how far above one per commit the bare SQL gets), and the cores (a closed loop of
+    /// N clients waits N / throughput on average — Little's law — and throughput is at most
+    /// the cores over the CPU all processes spend per donation, the load generator's included).
+    fn bounds(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let (Some(one), Some(set16)) = (
+            self.find(PGBENCH_ONE, BASE, 32),
+            self.find(PGBENCH_SET16, BASE, 32),
+        ) {
+            let limit = ratio(set16.throughput, one.throughput);
+            lines.push(format!(
+                "{PGBENCH_SET16} / {PGBENCH_ONE} at 32 clients = {limit:.2}, so HTTP / one per \
+                 commit >= 3.0 asks HTTP for {:.2}x the set-based limit, with the api, the \
+                 worker and the bench's clients on the same cores",
+                ratio(3.0, limit)
+            ));
+        }
+        for scenario in [UNIFORM, HOT] {
+            let Some(p) = self.find(scenario, BASE, 64) else {
+                continue;
+            };
+            let mean_ms = ratio(p.clients as f64 * 1000.0, p.throughput);
+            let spread = ratio(p.p99_ms, mean_ms);
+            let needed = ratio(p.clients as f64 * 1000.0 * spread, 25.0);
+            let cpu: f64 = p.cpu_ms_per_op.values().sum();
+            let most = ratio(self.machine.cores as f64 * 1000.0, cpu);
+            lines.push(format!(
+                "{scenario} at 64 clients: mean {mean_ms:.1} ms (64 / {:.0} per s), p99 \
+                 {spread:.1}x the mean; p99 < 25 ms at that spread needs {needed:.0} per s, \
+                 and {cpu:.2} ms of CPU per donation (every process) allows at most {most:.0} \
+                 per s on {} cores",
+                p.throughput, self.machine.cores
+            ));
+        }
+        lines
     }
 
     /// The point of `scenario` at `clients` measured with the most campaigns after growing them.
@@ -522,6 +563,12 @@ impl Results {
                 t.goal,
                 t.measured
             );
+        }
+        if !self.bounds.is_empty() {
+            let _ = writeln!(s, "\nbounds (from this run's figures)");
+            for b in &self.bounds {
+                let _ = writeln!(s, "  {b}");
+            }
         }
         self.statements_table(&mut s);
         let errors: Vec<&Point> = self.points.iter().filter(|p| p.errors > 0).collect();

@@ -150,6 +150,7 @@ impl<'a> Bench<'a> {
             notes: bench.notes,
             ratios: Vec::new(),
             targets: Vec::new(),
+            bounds: Vec::new(),
         };
         results.evaluate(args.scale_clients);
         Ok(results)
@@ -459,13 +460,6 @@ impl<'a> Bench<'a> {
             self.checked_point(scenario, PGBENCH_CLIENTS, None, measure)
                 .await?;
         }
-        self.notes.push(format!(
-            "{} and {}: pgbench and its PostgreSQL connections exit before the point's second \
-             CPU reading, so their CPU is missing from those rows (pg there is only the api's \
-             and worker's connections)",
-            pgbench::ONE,
-            pgbench::SET16
-        ));
         pgbench::clean_up(&self.check_db).await
     }
 
