@@ -11,9 +11,9 @@
 //! (before `begin`) that turns the `\set` random picks into the ids and arrays the transaction
 //! binds, from two small index tables the bench fills beforehand (schema [`SCHEMA`]). Where
 //! group commit computes something in Rust between two statements (the stats of the first
-//! gifts the `campaign_donors` upsert reports, the stored responses from the rows the donation
-//! insert returns, the goals a batch reaches), the statement is wrapped in a CTE that returns
-//! that one row to pgbench (`\gset`) instead of the rows; the statement itself is unchanged.
+//! gifts the `campaign_donors` upsert reports, the goals a batch reaches), the statement is
+//! wrapped in a CTE that returns that one row to pgbench (`\gset`) instead of the rows; the
+//! statement itself is unchanged.
 //! Every pgbench client has its own donors (`:client_id`), like the HTTP clients.
 
 use std::path::{Path, PathBuf};
@@ -299,7 +299,11 @@ select d.id as donor, c.id as campaign, x.key, x.fingerprint, x.txn, x.did,
        array['wallet:' || d.id, 'campaign:' || c.id]::text as accounts,
        array[-:amount::bigint, :amount::bigint]::text as lines,
        jsonb_build_object('type', 'donation_created', 'donation_id', x.did,
-         'campaign_id', c.id, 'donor_id', d.id, 'amount', :amount::bigint)::text as payload
+         'campaign_id', c.id, 'donor_id', d.id, 'amount', :amount::bigint)::text as payload,
+       now()::text as created,
+       jsonb_build_object('id', x.did, 'campaign_id', c.id, 'donor_id', d.id,
+         'amount', :amount::bigint, 'anonymous', false, 'message', null, 'status', 'completed',
+         'created_at', now(), 'refunded_at', null)::text as response
 from {SCHEMA}.donors d, {SCHEMA}.campaigns c,
      (select k as key, encode(sha256(convert_to(k, 'UTF8')), 'hex') as fingerprint,
              {SCHEMA}.uuid_v7() as txn, {SCHEMA}.uuid_v7() as did
@@ -308,18 +312,15 @@ where d.i = :donor_i and c.i = :campaign_i
 \gset
 begin;
 insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-  values (:donor, :key, :fingerprint, 0, 'null') on conflict do nothing;
+  values (:donor, :key, :fingerprint, 201, :response) on conflict do nothing;
 select status, deadline from campaigns where id = :campaign for key share;
 update wallets set balance = balance - :amount, updated_at = now()
   where user_id = :donor and balance >= :amount;
 insert into ledger_entries (txn_id, account, amount, kind)
   select :txn::uuid, account, amount, :kind::text from unnest(:accounts::text[], :lines::bigint[]) as t(account, amount);
-insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
-  values (:did, :campaign, :donor, :amount, false, null, :txn, :shard)
-  returning jsonb_build_object('id', id, 'campaign_id', campaign_id, 'donor_id', donor_id,
-    'amount', amount, 'anonymous', anonymous, 'message', message, 'status', status,
-    'created_at', created_at, 'refunded_at', refunded_at)::text as response
-\gset
+insert into donations
+    (id, campaign_id, donor_id, amount, anonymous, message, created_at, ledger_txn, shard)
+  values (:did, :campaign, :donor, :amount, false, null, :created, :txn, :shard);
 insert into campaign_donors (campaign_id, donor_id, standing_donations)
   values (:campaign, :donor, 1)
   on conflict (campaign_id, donor_id)
@@ -334,8 +335,6 @@ insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_cou
     donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
     donations_count = campaign_stats_shards.donations_count + excluded.donations_count;
 insert into outbox (kind, payload) values (:event_kind, :payload);
-update idempotency_keys set response_status = 201, response = :response
-  where user_id = :donor and key = :key;
 commit;
 "#
     )
@@ -377,6 +376,9 @@ select
   (select array_agg(donor order by donor) from gs)::text as d_users,
   (select array_agg(key order by donor) from gs)::text as d_keys,
   (select array_agg(fingerprint order by donor) from gs)::text as d_hashes,
+  (select array_agg(jsonb_build_object('id', did, 'campaign_id', campaign, 'donor_id', donor,
+     'amount', amount, 'anonymous', false, 'message', null, 'status', 'completed',
+     'created_at', now(), 'refunded_at', null) order by donor) from gs)::text as d_answers,
   (select array_agg(amount order by donor) from gs)::text as d_amounts,
   (select array_agg(campaign order by campaign) from p)::text as gate_ids,
   (select array_agg(campaign order by campaign, donor) from gs)::text as c_campaigns,
@@ -386,6 +388,7 @@ select
   (select array_agg(amount order by campaign, donor) from gs)::text as c_amounts,
   (select array_agg(false) from gs)::text as c_anonymous,
   (select array_agg(null::text) from gs)::text as c_messages,
+  (select array_agg(now()) from gs)::text as c_created,
   (select array_agg(txn order by campaign, donor) from gs)::text as c_txns,
   (select array_agg(shard order by campaign, donor) from gs)::text as c_shards,
   (select array_agg(l.txn order by campaign, donor, l.n) from gs,
@@ -406,17 +409,17 @@ select
    from gs)::text as e_payloads
 \gset
 begin;
--- idempotency::claim_many (keys::insert_new)
+-- idempotency::claim_many (keys::insert_new), each key stored with its answer
 insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-  select u, k, h, 0, 'null' from unnest(:d_users::uuid[], :d_keys::text[], :d_hashes::text[]) as t(u, k, h)
+  select u, k, h, case when r is null then 0 else 201 end, coalesce(r, 'null')
+  from unnest(:d_users::uuid[], :d_keys::text[], :d_hashes::text[], :d_answers::jsonb[]) as t(u, k, h, r)
   on conflict do nothing returning user_id, key;
 -- campaigns_repo::donation_gates; the batch keeps the gates of campaigns short of their goal
 with gates as (
   select id, status, deadline, goal_amount, goal_reached_at is not null as goal_reached
   from campaigns where id = any(:gate_ids::uuid[]) order by id for key share
 )
-select count(*) filter (where not goal_reached) as n_short,
-       coalesce(array_agg(id order by id) filter (where not goal_reached), '{{}}')::text as short_ids,
+select coalesce(array_agg(id order by id) filter (where not goal_reached), '{{}}')::text as short_ids,
        coalesce(array_agg(goal_amount order by id) filter (where not goal_reached), '{{}}')::text
          as short_goals
 from gates
@@ -429,15 +432,12 @@ update wallets w set balance = w.balance - t.amount, updated_at = now()
 -- ledger::write_many (entries::insert)
 insert into ledger_entries (txn_id, account, amount, kind)
   select * from unnest(:l_txns::uuid[], :l_accounts::text[], :l_amounts::bigint[], :l_kinds::text[]);
--- repo::insert_donations; the responses stored under the keys are the rows it returns
-with d as (
-  insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
+-- repo::insert_donations
+insert into donations
+    (id, campaign_id, donor_id, amount, anonymous, message, created_at, ledger_txn, shard)
   select * from unnest(:c_ids::uuid[], :c_campaigns::uuid[], :c_users::uuid[], :c_amounts::bigint[],
-                       :c_anonymous::bool[], :c_messages::text[], :c_txns::uuid[], :c_shards::smallint[])
-  returning id, campaign_id, donor_id, amount, anonymous, message, status, created_at, refunded_at
-)
-select array_agg(to_jsonb(d) order by d.campaign_id, d.donor_id)::text as responses from d
-\gset
+                       :c_anonymous::bool[], :c_messages::text[], :c_created::timestamptz[],
+                       :c_txns::uuid[], :c_shards::smallint[]);
 -- campaigns_repo::add_gifts: campaign_donors, then the new donors per campaign for the stats
 with f as (
   insert into campaign_donors (campaign_id, donor_id, standing_donations)
@@ -449,25 +449,26 @@ with f as (
 select array_agg((select count(*) from f where f.first = s.id)::int order by s.n)::text as s_new
 from unnest(:s_ids::uuid[]) with ordinality as s(id, n)
 \gset
-insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
+-- the stats, returning the amount raised by the campaigns still short (goals_reached compares it)
+with added as (
+  insert into campaign_stats_shards (campaign_id, shard, raised_amount, donors_count, donations_count)
   select * from unnest(:s_ids::uuid[], :s_shards::smallint[], :s_raised::bigint[], :s_new::int[], :s_counts::int[])
   on conflict (campaign_id, shard) do update set
     raised_amount = campaign_stats_shards.raised_amount + excluded.raised_amount,
     donors_count = campaign_stats_shards.donors_count + excluded.donors_count,
-    donations_count = campaign_stats_shards.donations_count + excluded.donations_count;
--- goals_reached: campaigns_repo::stats_for of the campaigns still short
-\set n_reached 0
-\if :n_short > 0
-with s (campaign_id, raised, donors, gifts) as (
-  select campaign_id, sum(raised_amount)::bigint, sum(donors_count)::bigint,
-      sum(donations_count)::bigint
-  from campaign_stats_shards where campaign_id = any(:short_ids::uuid[]) group by campaign_id
+    donations_count = campaign_stats_shards.donations_count + excluded.donations_count
+  returning campaign_id, shard, raised_amount
+), totals as (
+  select a.campaign_id, (a.raised_amount + coalesce(sum(o.raised_amount), 0))::bigint as raised
+  from added a
+  left join campaign_stats_shards o on o.campaign_id = a.campaign_id and o.shard <> a.shard
+  where a.campaign_id = any(:short_ids::uuid[])
+  group by a.campaign_id, a.raised_amount
 )
 select count(*) as n_reached, coalesce(array_agg(x.id order by x.id), '{{}}')::text as reached
 from unnest(:short_ids::uuid[], :short_goals::bigint[]) as x(id, goal)
-join s on s.campaign_id = x.id where s.raised >= x.goal
+join totals t on t.campaign_id = x.id where t.raised >= x.goal
 \gset
-\endif
 \if :n_reached > 0
 -- campaigns_repo::mark_goal_reached; its events go first in the outbox
 with m as (
@@ -482,10 +483,6 @@ from m
 \endif
 -- outbox::record_many
 insert into outbox (kind, payload) select * from unnest(:e_kinds::text[], :e_payloads::jsonb[]);
--- idempotency::complete_many (keys::set_responses)
-update idempotency_keys k set response_status = 201, response = t.r
-  from unnest(:c_users::uuid[], :c_keys::text[], :responses::jsonb[]) as t(u, k, r)
-  where k.user_id = t.u and k.key = t.k;
 commit;
 "#
     )

@@ -1,28 +1,15 @@
-//! The baseline: one donation as raw SQL from this process, no HTTP. The same statements, in
-//! the same order and in one transaction, as `domain::money::MoneyService::donate`: claim the
-//! idempotency key, take the campaign's key-share gate, debit the wallet, write two ledger
-//! lines, insert the donation, add the gift to a stats shard and to `campaign_donors`, record
-//! the outbox event, store the response under the key, commit.
+//! The baseline: one donation as raw SQL from this process, no HTTP. The statements of group
+//! commit (`crates/money/src/group_commit.rs`) for one donation, one row each, in the same
+//! order and in one transaction: claim the idempotency key (stored with the answer), take the
+//! campaign's key-share gate, debit the wallet, write two ledger lines, insert the donation,
+//! add the gift to `campaign_donors` and a stats shard, record the outbox event, commit.
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 const STAT_SHARDS: i16 = 16;
-
-#[derive(sqlx::FromRow)]
-struct DonationRow {
-    id: Uuid,
-    campaign_id: Uuid,
-    donor_id: Uuid,
-    amount: i64,
-    anonymous: bool,
-    message: Option<String>,
-    status: String,
-    created_at: DateTime<Utc>,
-    refunded_at: Option<DateTime<Utc>>,
-}
 
 pub async fn donate(
     db: &PgPool,
@@ -33,14 +20,28 @@ pub async fn donate(
 ) -> Result<()> {
     // The api stores a SHA-256 hex fingerprint of the request; any 64 hex digits do here.
     let fingerprint = format!("{:032x}{:032x}", campaign.as_u128(), amount as u128);
+    // The answer is known before anything is written, so the key is stored with it.
+    let (id, created_at) = (Uuid::now_v7(), Utc::now().trunc_subsecs(6));
+    let response = serde_json::json!({
+        "id": id,
+        "campaign_id": campaign,
+        "donor_id": donor,
+        "amount": amount,
+        "anonymous": false,
+        "message": null,
+        "status": "completed",
+        "created_at": created_at,
+        "refunded_at": null,
+    });
     let mut tx = db.begin().await?;
     let claimed = sqlx::query(
         "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-         values ($1, $2, $3, 0, 'null') on conflict do nothing",
+         values ($1, $2, $3, 201, $4) on conflict do nothing",
     )
     .bind(donor)
     .bind(key)
     .bind(&fingerprint)
+    .bind(response)
     .execute(&mut *tx)
     .await?;
     if claimed.rows_affected() != 1 {
@@ -79,20 +80,21 @@ pub async fn donate(
     .execute(&mut *tx)
     .await?;
     let shard: i16 = rand::random_range(0..STAT_SHARDS);
-    let donation: DonationRow = sqlx::query_as(
-        "insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
-         returning id, campaign_id, donor_id, amount, anonymous, message, status, created_at, refunded_at",
+    sqlx::query(
+        "insert into donations
+            (id, campaign_id, donor_id, amount, anonymous, message, created_at, ledger_txn, shard)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(campaign)
     .bind(donor)
     .bind(amount)
     .bind(false)
     .bind(None::<String>)
+    .bind(created_at)
     .bind(txn)
     .bind(shard)
-    .fetch_one(&mut *tx)
+    .execute(&mut *tx)
     .await?;
     let standing: i32 = sqlx::query_scalar(
         "insert into campaign_donors (campaign_id, donor_id, standing_donations)
@@ -125,34 +127,13 @@ pub async fn donate(
         .bind("donation.created")
         .bind(serde_json::json!({
             "type": "donation_created",
-            "donation_id": donation.id,
+            "donation_id": id,
             "campaign_id": campaign,
             "donor_id": donor,
             "amount": amount,
         }))
         .execute(&mut *tx)
         .await?;
-    let response = serde_json::json!({
-        "id": donation.id,
-        "campaign_id": donation.campaign_id,
-        "donor_id": donation.donor_id,
-        "amount": donation.amount,
-        "anonymous": donation.anonymous,
-        "message": donation.message,
-        "status": donation.status,
-        "created_at": donation.created_at,
-        "refunded_at": donation.refunded_at,
-    });
-    sqlx::query(
-        "update idempotency_keys set response_status = $3, response = $4
-         where user_id = $1 and key = $2",
-    )
-    .bind(donor)
-    .bind(key)
-    .bind(201i16)
-    .bind(response)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(())
 }

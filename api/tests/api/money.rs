@@ -297,6 +297,29 @@ async fn the_same_idempotency_key_sent_fifty_times_in_parallel_donates_once() {
     app.assert_books_balance().await;
 }
 
+/// Group commit stores each key with its answer before writing the donation: the answer, its
+/// replay and the stored row must agree to the microsecond.
+#[tokio::test]
+async fn a_replay_answers_exactly_the_first_answer_which_is_the_stored_donation() {
+    let app = spawn_app().await;
+    let (creator, donor) = (app.register().await, app.register().await);
+    app.fund(&donor, 10_000).await;
+    let campaign = app.active_campaign(&creator, "keep_it_all", 50_000).await;
+    let first = app.donate(&donor, campaign, 1_000, "k").await;
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.expect("json");
+    let replay = app.donate(&donor, campaign, 1_000, "k").await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.expect("json"), first);
+    let mine: Value = app
+        .get_auth("/api/donations/me", &donor.access_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(mine["items"], json!([first]));
+}
+
 #[tokio::test]
 async fn a_reused_key_with_a_different_body_is_refused_and_moves_nothing() {
     let app = spawn_app().await;

@@ -55,6 +55,7 @@ pub async fn claim<T: DeserializeOwned>(
         user_id,
         key,
         fingerprint,
+        answer: None,
     };
     match claim_many(conn, &[claim]).await?.pop().flatten() {
         None => Ok(Claim::New),
@@ -82,6 +83,10 @@ pub struct KeyClaim<'a> {
     pub user_id: Uuid,
     pub key: &'a str,
     pub fingerprint: &'a str,
+    /// The response (status 201) the work will give when it goes ahead, if already known: the
+    /// key is then stored complete at once instead of claimed and completed later. Work that is
+    /// refused gives its key back ([`release_many`]) in the same transaction either way.
+    pub answer: Option<&'a serde_json::Value>,
 }
 
 /// Claims many keys in one statement, with the same waiting rules as [`claim`]. For each
@@ -94,7 +99,8 @@ pub async fn claim_many(
     let users: Vec<Uuid> = claims.iter().map(|c| c.user_id).collect();
     let keys: Vec<&str> = claims.iter().map(|c| c.key).collect();
     let hashes: Vec<&str> = claims.iter().map(|c| c.fingerprint).collect();
-    let inserted = keys::insert_new(conn, &users, &keys, &hashes).await?;
+    let answers: Vec<Option<&serde_json::Value>> = claims.iter().map(|c| c.answer).collect();
+    let inserted = keys::insert_new(conn, &users, &keys, &hashes, &answers).await?;
     if inserted.len() == claims.len() {
         return Ok(vec![None; claims.len()]);
     }
@@ -134,21 +140,12 @@ pub async fn complete(
     result: &impl Serialize,
 ) -> Result<()> {
     let response = serde_json::to_value(result).map_err(Error::internal)?;
-    complete_many(conn, &[(user_id, key)], &[response]).await
-}
-
-/// Stores the results of many claimed keys (status 201), `responses` in the order of `keys`.
-pub async fn complete_many(
-    conn: &mut PgConnection,
-    keys: &[(Uuid, &str)],
-    responses: &[serde_json::Value],
-) -> Result<()> {
-    let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
-    keys::set_responses(conn, &users, &keys, responses).await
+    keys::set_response(conn, user_id, key, &response).await
 }
 
 /// Gives back keys claimed earlier in this transaction whose work was refused, so a retry
-/// (after a deposit, say) runs afresh — as if the claim had rolled back with the work.
+/// (after a deposit, say) runs afresh — as if the claim had rolled back with the work. Only
+/// keys this transaction claimed may be passed: a key claimed with its answer looks complete.
 pub async fn release_many(conn: &mut PgConnection, keys: &[(Uuid, &str)]) -> Result<()> {
     let (users, keys): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
     keys::release(conn, &users, &keys).await

@@ -22,13 +22,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use rand::Rng;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::model::Donation;
+use super::model::{Donation, DonationStatus};
 use super::repo;
 use campaigns::repo::{self as campaigns_repo, Gate, NewGift, STAT_SHARDS};
 use campaigns::{CampaignStatus, cache};
@@ -286,24 +286,27 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Written> {
         gifts,
         outcomes: gifts.iter().map(|_| None).collect(),
     };
+    let answers = answers(gifts);
     let began = Instant::now();
     let mut tx = db.begin().await?;
-    let claimed = batch.claim_keys(&mut tx).await?;
+    let claimed = batch.claim_keys(&mut tx, &answers).await?;
     let (live, gates) = batch.gate_campaigns(&mut tx, &claimed).await?;
     let live = batch.debit_wallets(&mut tx, live).await?;
     batch.release_refused(&mut tx, &claimed).await?;
     let mut short = Vec::new();
     if !live.is_empty() {
-        let (donations, still_short) = write_gifts(&mut tx, gifts, &live, &gates).await?;
-        short = still_short;
-        for (&i, donation) in live.iter().zip(donations) {
-            batch.outcomes[i] = Some(Ok(Idempotent {
-                value: donation,
-                replayed: false,
-            }));
-        }
+        short = write_gifts(&mut tx, &answers, &live, &gates).await?;
     }
     tx.commit().await?;
+    let mut answers: Vec<Option<Donation>> = answers.into_iter().map(Some).collect();
+    for &i in &live {
+        batch.outcomes[i] = answers[i].take().map(|value| {
+            Ok(Idempotent {
+                value,
+                replayed: false,
+            })
+        });
+    }
     metrics::histogram!(DB_TRANSACTION, "kind" => "donation_batch").record(began.elapsed());
     let outcomes = batch
         .outcomes
@@ -311,6 +314,28 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Written> {
         .map(|o| o.unwrap_or_else(|| Err(Error::internal("a donation was left without outcome"))))
         .collect();
     Ok(Written { outcomes, short })
+}
+
+/// Each gift's donation, should it go ahead. Known before anything is written, so the answer
+/// is stored with the gift's idempotency key when the key is claimed (one write per key). Its
+/// time is therefore this process's clock, taken once per batch and cut to the microseconds
+/// PostgreSQL keeps, so the stored answer and the row agree.
+fn answers(gifts: &[&Gift]) -> Vec<Donation> {
+    let at = Utc::now().trunc_subsecs(6);
+    gifts
+        .iter()
+        .map(|g| Donation {
+            id: Uuid::now_v7(),
+            campaign_id: g.campaign_id,
+            donor_id: g.user_id,
+            amount: g.amount,
+            anonymous: g.anonymous,
+            message: g.message.clone(),
+            status: DonationStatus::Completed,
+            created_at: at,
+            refunded_at: None,
+        })
+        .collect()
 }
 
 /// What a committed batch wrote.
@@ -328,16 +353,27 @@ struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Claims every gift's idempotency key; a key used before decides its gift (replay or
-    /// refusal). Returns the gifts whose keys are new.
-    async fn claim_keys(&mut self, tx: &mut PgConnection) -> Result<Vec<usize>> {
+    /// Claims every gift's idempotency key, stored with the gift's answer; a key used before
+    /// decides its gift (replay or refusal). Returns the gifts whose keys are new.
+    async fn claim_keys(
+        &mut self,
+        tx: &mut PgConnection,
+        answers: &[Donation],
+    ) -> Result<Vec<usize>> {
         let gifts = self.gifts;
+        let answers = answers
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::internal)?;
         let claims: Vec<KeyClaim> = gifts
             .iter()
-            .map(|g| KeyClaim {
+            .zip(&answers)
+            .map(|(g, answer)| KeyClaim {
                 user_id: g.user_id,
                 key: &g.key,
                 fingerprint: &g.fingerprint,
+                answer: Some(answer),
             })
             .collect();
         let stored = idempotency::claim_many(tx, &claims).await?;
@@ -424,25 +460,25 @@ impl Batch<'_> {
     }
 }
 
-/// The accepted gifts' ledger lines, donation rows, stats, events and stored responses.
+/// The accepted gifts' (`live`) ledger lines, donation rows, stats and events; returns the
+/// campaigns they gave to whose goal is still not reached, with their goals.
 async fn write_gifts(
     tx: &mut PgConnection,
-    gifts: &[&Gift],
+    answers: &[Donation],
     live: &[usize],
     gates: &HashMap<Uuid, Gate>,
-) -> Result<(Vec<Donation>, Vec<(Uuid, i64)>)> {
+) -> Result<Vec<(Uuid, i64)>> {
     // Campaign order from here on: the order donor and stats rows are locked in.
-    let mut order = live.to_vec();
-    order.sort_by_key(|&i| (gifts[i].campaign_id, gifts[i].user_id));
+    let mut order: Vec<&Donation> = live.iter().map(|&i| &answers[i]).collect();
+    order.sort_by_key(|d| (d.campaign_id, d.donor_id));
     let postings = order
         .iter()
-        .map(|&i| {
-            let g = gifts[i];
+        .map(|d| {
             Posting::transfer(
                 "donation",
-                Account::Wallet(g.user_id),
-                Account::Campaign(g.campaign_id),
-                g.amount,
+                Account::Wallet(d.donor_id),
+                Account::Campaign(d.campaign_id),
+                d.amount,
             )
         })
         .collect::<Result<Vec<_>>>()?;
@@ -452,67 +488,48 @@ async fn write_gifts(
         let mut rng = rand::rng();
         order
             .iter()
-            .map(|&i| (gifts[i].campaign_id, rng.random_range(0..STAT_SHARDS)))
+            .map(|d| (d.campaign_id, rng.random_range(0..STAT_SHARDS)))
             .collect()
     };
-    let donations = insert_donations(tx, gifts, &order, &txns, &shards).await?;
-    let (mut events, short) = goals_reached(tx, &shards, gates).await?;
-    events.extend(donations.iter().map(|d| Event::DonationCreated {
+    // Until the goal is reached, each batch checks whether it got there.
+    let short: Vec<Uuid> = shards
+        .keys()
+        .copied()
+        .filter(|id| !gates[id].goal_reached)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let totals = insert_donations(tx, &order, &txns, &shards, &short).await?;
+    let (mut events, short) = goals_reached(tx, &short, &totals, gates).await?;
+    events.extend(order.iter().map(|d| Event::DonationCreated {
         donation_id: d.id,
         campaign_id: d.campaign_id,
         donor_id: d.donor_id,
         amount: d.amount,
     }));
     outbox::record_many(tx, &events).await?;
-    let responses = donations
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::internal)?;
-    let done: Vec<(Uuid, &str)> = order
-        .iter()
-        .map(|&i| (gifts[i].user_id, gifts[i].key.as_str()))
-        .collect();
-    idempotency::complete_many(tx, &done, &responses).await?;
-    // Back to the caller's order.
-    let mut by_index: HashMap<usize, Donation> = order.into_iter().zip(donations).collect();
-    let donations = live
-        .iter()
-        .map(|i| {
-            by_index
-                .remove(i)
-                .ok_or_else(|| Error::internal("a written donation went missing"))
-        })
-        .collect::<Result<_>>()?;
-    Ok((donations, short))
+    Ok(short)
 }
 
-/// The donation rows (in `order`, under their ledger transactions) and their campaigns' stats.
+/// The donation rows (under their ledger transactions) and their campaigns' stats; returns the
+/// amount raised by each of `short`, these gifts included.
 async fn insert_donations(
     tx: &mut PgConnection,
-    gifts: &[&Gift],
-    order: &[usize],
+    donations: &[&Donation],
     txns: &[Uuid],
     shards: &HashMap<Uuid, i16>,
-) -> Result<Vec<Donation>> {
-    let rows: Vec<repo::NewDonation> = order
+    short: &[Uuid],
+) -> Result<HashMap<Uuid, i64>> {
+    let rows: Vec<repo::NewDonation> = donations
         .iter()
         .zip(txns)
-        .map(|(&i, &ledger_txn)| {
-            let g = gifts[i];
-            repo::NewDonation {
-                id: Uuid::now_v7(),
-                campaign_id: g.campaign_id,
-                donor_id: g.user_id,
-                amount: g.amount,
-                anonymous: g.anonymous,
-                message: g.message.as_deref(),
-                ledger_txn,
-                shard: shards[&g.campaign_id],
-            }
+        .map(|(&donation, &ledger_txn)| repo::NewDonation {
+            donation,
+            ledger_txn,
+            shard: shards[&donation.campaign_id],
         })
         .collect();
-    let donations = repo::insert_donations(tx, &rows).await?;
+    repo::insert_donations(tx, &rows).await?;
     let new_gifts: Vec<NewGift> = donations
         .iter()
         .map(|d| NewGift {
@@ -521,32 +538,22 @@ async fn insert_donations(
             amount: d.amount,
         })
         .collect();
-    campaigns_repo::add_gifts(tx, &new_gifts, |id| shards[&id]).await?;
-    Ok(donations)
+    campaigns_repo::add_gifts(tx, &new_gifts, |id| shards[&id], short).await
 }
 
-/// Until the goal is reached, each batch checks whether it got there (the total it sees
-/// includes its own gifts and every committed one; two batches crossing together are caught
-/// by [`recheck_goals`] after they commit). Returns the `campaign.goal_reached` events and the
-/// campaigns still short, with their goals.
+/// Which of the campaigns that were `short` of their goal this batch took there, from their
+/// `totals` (the batch's own gifts and every committed one; two batches crossing together are
+/// caught by [`recheck_goals`] after they commit). Returns the `campaign.goal_reached` events
+/// and the campaigns still short, with their goals.
 async fn goals_reached(
     tx: &mut PgConnection,
-    shards: &HashMap<Uuid, i16>,
+    short: &[Uuid],
+    totals: &HashMap<Uuid, i64>,
     gates: &HashMap<Uuid, Gate>,
 ) -> Result<(Vec<Event>, Vec<(Uuid, i64)>)> {
-    let short: BTreeSet<Uuid> = shards
-        .keys()
-        .copied()
-        .filter(|id| !gates[id].goal_reached)
-        .collect();
-    if short.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let short: Vec<Uuid> = short.into_iter().collect();
-    let totals = campaigns_repo::stats_for(&mut *tx, &short).await?;
     let (reached, still_short): (Vec<Uuid>, Vec<Uuid>) = short
-        .into_iter()
-        .partition(|id| totals.get(id).map_or(0, |s| s.raised_amount) >= gates[id].goal_amount);
+        .iter()
+        .partition(|id| totals.get(id).copied().unwrap_or(0) >= gates[id].goal_amount);
     let still_short = still_short
         .into_iter()
         .map(|id| (id, gates[&id].goal_amount))

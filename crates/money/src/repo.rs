@@ -10,48 +10,50 @@ use platform::error::Result;
 const DONATION_COLUMNS: &str =
     "id, campaign_id, donor_id, amount, anonymous, message, status, created_at, refunded_at";
 
+/// A donation row: the donation the caller is answered with, under its ledger transaction and
+/// stats shard.
 pub struct NewDonation<'a> {
-    pub id: Uuid,
-    pub campaign_id: Uuid,
-    pub donor_id: Uuid,
-    pub amount: i64,
-    pub anonymous: bool,
-    pub message: Option<&'a str>,
+    pub donation: &'a Donation,
     pub ledger_txn: Uuid,
     pub shard: i16,
 }
 
-/// Inserts donations in one statement; returns them in the order given.
-pub async fn insert_donations(
-    conn: &mut PgConnection,
-    rows: &[NewDonation<'_>],
-) -> Result<Vec<Donation>> {
-    let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
-    let inserted: Vec<Donation> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into donations (id, campaign_id, donor_id, amount, anonymous, message, ledger_txn, shard)
+/// Inserts completed donations in one statement.
+pub async fn insert_donations(conn: &mut PgConnection, rows: &[NewDonation<'_>]) -> Result<()> {
+    sqlx::query(
+        "insert into donations
+            (id, campaign_id, donor_id, amount, anonymous, message, created_at, ledger_txn, shard)
          select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::bool[],
-                              $6::text[], $7::uuid[], $8::smallint[])
-         returning {DONATION_COLUMNS}"
-    )))
-    .bind(&ids)
-    .bind(rows.iter().map(|d| d.campaign_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.donor_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.amount).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.anonymous).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.message).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.ledger_txn).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.shard).collect::<Vec<_>>())
-    .fetch_all(conn)
+                              $6::text[], $7::timestamptz[], $8::uuid[], $9::smallint[])",
+    )
+    .bind(rows.iter().map(|r| r.donation.id).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.donation.campaign_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.donation.donor_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.donation.amount).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.donation.anonymous)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.donation.message.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.donation.created_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.ledger_txn).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.shard).collect::<Vec<_>>())
+    .execute(conn)
     .await?;
-    let mut by_id: std::collections::HashMap<Uuid, Donation> =
-        inserted.into_iter().map(|d| (d.id, d)).collect();
-    ids.iter()
-        .map(|id| {
-            by_id
-                .remove(id)
-                .ok_or_else(|| platform::Error::internal("an inserted donation was not returned"))
-        })
-        .collect()
+    Ok(())
 }
 
 /// Locks a donation for a refund; returns it with its stats shard.

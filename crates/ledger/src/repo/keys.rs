@@ -6,22 +6,26 @@ use uuid::Uuid;
 
 use platform::error::Result;
 
-/// Inserts the keys not yet present (response pending) and returns those it inserted; a
-/// concurrent claim of the same key waits here until the other transaction ends.
+/// Inserts the keys not yet present and returns those it inserted: with their response
+/// (status 201) where `answers` has one, else pending (status 0). A concurrent claim of the
+/// same key waits here until the other transaction ends.
 pub(crate) async fn insert_new(
     conn: &mut PgConnection,
     users: &[Uuid],
     keys: &[&str],
     hashes: &[&str],
+    answers: &[Option<&Value>],
 ) -> Result<Vec<(Uuid, String)>> {
     Ok(sqlx::query_as(
         "insert into idempotency_keys (user_id, key, request_hash, response_status, response)
-         select u, k, h, 0, 'null' from unnest($1::uuid[], $2::text[], $3::text[]) as t(u, k, h)
+         select u, k, h, case when r is null then 0 else 201 end, coalesce(r, 'null')
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) as t(u, k, h, r)
          on conflict do nothing returning user_id, key",
     )
     .bind(users)
     .bind(keys)
     .bind(hashes)
+    .bind(answers)
     .fetch_all(conn)
     .await?)
 }
@@ -43,31 +47,30 @@ pub(crate) async fn stored(
     .await?)
 }
 
-/// Stores each key's response (status 201).
-pub(crate) async fn set_responses(
+/// Stores the key's response (status 201).
+pub(crate) async fn set_response(
     conn: &mut PgConnection,
-    users: &[Uuid],
-    keys: &[&str],
-    responses: &[Value],
+    user_id: Uuid,
+    key: &str,
+    response: &Value,
 ) -> Result<()> {
     sqlx::query(
-        "update idempotency_keys k set response_status = 201, response = t.r
-         from unnest($1::uuid[], $2::text[], $3::jsonb[]) as t(u, k, r)
-         where k.user_id = t.u and k.key = t.k",
+        "update idempotency_keys set response_status = 201, response = $3
+         where user_id = $1 and key = $2",
     )
-    .bind(users)
-    .bind(keys)
-    .bind(responses)
+    .bind(user_id)
+    .bind(key)
+    .bind(response)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Deletes keys still pending (claimed in this transaction, work refused).
+/// Deletes keys claimed in this transaction whose work was refused.
 pub(crate) async fn release(conn: &mut PgConnection, users: &[Uuid], keys: &[&str]) -> Result<()> {
     sqlx::query(
         "delete from idempotency_keys k using unnest($1::uuid[], $2::text[]) as t(u, k)
-         where k.user_id = t.u and k.key = t.k and k.response_status = 0",
+         where k.user_id = t.u and k.key = t.k",
     )
     .bind(users)
     .bind(keys)
