@@ -496,8 +496,6 @@ async fn write_gifts(
         .keys()
         .copied()
         .filter(|id| !gates[id].goal_reached)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
     let totals = insert_donations(tx, &order, &txns, &shards, &short).await?;
     let (mut events, short) = goals_reached(tx, &short, &totals, gates).await?;
