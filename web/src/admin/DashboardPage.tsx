@@ -6,6 +6,7 @@ import { formatMoney } from '../lib/money';
 import { AdminNav } from './AdminNav';
 import { formatRate } from './auditLog';
 import { BarChart } from './Charts';
+import { QueueTable } from './QueueTable';
 
 type Activity = Schemas['ActivityDto'];
 
@@ -49,16 +50,7 @@ function Pipeline({ p }: { p: Schemas['PipelineDto'] }) {
           {p.deadLetters > 0 ? <Link to="/admin/jobs">{p.deadLetters}</Link> : 0}
         </Stat>
       </div>
-      <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled', 'In flight']}>
-        {p.queues.map((x) => (
-          <tr key={x.queue}>
-            <Td className="font-mono">{x.queue}</Td>
-            <Td className="tabular-nums">{x.pending}</Td>
-            <Td className="tabular-nums">{x.scheduled}</Td>
-            <Td className="tabular-nums">{x.inFlight}</Td>
-          </tr>
-        ))}
-      </Table>
+      <QueueTable queues={p.queues} />
     </div>
   );
 }

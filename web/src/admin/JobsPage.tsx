@@ -4,6 +4,7 @@ import { unwrap } from '../api/errors';
 import { Async, Button, DateText, Empty, ErrorBox, PageTitle, Table, Td } from '../components/ui';
 import { useAction } from '../lib/useAction';
 import { AdminNav } from './AdminNav';
+import { QueueTable } from './QueueTable';
 
 export default function JobsPage() {
   const qc = useQueryClient();
@@ -26,16 +27,7 @@ export default function JobsPage() {
           <div className="space-y-6">
             <section aria-labelledby="queues-h">
               <h2 id="queues-h" className="mb-2 text-lg font-semibold">Queues</h2>
-              <Table caption="Queue depths" head={['Queue', 'Pending', 'Scheduled', 'In flight']}>
-                {d.queues.map((x) => (
-                  <tr key={x.queue}>
-                    <Td className="font-mono">{x.queue}</Td>
-                    <Td>{x.pending}</Td>
-                    <Td>{x.scheduled}</Td>
-                    <Td>{x.inFlight}</Td>
-                  </tr>
-                ))}
-              </Table>
+              <QueueTable queues={d.queues} />
             </section>
             <section aria-labelledby="dl-h">
               <h2 id="dl-h" className="mb-2 text-lg font-semibold">Dead letters</h2>
