@@ -20,6 +20,10 @@ impl Drop for ApiProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test's log stays behind to be read.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
@@ -70,7 +74,7 @@ pub async fn start_api(extra: &[(&str, &str)]) -> ApiProcess {
             (
                 "MAIL_DIR",
                 &std::env::temp_dir()
-                    .join(format!("cp-mail-{id}"))
+                    .join(format!("commonpot-mail-{id}"))
                     .display()
                     .to_string(),
             ),
