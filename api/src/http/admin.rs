@@ -10,7 +10,7 @@ use super::common::Json;
 
 use super::ApiTags;
 use super::error::{ADMIN, API, ApiResult};
-use super::ops::{QueueDto, queue};
+use super::ops::QueueDto;
 use super::security::Auth;
 
 /// A period's activity and the rates computed from it.
@@ -116,16 +116,7 @@ impl AdminApi {
             pipeline: PipelineDto {
                 outbox_lag_seconds: live.outbox_lag_seconds,
                 outbox_unsent: live.outbox_unsent,
-                queues: live
-                    .queues
-                    .into_iter()
-                    .map(|q| QueueDto {
-                        queue: queue(q.queue),
-                        pending: q.pending,
-                        scheduled: q.scheduled,
-                        in_flight: q.in_flight,
-                    })
-                    .collect(),
+                queues: live.queues.into_iter().map(QueueDto::from).collect(),
                 dead_letters: live.dead_letters,
             },
             last_30_days: d

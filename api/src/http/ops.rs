@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::App;
-use domain::jobs::{dead_letter, queue::Queues};
+use domain::jobs::{
+    dead_letter,
+    queue::{QueueDepth, Queues},
+};
 use domain::ledger::digest as ledger_digest;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -79,8 +82,19 @@ pub enum Retried {
 
 pub struct OpsApi;
 
-pub(super) fn queue(name: &str) -> JobQueue {
+fn queue(name: &str) -> JobQueue {
     from_db(name, JobQueue::parse, JobQueue::SendNotification)
+}
+
+impl From<QueueDepth> for QueueDto {
+    fn from(q: QueueDepth) -> Self {
+        QueueDto {
+            queue: queue(q.queue),
+            pending: q.pending,
+            scheduled: q.scheduled,
+            in_flight: q.in_flight,
+        }
+    }
 }
 
 #[OpenApi(prefix_path = "/api")]
@@ -101,15 +115,7 @@ impl OpsApi {
         let queues = Queues::new(&app.infra.kv).depths().await?;
         let letters = dead_letter::list(&app.infra.db.write, 100).await?;
         Ok(Json(JobsOverview {
-            queues: queues
-                .into_iter()
-                .map(|q| QueueDto {
-                    queue: queue(q.queue),
-                    pending: q.pending,
-                    scheduled: q.scheduled,
-                    in_flight: q.in_flight,
-                })
-                .collect(),
+            queues: queues.into_iter().map(QueueDto::from).collect(),
             dead_letters: letters
                 .into_iter()
                 .map(|l| DeadLetterDto {
