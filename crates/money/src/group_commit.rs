@@ -298,20 +298,18 @@ async fn write(db: &PgPool, gifts: &[&Gift]) -> Result<Written> {
         short = write_gifts(&mut tx, &answers, &live, &gates).await?;
     }
     tx.commit().await?;
-    let mut answers: Vec<Option<Donation>> = answers.into_iter().map(Some).collect();
-    for &i in &live {
-        batch.outcomes[i] = answers[i].take().map(|value| {
-            Ok(Idempotent {
-                value,
-                replayed: false,
-            })
-        });
-    }
     metrics::histogram!(DB_TRANSACTION, "kind" => "donation_batch").record(began.elapsed());
+    // The gifts still undecided are the live ones, now written: their answer stands.
     let outcomes = batch
         .outcomes
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Err(Error::internal("a donation was left without outcome"))))
+        .zip(answers)
+        .map(|(decided, value)| {
+            decided.unwrap_or(Ok(Idempotent {
+                value,
+                replayed: false,
+            }))
+        })
         .collect();
     Ok(Written { outcomes, short })
 }
